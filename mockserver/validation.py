@@ -1,0 +1,346 @@
+"""Turn a task into the Runware errors the API would return for it.
+
+Two layers, both read from ``schemas/``: the task's JSON Schema (shapes, bounds, allowed values)
+and the model profile's rules (cross-field rules and allowed sizes). Every violation becomes a
+``RunwareError``; the list is ordered so that ``[0]`` is the one the API sends, and the whole list
+goes to the journal and to ``vidmock validate``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from typing import Any, Iterator
+
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError
+
+from mockserver.contract import TASK_TYPES, allowed_sizes, frame_positions, model_profile, task_schema
+from mockserver.errors import RunwareError
+
+AIR_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")
+
+# What a failed pattern means, by the schema's pattern: used in messages.
+_PATTERN_NAMES = {
+    "taskUUID": "a UUID v4",
+    "uuid": "a UUID",
+    "httpURL": "an absolute http(s) URL",
+    "dataURI": "a base64 data URI",
+    "base64": "base64 data",
+}
+
+_JSON_TYPE_NAMES = {"number": "float"}
+
+# Schema keywords in the order their violations are reported: a task's identity first, so the
+# error can be routed, then what is missing, then what is extra, then values.
+_KEYWORD_PRIORITY = {"required": 1, "additionalProperties": 2}
+
+
+@cache
+def _validator(task_type: str) -> Draft7Validator:
+    """Compiled once per task type."""
+    return Draft7Validator(task_schema(task_type))
+
+
+@cache
+def _pattern_names() -> dict[str, str]:
+    from mockserver.contract import load_json
+
+    definitions = load_json("definitions.json")["definitions"]
+    return {definitions[name]["pattern"]: label for name, label in _PATTERN_NAMES.items()}
+
+
+def parameter_path(path: list[Any]) -> str:
+    """``['inputs', 'frameImages', 0, 'image']`` -> ``inputs.frameImages[0].image``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _code(prefix: str, path: list[Any]) -> str:
+    """Runware's naming: a prefix plus the parameter's own name (``invalidSeed``)."""
+    names = [part for part in path if isinstance(part, str)]
+    leaf = names[-1] if names else "Task"
+    return prefix + leaf[0].upper() + leaf[1:]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if value is None:
+        return "null"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _schema_type(schema: dict) -> str | None:
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return _JSON_TYPE_NAMES.get(declared, declared)
+    if "anyOf" in schema and all(branch.get("type") == "string" for branch in schema["anyOf"]):
+        return "string"
+    return None
+
+
+def _bounds(schema: dict, low: str, high: str) -> dict[str, Any]:
+    return {"min": schema.get(low), "max": schema.get(high)}
+
+
+def _range_text(bounds: dict[str, Any], unit: str = "") -> str:
+    low, high = bounds["min"], bounds["max"]
+    if low is not None and high is not None:
+        return f"between {low} and {high}{unit}"
+    return f"at least {low}{unit}" if low is not None else f"at most {high}{unit}"
+
+
+def _schema_errors(error: ValidationError, prefix: tuple = ()) -> Iterator[RunwareError]:
+    """Runware errors for one jsonschema error (``required`` may name several parameters).
+
+    ``prefix`` locates errors of a sub-schema validated on its own (see ``_any_of_errors``).
+    """
+    path = list(prefix) + list(error.absolute_path)
+    param = parameter_path(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    keyword = error.validator
+    value = error.instance
+    kind = _schema_type(schema)
+
+    if keyword == "required":
+        for name in error.validator_value:
+            if isinstance(value, dict) and name not in value:
+                full = parameter_path(path + [name])
+                yield RunwareError(_code("missing", path + [name]),
+                                   f"Missing required parameter: {full}.", parameter=full)
+        return
+    if keyword == "additionalProperties":
+        known = schema.get("properties", {})
+        for name in value:
+            if name not in known:
+                full = parameter_path(path + [name])
+                yield RunwareError("unsupportedParameter",
+                                   f"Unsupported parameter: {full}. It is not defined for this task and model.",
+                                   parameter=full)
+        return
+    if keyword == "anyOf":
+        yield from _any_of_errors(error, path)
+        return
+    if keyword == "type":
+        yield RunwareError(_code("invalid", path),
+                           f"Invalid value for {param} parameter. Expected {kind or error.validator_value}, got {_json_type(value)}.",
+                           parameter=param, type=kind)
+        return
+    if keyword in ("enum", "const"):
+        allowed = list(schema["enum"]) if "enum" in schema else [schema["const"]]
+        if path == ["model"]:
+            yield _model_error(value)
+            return
+        shown = ", ".join(map(str, allowed))
+        yield RunwareError(_code("unsupported", path),
+                           f"Invalid value for {param} parameter. Allowed values: {shown}.",
+                           parameter=param, type=kind, allowedValues=allowed)
+        return
+    if keyword in ("minimum", "maximum"):
+        bounds = _bounds(schema, "minimum", "maximum")
+        code = "unsupportedDuration" if path == ["duration"] else _code("invalid", path)
+        yield RunwareError(code, f"Invalid value for {param} parameter. It must be {_range_text(bounds)}.",
+                           parameter=param, type=kind, **bounds)
+        return
+    if keyword in ("minLength", "maxLength"):
+        bounds = _bounds(schema, "minLength", "maxLength")
+        code = _code("invalid", path)
+        if path in (["positivePrompt"], ["negativePrompt"]):
+            code += "Length"
+        yield RunwareError(code, f"Invalid value for {param} parameter. Its length must be {_range_text(bounds, ' characters')}.",
+                           parameter=param, type=kind, **bounds)
+        return
+    if keyword in ("minItems", "maxItems"):
+        bounds = _bounds(schema, "minItems", "maxItems")
+        yield RunwareError(_code("invalid", path),
+                           f"Invalid value for {param} parameter. It must have {_range_text(bounds, ' items')}.",
+                           parameter=param, type="array", **bounds)
+        return
+    if keyword == "pattern":
+        what = _pattern_names().get(error.validator_value, "a value of the documented form")
+        yield RunwareError(_code("invalid", path), f"Invalid value for {param} parameter. It must be {what}.",
+                           parameter=param, type="string")
+        return
+    yield RunwareError(_code("invalid", path), f"Invalid value for {param} parameter: {error.message}.",
+                       parameter=param, type=kind)
+
+
+def _any_of_errors(error: ValidationError, path: list[Any]) -> Iterator[RunwareError]:
+    """An item that may be a string or an object: judge it by the branch of its own type."""
+    value = error.instance
+    branches = error.validator_value
+    same_type = [b for b in branches if b.get("type") == _json_type(value)]
+    if isinstance(value, dict) and len(same_type) == 1:
+        for sub in Draft7Validator(same_type[0]).iter_errors(value):
+            yield from _schema_errors(sub, tuple(path))
+        return
+    param = parameter_path(path)
+    accepted = "an image: a UUID, an http(s) URL, a data URI or base64"
+    if all("image" not in str(b) for b in branches) and len(branches) == 2:
+        accepted = "a UUID or an http(s) URL"
+    if any(b.get("type") == "object" for b in branches):
+        accepted += ", or an object {image, frame}"
+    yield RunwareError(_code("invalid", path), f"Invalid value for {param} parameter. It must be {accepted}.",
+                       parameter=param, type="string")
+
+
+def _model_error(value: Any) -> RunwareError:
+    served = model_profile()["model"]
+    if isinstance(value, str) and AIR_PATTERN.match(value):
+        return RunwareError("unknownModel", f"Unknown model {value}. vidmock serves {served}.",
+                            parameter="model", type="string", allowedValues=[served])
+    return RunwareError("invalidModel", "Invalid value for model parameter. It must be an AIR identifier such as "
+                        f"{served}.", parameter="model", type="string", allowedValues=[served])
+
+
+# --- model profile rules -------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _get(task: dict, dotted: str) -> Any:
+    node: Any = task
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _present(task: dict, dotted: str) -> bool:
+    return _get(task, dotted) is not _MISSING
+
+
+def _rule_violated(rule: dict, task: dict) -> dict | None:
+    """Extra error fields when the rule is broken, else None."""
+    kind = rule["kind"]
+    if kind == "requireAnyOf":
+        if not any(all(_present(task, f) for f in group) for group in rule["groups"]):
+            if any(_present(task, f) for group in rule["groups"] for f in group):
+                return None  # a partial group is the 'together' rule's to report
+            return {"parameter": [f for group in rule["groups"] for f in group]}
+    elif kind == "together":
+        given = [f for f in rule["fields"] if _present(task, f)]
+        if given and len(given) < len(rule["fields"]):
+            missing = [f for f in rule["fields"] if f not in given]
+            return {"parameter": missing[0] if len(missing) == 1 else missing}
+    elif kind == "mutuallyExclusive":
+        if all(_present(task, f) for f in rule["fields"]):
+            return {"parameter": list(rule["fields"])}
+    elif kind == "requiredUnless":
+        if not _present(task, rule["field"]) and not any(_present(task, f) for f in rule["unless"]):
+            return {"parameter": rule["field"], "type": "string"}
+    elif kind == "maxWhen":
+        value = _get(task, rule["field"])
+        if isinstance(value, int) and value > rule["max"] and any(_present(task, f) for f in rule["when"]):
+            return {"parameter": rule["field"], "type": "integer", "max": rule["max"]}
+    elif kind == "requiresAnyOf":
+        if _present(task, rule["field"]) and not any(_present(task, f) for f in rule["anyOf"]):
+            return {"parameter": list(rule["anyOf"])}
+    elif kind == "allowedSize":
+        width, height = task.get("width"), task.get("height")
+        if isinstance(width, int) and isinstance(height, int):
+            sizes = [(w, h) for w, h, _ in allowed_sizes(task["model"])]
+            if (width, height) not in sizes:
+                return {"parameter": ["width", "height"], "type": "integer",
+                        "allowedValues": [f"{w}x{h}" for w, h in sizes]}
+    elif kind == "distinctFramePositions":
+        frames = _get(task, "inputs.frameImages")
+        if isinstance(frames, list):
+            positions = frame_positions(frames)
+            if len(set(positions)) < len(positions):
+                return {"parameter": "inputs.frameImages", "type": "array", "allowedValues": ["first", "last", 0, -1]}
+    else:
+        raise ValueError(f"unknown rule kind {kind!r} in the model profile")
+    return None
+
+
+def _rule_fields(rule: dict) -> list[str]:
+    fields = list(rule.get("fields", [])) + [f for g in rule.get("groups", []) for f in g]
+    fields += [rule[key] for key in ("field",) if key in rule]
+    fields += list(rule.get("unless", [])) + list(rule.get("when", [])) + list(rule.get("anyOf", []))
+    if rule["kind"] == "allowedSize":
+        fields += ["width", "height", "model"]
+    if rule["kind"] == "distinctFramePositions":
+        fields += ["inputs.frameImages"]
+    return fields
+
+
+def _profile_errors(task: dict, broken: set[str]) -> Iterator[RunwareError]:
+    """Cross-field rules, skipped where a field they read already failed the schema."""
+    for rule in model_profile(task.get("model"))["rules"]:
+        if any(_overlaps(field, bad) for field in _rule_fields(rule) for bad in broken):
+            continue
+        extra = _rule_violated(rule, task)
+        if extra is not None:
+            yield RunwareError(rule["code"], rule["message"], **extra)
+
+
+def _overlaps(field: str, bad: str) -> bool:
+    """``inputs.frameImages`` and ``inputs.frameImages[0].image`` concern the same value."""
+    return field == bad or bad.startswith((field + ".", field + "[")) or field.startswith(bad + ".")
+
+
+# --- entry points --------------------------------------------------------------------------
+
+
+def validate_task(task: Any) -> list[RunwareError]:
+    """Every violation of one task, most relevant first; ``[]`` when the API would accept it."""
+    if not isinstance(task, dict):
+        return [RunwareError("invalidTask", f"Each task must be a JSON object, got {_json_type(task)}.",
+                             type="object")]
+    task_type = task.get("taskType")
+    if task_type is None:
+        return [RunwareError("missingTaskType", "Missing required parameter: taskType.",
+                             parameter="taskType").for_task(task)]
+    if task_type not in TASK_TYPES:
+        return [RunwareError("unsupportedTaskType", f"Unsupported taskType {task_type!r}.",
+                             parameter="taskType", type="string", allowedValues=list(TASK_TYPES)).for_task(task)]
+
+    found: list[tuple[int, RunwareError]] = []
+    for error in _validator(task_type).iter_errors(task):
+        priority = _KEYWORD_PRIORITY.get(error.validator, 3)
+        found += [(priority, runware_error) for runware_error in _schema_errors(error)]
+    broken = {p for _, e in found for p in _parameters(e)}
+    if task_type == "videoInference" and "model" not in broken:
+        found += [(4, e) for e in _profile_errors(task, broken)]
+
+    found.sort(key=lambda pair: (0 if pair[1].parameter in ("taskUUID", "taskType") else 1, pair[0]))
+    return [error.for_task(task) for _, error in found]
+
+
+def _parameters(error: RunwareError) -> list[str]:
+    return error.parameter if isinstance(error.parameter, list) else [error.parameter or ""]
+
+
+def with_defaults(task: dict) -> dict:
+    """A copy of a valid task with every schema default filled in.
+
+    ``safety.checkContent: true`` without a mode means ``fast``, as the spec says.
+    """
+    schema = task_schema(task["taskType"])
+    filled = copy.deepcopy(task)
+    _fill(filled, schema)
+    safety = filled.get("safety")
+    if isinstance(safety, dict) and safety.get("checkContent") and "mode" not in task.get("safety", {}):
+        safety["mode"] = "fast"
+    return filled
+
+
+def _fill(node: dict, schema: dict) -> None:
+    for name, sub in schema.get("properties", {}).items():
+        if name not in node:
+            if "default" in sub:
+                node[name] = copy.deepcopy(sub["default"])
+            elif sub.get("type") == "object" and any("default" in p for p in sub.get("properties", {}).values()):
+                node[name] = {}
+        if isinstance(node.get(name), dict) and sub.get("type") == "object":
+            _fill(node[name], sub)
