@@ -1,0 +1,107 @@
+"""Output size of a videoInference task that may not state one.
+
+A task gives ``width``/``height``, or leaves the size to its first frame image: the video then takes
+that image's aspect ratio within the requested ``resolution`` class, snapped to the nearest size
+the model supports. Images are only read locally (data URIs, base64, uploaded UUIDs); URLs are
+never fetched, so their aspect is unknown and the profile's default aspect applies.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import warnings
+from collections.abc import Callable
+from io import BytesIO
+
+from PIL import Image
+
+from mockserver.contract import DEFAULT_MODEL, allowed_sizes, model_profile
+
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+URL_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+FIRST, LAST = "first", "last"
+FRAME_POSITIONS = {"first": FIRST, 0: FIRST, "last": LAST, -1: LAST}
+
+ImageLookup = Callable[[str], "bytes | None"]
+
+
+def resolve_size(task: dict, image_bytes: ImageLookup) -> tuple[int, int]:
+    """(width, height) of the video a validated videoInference task asks for."""
+    if task.get("width") is not None and task.get("height") is not None:
+        return task["width"], task["height"]
+    model = task.get("model", DEFAULT_MODEL)
+    profile = model_profile(model)
+    resolution = task.get("resolution") or profile["defaultResolution"]
+    aspect = _frame_image_aspect(task, image_bytes) or _ratio(*profile["defaultAspect"])
+    candidates = [(w, h) for w, h, cls in allowed_sizes(model) if cls == resolution]
+    return min(candidates, key=lambda size: abs(math.log(_ratio(*size) / aspect)))
+
+
+def image_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image header, without decoding pixels; None when unreadable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a huge declared size is still just a size here
+            with Image.open(BytesIO(data)) as image:
+                width, height = image.size
+    except Exception:  # noqa: BLE001 - any unreadable input simply means "unknown"
+        return None
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def decode_image_reference(ref: str) -> bytes | None:
+    """The bytes of an inline image (data URI or raw base64); None for UUIDs, URLs and garbage."""
+    ref = ref.strip()
+    if UUID_PATTERN.match(ref) or URL_PATTERN.match(ref):
+        return None
+    if ref.startswith("data:"):
+        header, separator, payload = ref.partition(",")
+        if not separator or not header.endswith(";base64"):
+            return None
+        ref = payload
+    compact = "".join(ref.split())
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True) or None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _frame_image_aspect(task: dict, image_bytes: ImageLookup) -> float | None:
+    """Aspect ratio of the first frame image, else of the last one, when readable locally."""
+    images = _frame_images_by_position(task.get("inputs", {}).get("frameImages") or [])
+    for position in (FIRST, LAST):
+        ref = images.get(position)
+        data = _image_reference_bytes(ref, image_bytes) if isinstance(ref, str) else None
+        dimensions = image_dimensions(data) if data else None
+        if dimensions:
+            return _ratio(*dimensions)
+    return None
+
+
+def _frame_images_by_position(items: list) -> dict[str, object]:
+    """Map first/last to image references: explicit ``frame`` values first, then the items
+    without one fill the free positions in order (the spec: one image is the first frame, two
+    are the first and the last)."""
+    placed: dict[str, object] = {}
+    unplaced = []
+    for item in items:
+        if isinstance(item, dict) and item.get("frame") in FRAME_POSITIONS:
+            placed.setdefault(FRAME_POSITIONS[item["frame"]], item.get("image"))
+        else:
+            unplaced.append(item.get("image") if isinstance(item, dict) else item)
+    free = [position for position in (FIRST, LAST) if position not in placed]
+    placed.update(zip(free, unplaced))
+    return placed
+
+
+def _image_reference_bytes(ref: str, image_bytes: ImageLookup) -> bytes | None:
+    if UUID_PATTERN.match(ref.strip()):
+        return image_bytes(ref.strip())
+    return decode_image_reference(ref)
+
+
+def _ratio(width: float, height: float) -> float:
+    return width / height

@@ -1,0 +1,346 @@
+"""Placeholder videos: exact, deterministic and fast ffmpeg synthesis.
+
+Every successful task yields a real file with exactly the requested size, 30/1 fps and
+``duration * 30`` frames. Encoding 450 frames per request would make the mock the slow part of a
+test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached parts instead:
+
+1. a one-second GOP (``fps`` frames, one keyframe) in the seed's colour, with the seed and a frame
+   counter drawn on it, cached per (size, fps, format, quality, seed, overlay);
+2. the seed's sine tone, encoded once per (duration, audio codec, tone);
+3. a stream-copy remux that loops the GOP ``duration`` times (``-stream_loop``) and adds the tone.
+
+Finished files are cached by every field of their ``VideoSpec``. See docs/synthesis.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import imageio_ffmpeg
+
+QUALITY_MIN, QUALITY_MAX = 20, 99
+AUDIO_SAMPLE_RATE = 48000
+QUIET_ARGS = ("-nostdin", "-hide_banner", "-v", "error")
+
+
+def x264_crf(quality: int) -> int:
+    """outputQuality 20..99 -> x264 CRF 40..16 (linear, monotone; research/ffmpeg.md §3)."""
+    return round(40 - (_clamp_quality(quality) - QUALITY_MIN) * 24 / 79)
+
+
+def vp9_crf(quality: int) -> int:
+    """outputQuality 20..99 -> VP9 CRF 50..15 in constant-quality mode (``-b:v 0``)."""
+    return round(50 - (_clamp_quality(quality) - QUALITY_MIN) * 35 / 79)
+
+
+def _clamp_quality(quality: int) -> int:
+    return min(max(quality, QUALITY_MIN), QUALITY_MAX)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """An encoder and the options that make it fast, exact and reproducible."""
+
+    name: str
+    options: Callable[[int], dict]  # quality -> ffmpeg output options
+
+
+@dataclass(frozen=True)
+class Container:
+    """How one ``outputFormat`` is encoded and muxed."""
+
+    extension: str
+    content_type: str
+    muxer: str
+    video: Codec
+    audio: Codec
+    audio_extension: str  # the cached audio track's file type
+    audio_muxer: str
+    mux_options: dict  # finishing flags of the container (faststart, bitexact)
+
+
+H264 = Codec("h264", lambda q: {"c:v": "libx264", "preset": "ultrafast", "crf": x264_crf(q)})
+VP9 = Codec(
+    "vp9",
+    lambda q: {"c:v": "libvpx-vp9", "deadline": "realtime", "cpu-used": 8, "row-mt": 1,
+               "crf": vp9_crf(q), "b:v": 0},
+)
+AAC = Codec("aac", lambda _q: {"c:a": "aac", "b:a": "128k"})
+OPUS = Codec("opus", lambda _q: {"c:a": "libopus", "b:a": "64k"})
+
+FAST_START = {"movflags": "+faststart"}
+BITEXACT = {"fflags": "+bitexact"}  # WebM otherwise writes a random segment UID
+
+CONTAINERS = {
+    "MP4": Container("mp4", "video/mp4", "mp4", H264, AAC, "m4a", "mp4", FAST_START),
+    "MOV": Container("mov", "video/quicktime", "mov", H264, AAC, "m4a", "mp4", FAST_START),
+    "WEBM": Container("webm", "video/webm", "webm", VP9, OPUS, "webm", "webm", BITEXACT),
+}
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything that determines the bytes of one placeholder video."""
+
+    width: int
+    height: int
+    duration: int  # seconds
+    output_format: str  # "MP4" | "WEBM" | "MOV"
+    quality: int  # outputQuality 20..99
+    audio: bool  # settings.audio
+    seed: int
+    fps: int = 30
+
+    @property
+    def container(self) -> Container:
+        return CONTAINERS[self.output_format]
+
+    def extension(self) -> str:
+        return self.container.extension
+
+    def content_type(self) -> str:
+        return self.container.content_type
+
+
+class SynthesisError(Exception):
+    """ffmpeg could not produce the video; ``stderr`` holds what it said."""
+
+    def __init__(self, message: str, stderr: str = ""):
+        super().__init__(message)
+        self.stderr = stderr
+
+
+def seed_digest(seed: int) -> bytes:
+    return hashlib.sha256(str(seed).encode()).digest()
+
+
+def seed_colour(seed: int) -> str:
+    """Mid-tone background (each channel 32..159) so white text stays readable."""
+    digest = seed_digest(seed)
+    return "0x" + "".join(f"{byte // 2 + 32:02x}" for byte in digest[:3])
+
+
+def seed_tone_hz(seed: int) -> int:
+    """Sine frequency 220..730 Hz: seeds sound different as well as look different."""
+    return 220 + 2 * seed_digest(seed)[3]
+
+
+def draw_seed_overlay(stream, spec: VideoSpec):
+    """Seed label above the centre, frame counter (0..fps-1, repeating) below it."""
+    label = f"seed {spec.seed}"
+    size = int(min(min(spec.width, spec.height) // 14, 1.5 * spec.width / len(label)))
+    common = {"fontsize": size, "fontcolor": "white", "x": "(w-tw)/2"}
+    stream = stream.drawtext(text=label, y=f"(h-th)/2-{size}", **common)
+    return stream.drawtext(text="%{n}", y=f"(h-th)/2+{size}", escape_text=False, **common)
+
+
+class Synthesizer:
+    """Renders ``VideoSpec``s into cached files, at most ``max_concurrency`` ffmpeg processes at once.
+
+    Belongs to one event loop. Concurrent requests for the same file (or the same GOP or audio
+    track) share one render.
+    """
+
+    def __init__(self, cache_dir: Path, max_concurrency: int | None = None):
+        self.cache_dir = Path(cache_dir)
+        self.max_concurrency = max_concurrency or os.cpu_count() or 1
+        self._ffmpeg: str | None = None  # found at the first run, so a missing binary fails a render, not start-up
+        self._slots = asyncio.Semaphore(self.max_concurrency)
+        self._inflight: dict[Path, asyncio.Future] = {}
+        self._layers = {layer: Counter() for layer in ("video", "gop", "audio")}
+        self._text_overlay: bool | None = None  # unknown until the first GOP is drawn
+        self._running = self._peak_running = self._ffmpeg_runs = 0
+        self._renders = self._failures = 0
+        self._last_stderr: str | None = None
+
+    async def render(self, spec: VideoSpec) -> Path:
+        """Path of the finished video for ``spec``, rendering it unless cached."""
+        path = self.cache_dir / "videos" / (
+            f"{spec.width}x{spec.height}-{spec.fps}fps-{spec.duration}s-{spec.extension()}"
+            f"-q{spec.quality}-{'audio' if spec.audio else 'silent'}-seed{spec.seed}.{spec.extension()}"
+        )
+        try:
+            return await self._cached("video", path, lambda tmp: self._assemble(spec, tmp))
+        except SynthesisError:
+            self._failures += 1
+            raise
+
+    def stats(self) -> dict:
+        """Counters for the control plane (``/__mock/``)."""
+        return {
+            "hits": self._layers["video"]["hits"],
+            "misses": self._layers["video"]["misses"],
+            "coalesced": self._layers["video"]["coalesced"],
+            "renders": self._renders,
+            "failures": self._failures,
+            "layers": {name: dict(counts) for name, counts in self._layers.items()},
+            "ffmpeg_runs": self._ffmpeg_runs,
+            "running": self._running,
+            "peak_running": self._peak_running,
+            "max_concurrency": self.max_concurrency,
+            "text_overlay": self._text_overlay,
+            "last_stderr": self._last_stderr,
+            "cache_dir": str(self.cache_dir),
+            "ffmpeg": self._ffmpeg,
+        }
+
+    # -- the three layers -------------------------------------------------------------------
+
+    async def _assemble(self, spec: VideoSpec, out: Path) -> None:
+        """Loop the GOP ``duration`` times and add the tone, copying both streams."""
+        parts = [self._gop(spec)] + ([self._audio_track(spec)] if spec.audio else [])
+        # let every part settle before failing, so no render outlives the request that started it
+        settled = await asyncio.gather(*parts, return_exceptions=True)
+        for outcome in settled:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        gop, *audio = settled
+        streams = [ffmpeg.input(str(gop), stream_loop=spec.duration - 1).video]
+        streams += [ffmpeg.input(str(track)).audio for track in audio]
+        await self._run(ffmpeg.output(
+            *streams, str(out), f=spec.container.muxer, c="copy",
+            **{"frames:v": spec.duration * spec.fps}, **spec.container.mux_options,
+        ))
+        self._renders += 1
+
+    async def _gop(self, spec: VideoSpec) -> Path:
+        """The seed's one-second GOP; drawn without text once drawtext is known to fail here."""
+        if self._text_overlay is False:
+            return await self._gop_variant(spec, text=False)
+        try:
+            path = await self._gop_variant(spec, text=True)
+        except SynthesisError:
+            if self._text_overlay:
+                raise  # text works on this machine: the failure is about something else
+            path = await self._gop_variant(spec, text=False)
+            self._text_overlay = False  # only now: the plain GOP worked where the text one failed
+            return path
+        self._text_overlay = True
+        return path
+
+    def _gop_variant(self, spec: VideoSpec, text: bool) -> Awaitable[Path]:
+        container = spec.container
+        path = self.cache_dir / "gops" / (
+            f"{spec.width}x{spec.height}-{spec.fps}fps-{container.extension}-q{spec.quality}"
+            f"-seed{spec.seed}-{'text' if text else 'plain'}.{container.extension}"
+        )
+
+        async def encode(out: Path) -> None:
+            frames = ffmpeg.input(
+                f"color=c={seed_colour(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}:d=1",
+                f="lavfi",
+            )
+            if text:
+                frames = draw_seed_overlay(frames, spec)
+            await self._run(ffmpeg.output(
+                frames, str(out), f=container.muxer, pix_fmt="yuv420p", g=spec.fps,
+                **{"frames:v": spec.fps}, **container.video.options(spec.quality),
+                **container.mux_options,
+            ))
+
+        return self._cached("gop", path, encode)
+
+    def _audio_track(self, spec: VideoSpec) -> Awaitable[Path]:
+        """The seed's tone for the whole duration, encoded once and stream-copied afterwards.
+
+        Cached per tone rather than shared by all seeds, so different seeds sound different; AAC and
+        Opus frames do not divide one second, so a one-second track cannot be looped exactly.
+        """
+        container, tone = spec.container, seed_tone_hz(spec.seed)
+        path = self.cache_dir / "audio" / (
+            f"{container.audio.name}-{spec.duration}s-{tone}hz.{container.audio_extension}"
+        )
+
+        async def encode(out: Path) -> None:
+            sine = ffmpeg.input(f"sine=f={tone}:r={AUDIO_SAMPLE_RATE}:d={spec.duration}", f="lavfi")
+            await self._run(ffmpeg.output(
+                sine, str(out), f=container.audio_muxer, fflags="+bitexact",
+                **container.audio.options(spec.quality),
+            ))
+
+        return self._cached("audio", path, encode)
+
+    # -- caching, coalescing, processes -----------------------------------------------------
+
+    async def _cached(self, layer: str, path: Path, build: Callable[[Path], Awaitable[None]]) -> Path:
+        """``path`` if it exists; otherwise build it once, however many callers are waiting."""
+        counts = self._layers[layer]
+        if path.exists():
+            counts["hits"] += 1
+            return path
+        shared = self._inflight.get(path)
+        if shared is None:
+            counts["misses"] += 1
+            shared = asyncio.ensure_future(self._build_atomically(path, build))
+            self._inflight[path] = shared
+            shared.add_done_callback(lambda done: self._finish(path, done))
+        else:
+            counts["coalesced"] += 1
+        # shield: one waiter giving up must not cancel the render the others are waiting for
+        return await asyncio.shield(shared)
+
+    def _finish(self, path: Path, done: asyncio.Future) -> None:
+        self._inflight.pop(path, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here, so a failure nobody awaited any more is not logged
+
+    async def _build_atomically(self, path: Path, build: Callable[[Path], Awaitable[None]]) -> Path:
+        """Write to a temp file next to ``path`` and rename: readers never see half a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.part{path.suffix}")
+        try:
+            await build(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    async def _run(self, stream) -> None:
+        """Run one ffmpeg command in a subprocess, within the concurrency bound."""
+        argv = stream.global_args(*QUIET_ARGS).overwrite_output().compile(cmd=self._ffmpeg_exe())
+        async with self._slots:
+            self._running += 1
+            self._peak_running = max(self._peak_running, self._running)
+            self._ffmpeg_runs += 1
+            try:
+                returncode, stderr = await self._spawn(argv)
+            finally:
+                self._running -= 1
+        if returncode != 0:
+            self._last_stderr = stderr
+            raise SynthesisError(f"ffmpeg exited with {returncode}: {stderr.strip()[-500:]}", stderr)
+
+    def _ffmpeg_exe(self) -> str:
+        """imageio-ffmpeg's bundled binary, or ``IMAGEIO_FFMPEG_EXE`` when set."""
+        if self._ffmpeg is None:
+            try:
+                self._ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+            except RuntimeError as exc:
+                self._last_stderr = str(exc)
+                raise SynthesisError(str(exc), str(exc)) from exc
+        return self._ffmpeg
+
+    async def _spawn(self, argv: list[str]) -> tuple[int, str]:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:  # missing or unusable binary (e.g. a bad IMAGEIO_FFMPEG_EXE)
+            self._last_stderr = str(exc)
+            raise SynthesisError(f"cannot run ffmpeg: {exc}", str(exc)) from exc
+        try:
+            _, stderr = await process.communicate()
+        except asyncio.CancelledError:
+            process.kill()
+            await process.wait()
+            raise
+        return process.returncode, stderr.decode(errors="replace")
