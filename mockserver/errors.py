@@ -60,15 +60,23 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("taskFailedOrNotFound", 400, "getResponse names a taskUUID this API key never submitted, or whose results expired."),
     ("unknownInputUUID", 400, "An input given as a UUID is neither an uploaded image nor a generated video of this API key."),
     ("invalidImage", 400, "An image (imageUpload's image, inputs.frameImages[].image) is not a UUID, URL, data URI or base64, or imageUpload's bytes are not a PNG, JPEG, WEBP, GIF or BMP."),
-    # Task outcomes (getResponse, webhooks)
-    ("synthesisFailed", 500, "ffmpeg failed to make the placeholder video; stderr is kept in the journal."),
-    ("timeoutProvider", 504, "Injected: the provider did not answer in time (fault or scenario)."),
-    ("providerError", 502, "Injected: the provider failed (fault or scenario)."),
-    ("uploadFailed", 502, "Every PUT of the video to uploadEndpoint failed."),
+    # Task outcomes, reported by getResponse (and webhooks) in errors[] with status "error". The
+    # poll itself succeeded, so the reply is HTTP 200: a 5xx would make SDKs retry the poll.
+    ("synthesisFailed", 200, "ffmpeg failed to make the placeholder video; stderr is kept in the journal."),
+    ("timeoutProvider", 200, "Injected: the provider did not answer in time (fault or scenario)."),
+    ("providerError", 200, "Injected: the provider failed (fault or scenario)."),
+    ("uploadFailed", 200, "Injected (fault or scenario): the upload to uploadEndpoint failed. A real failed PUT leaves the task successful and is recorded in /__mock/deliveries (docs/delivery.md)."),
     # Transport faults
     ("rateLimitExceeded", 429, "Injected 429 (fault or scenario); Retry-After tells when to retry."),
     ("serviceUnavailable", 503, "Injected 503 (fault or scenario)."),
     ("internalServerError", 500, "Injected 500, or an unexpected failure inside vidmock (always journalled)."),
+    ("badGateway", 502, "Injected 502 (fault or scenario)."),
+    ("gatewayTimeout", 504, "Injected 504 (fault or scenario)."),
+    ("unsupportedScenario", 400, "X-Vidmock-Scenario (or ?scenario= on the socket URL) names a scenario vidmock does not know."),
+    # Control API (/__mock/)
+    ("invalidControlToken", 401, "A control token is configured and X-Vidmock-Control-Token is missing or wrong."),
+    ("invalidControlRequest", 400, "A /__mock/ call has a body or query the control API cannot accept."),
+    ("controlResourceNotFound", 404, "A /__mock/ call names a task or fault this namespace does not have."),
 )
 
 # Codes built from a generic row (missing<Parameter>, ...) take that row's status.

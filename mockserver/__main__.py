@@ -1,0 +1,5 @@
+"""``python -m mockserver`` is ``vidmock``."""
+
+from mockserver.cli import main
+
+main()

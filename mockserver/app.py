@@ -1,0 +1,123 @@
+"""The app factory: builds the pipeline (transport -> protocol -> validation -> dispatcher ->
+jobs -> media) for one config, and runs it on a socket.
+
+Other modules add routes with a ``add_*_routes(app)`` function and reach components through the
+keys in ``mockserver.state``; background work lives in ``cleanup_ctx`` so it stops with the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from mockserver.clock import Clock, ManualClock, SystemClock
+from mockserver.config import ServerConfig
+from mockserver.control.dispatch import ControlledDispatcher
+from mockserver.control.install import install_control_plane
+from mockserver.control.plane import ControlPlane
+from mockserver.control.virtual_clock import AdvanceableClock
+from mockserver.delivery import DeliveryEngine
+from mockserver.delivery_routes import add_delivery_routes
+from mockserver.ids import IdSource
+from mockserver.jobs import JobStore
+from mockserver.media import MediaStore, add_media_routes
+from mockserver.pricing import task_cost
+from mockserver.state import CLOCK, CONFIG, DELIVERY, DISPATCHER, HEALTH_SOURCES, JOBS, MEDIA, SYNTHESIZER, UPLOADS
+from mockserver.synth import Synthesizer
+from mockserver.transport_rest import add_rest_routes
+from mockserver.transport_ws import add_ws_routes
+from mockserver.uploads import UploadStore
+
+HOUSEKEEPING_INTERVAL = 0.5  # seconds between time-policy checks and media sweeps
+
+
+def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Application:
+    """A ready-to-run application. ``clock`` replaces real time (tests, virtual clock)."""
+    clock = AdvanceableClock(clock or (ManualClock() if config.virtual_clock else SystemClock()))
+    owns_data_dir = config.data_dir is None
+    data_dir = Path(tempfile.mkdtemp(prefix="vidmock-")) if owns_data_dir else config.data_dir
+    ids = IdSource(config.seed)
+    synthesizer = Synthesizer(data_dir / "cache", max_concurrency=config.synth_concurrency)
+    media = MediaStore(data_dir / "media", clock, config.media_cap_bytes)
+    jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost)
+    uploads = UploadStore(media, ids)
+
+    app = web.Application()
+    app[CONFIG], app[CLOCK], app[SYNTHESIZER], app[MEDIA] = config, clock, synthesizer, media
+    app[JOBS], app[UPLOADS] = jobs, uploads
+    control = ControlPlane(clock, jobs, uploads, media, journal_size=config.journal_size,
+                           control_token=config.control_token, seed=config.seed)
+    app[DISPATCHER] = ControlledDispatcher(control, jobs, uploads, ids, config.api_keys)
+    app[HEALTH_SOURCES] = {"jobs": jobs.stats, "media": media.stats, "synthesizer": synthesizer.stats}
+    app.cleanup_ctx.append(_housekeeping)
+    app.cleanup_ctx.append(_lifetime(data_dir if owns_data_dir else None))
+    delivery = app[DELIVERY] = DeliveryEngine.from_config(config, media)
+    jobs.on_job_finished.append(delivery.on_job_finished)
+    app.on_startup.append(lambda app: delivery.start())
+    app.on_shutdown.append(lambda app: delivery.close())  # before open requests are awaited: ends long-polls
+
+    add_rest_routes(app)
+    add_ws_routes(app)
+    add_media_routes(app, media)
+    add_delivery_routes(app)
+    install_control_plane(app, control)
+    return app
+
+
+def _lifetime(temporary_dir: Path | None):
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        """On shutdown: stop renders and callbacks, then remove a temporary data dir."""
+        yield
+        await app[JOBS].close()
+        if temporary_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, temporary_dir, True)
+    return lifetime
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """Periodically settle ``seconds:T`` jobs, forget expired ones and sweep media."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            app[JOBS].tick()
+            await app[MEDIA].sweep()
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@dataclass
+class RunningServer:
+    runner: web.AppRunner
+    base_url: str
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(config: ServerConfig, *, clock: Clock | None = None) -> RunningServer:
+    """Bind ``config.host:config.port`` (port 0: a free one) and serve until ``stop()``."""
+    runner = web.AppRunner(create_app(config, clock=clock), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    port = runner.addresses[0][1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return RunningServer(runner, f"http://{host}:{port}")

@@ -1,0 +1,185 @@
+"""The one entry point every transport calls: ``Dispatcher.handle(tasks, ctx) -> Reply``.
+
+It authenticates the request, then runs each task on its own (validation, then the task's
+handler), so one bad task never spoils the others. Cross-cutting concerns (journal, faults) wrap
+``handle``; task handlers know nothing about them or about the transport.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.errors import RunwareError
+from mockserver.ids import IdSource
+from mockserver.jobs import ERROR, PROCESSING, JobStore
+from mockserver.protocol import Reply
+from mockserver.sizing import UUID_PATTERN, resolve_size
+from mockserver.uploads import UploadStore
+from mockserver.validation import validate_task, with_defaults
+
+log = logging.getLogger(__name__)
+
+AUTH = "authentication"
+INVALID_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
+
+
+@dataclass
+class RequestContext:
+    """Who is asking and how; the API key is also the namespace of all their state."""
+
+    transport: str  # "rest" | "ws"
+    base_url: str  # origin the client used, e.g. http://127.0.0.1:8765: the origin of media URLs
+    api_key: str | None = None  # Bearer header, earlier authentication on the socket, or this request's auth task
+    headers: Mapping[str, str] = field(default_factory=dict)
+    request_id: str = ""
+
+    @property
+    def namespace(self) -> str:
+        assert self.api_key, "namespace read before authentication"
+        return self.api_key
+
+
+class Dispatcher:
+    def __init__(self, jobs: JobStore, uploads: UploadStore, ids: IdSource, api_keys: tuple[str, ...]) -> None:
+        self.jobs = jobs
+        self.uploads = uploads
+        self.ids = ids
+        self.api_keys = frozenset(api_keys)  # empty: any non-empty key is accepted
+
+    async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
+        """Run a request's tasks. A leading authentication task sets ``ctx.api_key`` (a WebSocket
+        transport keeps it for the connection); an auth failure rejects the whole request."""
+        data: list[dict] = []
+        if tasks and _is_auth(tasks[0]):
+            try:
+                ctx.api_key, reply = self._authenticate(tasks[0])
+            except RunwareError as error:
+                return Reply.of([], [error])
+            data.append(reply)
+            tasks = tasks[1:]
+        elif not self._accepts(ctx.api_key):
+            return Reply.of([], [self._key_error(ctx.api_key)])
+
+        errors: list[RunwareError] = []
+        violations: dict[int, list[RunwareError]] = {}
+        offset = 1 if data else 0
+        for index, task in enumerate(tasks, start=offset):
+            try:
+                data.extend(await self._run(task, ctx, violations, index))
+            except RunwareError as error:
+                errors.append(error.for_task(task))
+            except Exception as exc:  # a bug must cost one task, never the server
+                log.exception("task %s failed unexpectedly", index)
+                errors.append(RunwareError("internalServerError", f"Unexpected error: {exc!r}").for_task(task))
+        return Reply.of(data, errors, violations)
+
+    # -- authentication -------------------------------------------------------------------------
+
+    def _authenticate(self, task: dict) -> tuple[str, dict]:
+        """(the key, the reply item) of an authentication task; the item never has a taskUUID."""
+        key = task.get("apiKey")
+        if not isinstance(key, str) or not self._accepts(key):
+            raise self._key_error(key if isinstance(key, str) else "")
+        found = validate_task(task)
+        if found:
+            raise found[0]
+        session = task.get("connectionSessionUUID") or self.ids.uuid4()  # a resume keeps its session
+        return key, {"taskType": AUTH, "connectionSessionUUID": session}
+
+    def _accepts(self, key: str | None) -> bool:
+        return bool(key) and (not self.api_keys or key in self.api_keys)
+
+    @staticmethod
+    def _key_error(key: str | None) -> RunwareError:
+        if key is None:
+            return RunwareError("missingApiKey", "Missing API key. Send an Authorization: Bearer <key> header or "
+                                "an authentication task first.", parameter="apiKey", task_type=AUTH)
+        return RunwareError("invalidApiKey", INVALID_KEY_MESSAGE, parameter="apiKey", task_type=AUTH)
+
+    # -- tasks ------------------------------------------------------------------------------------
+
+    async def _run(self, task: Any, ctx: RequestContext, violations: dict, index: int) -> list[dict]:
+        found = validate_task(task)
+        if found:
+            violations[index] = found
+            raise found[0]
+        task_type = task["taskType"]
+        if task_type == "ping":
+            return [{"taskType": "ping", "pong": True, **_echo_uuid(task)}]
+        if task_type == AUTH:  # not the leading one: answered, but the request keeps its namespace
+            return [self._authenticate(task)[1]]
+        if task_type == "getResponse":
+            return self._get_response(task, ctx)
+        if task_type == "imageUpload":
+            return [await self._image_upload(task, ctx)]
+        return [self._video_inference(task, ctx)]
+
+    def _video_inference(self, task: dict, ctx: RequestContext) -> dict:
+        namespace = ctx.namespace
+        self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
+        self._resolve_inputs(namespace, task)
+        task = with_defaults(task)
+        width, height = resolve_size(task, lambda uuid: self._uploaded_bytes(namespace, uuid))
+        job = self.jobs.submit(namespace, task, width, height, ctx.base_url)
+        return {"taskType": "videoInference", "taskUUID": job.task_uuid}  # an ack: no status, no URL
+
+    def _get_response(self, task: dict, ctx: RequestContext) -> list[dict]:
+        job = self.jobs.poll(ctx.namespace, task["taskUUID"])
+        if job.status == PROCESSING:
+            return [job.processing_item()]
+        if job.status == ERROR:
+            raise job.error
+        return job.success_items()
+
+    async def _image_upload(self, task: dict, ctx: RequestContext) -> dict:
+        namespace = ctx.namespace
+        self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
+        upload = await self.uploads.add(namespace, task["image"])
+        self.jobs.claim_task_uuid(namespace, task["taskUUID"], task["taskType"])
+        return {"taskType": "imageUpload", "taskUUID": task["taskUUID"], "imageUUID": upload.image_uuid,
+                "imageURL": upload.image_url(ctx.base_url)}
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def _resolve_inputs(self, namespace: str, task: dict) -> None:
+        """Every UUID input must name this key's upload (images) or generated video (videos);
+        URLs and inline data are accepted as they are and never fetched."""
+        for parameter, ref, kind in _input_references(task.get("inputs") or {}):
+            if not UUID_PATTERN.match(ref):
+                continue
+            known = (self.uploads.find(namespace, ref) if kind == "image"
+                     else self.jobs.find_video(namespace, ref) if kind == "video" else None)
+            if known is None:
+                what = {"image": "an uploaded image", "video": "a generated video"}.get(kind, "a known asset")
+                raise RunwareError("unknownInputUUID", f"{parameter} is the UUID {ref}, which is not {what} "
+                                   "of this API key (or it expired).", parameter=parameter, type="string")
+
+    def _uploaded_bytes(self, namespace: str, image_uuid: str) -> bytes | None:
+        upload = self.uploads.find(namespace, image_uuid)
+        return upload.data if upload else None
+
+
+def _input_references(inputs: dict) -> Iterator[tuple[str, str, str]]:
+    """(parameter path, reference, kind) for every reference in ``inputs``."""
+    for index, item in enumerate(inputs.get("frameImages", [])):
+        if isinstance(item, dict):
+            yield f"inputs.frameImages[{index}].image", item["image"], "image"
+        else:
+            yield f"inputs.frameImages[{index}]", item, "image"
+    for index, ref in enumerate(inputs.get("referenceImages", [])):
+        yield f"inputs.referenceImages[{index}]", ref, "image"
+    for index, ref in enumerate(inputs.get("referenceVideos", [])):
+        yield f"inputs.referenceVideos[{index}]", ref, "video"
+    if "audio" in inputs:
+        yield "inputs.audio", inputs["audio"], "audio"
+
+
+def _is_auth(task: Any) -> bool:
+    return isinstance(task, dict) and task.get("taskType") == AUTH
+
+
+def _echo_uuid(task: dict) -> dict:
+    return {"taskUUID": task["taskUUID"]} if "taskUUID" in task else {}

@@ -1,0 +1,346 @@
+"""The async job store: each videoInference task as a small state machine.
+
+A job is ``processing`` until its outcome is both *known* (the videos are rendered, or ffmpeg
+failed) and *due* under its progression policy; it then becomes ``success`` or ``error`` exactly
+once, and ``on_job_finished`` callbacks run (webhooks and uploadEndpoint subscribe there).
+Rendering starts at submit, in the background, so the ack never waits for ffmpeg.
+
+State is namespaced by API key: jobs, seen taskUUIDs and policies of one key are invisible to
+another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.clock import Clock
+from mockserver.errors import RunwareError
+from mockserver.ids import UINT32_MAX, IdSource
+from mockserver.media import MediaStore, media_url
+from mockserver.synth import SynthesisError, Synthesizer, VideoSpec
+
+log = logging.getLogger(__name__)
+
+PROCESSING, SUCCESS, ERROR = "processing", "success", "error"
+TASK_TYPE = "videoInference"
+
+
+@dataclass(frozen=True)
+class Progression:
+    """When a job whose videos exist is reported finished.
+
+    ``immediate``: at once. ``polls:N``: after N getResponse calls answered "processing".
+    ``seconds:T``: T seconds after submit on the store's clock. ``manual``: when
+    ``JobStore.complete`` or ``fail`` is called.
+    """
+
+    kind: str
+    amount: float = 0
+
+    @classmethod
+    def parse(cls, text: str) -> "Progression":
+        kind, _, amount = text.strip().partition(":")
+        if kind in ("immediate", "manual") and not amount:
+            return cls(kind)
+        if kind in ("polls", "seconds") and amount:
+            value = int(amount) if kind == "polls" else float(amount)
+            if value < 0:
+                raise ValueError(f"{kind} must not be negative")
+            return cls(kind, value)
+        raise ValueError("expected immediate, polls:N, seconds:T or manual")
+
+    def __str__(self) -> str:
+        return self.kind if self.kind in ("immediate", "manual") else f"{self.kind}:{self.amount:g}"
+
+
+@dataclass
+class VideoResult:
+    video_uuid: str
+    seed: int
+
+
+@dataclass
+class Job:
+    namespace: str
+    task_uuid: str
+    task: dict  # the submitted task with schema defaults filled in
+    width: int
+    height: int
+    base_url: str  # where the client reached the server: the origin of videoURL
+    submitted_at: float
+    ttl: int
+    results: list[VideoResult]
+    cost: float | None  # per video, only when includeCost
+    status: str = PROCESSING
+    error: RunwareError | None = None
+    synthesis_stderr: str | None = None  # ffmpeg's words when rendering failed (for the journal)
+    polls: int = 0
+    rendered: bool = False
+    render_error: RunwareError | None = None
+    injected_error: RunwareError | None = None  # set by the control plane: the outcome a fault asks for
+    result_overrides: dict[str, Any] = field(default_factory=dict)  # control plane: e.g. NSFWContent
+    completed_manually: bool = False
+    finished_at: float | None = None
+    render: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def webhook_url(self) -> str | None:
+        return self.task.get("webhookURL")
+
+    @property
+    def upload_endpoint(self) -> str | None:
+        return self.task.get("uploadEndpoint")
+
+    @property
+    def extension(self) -> str:
+        return self.video_spec(0).extension()
+
+    def video_spec(self, seed: int) -> VideoSpec:
+        return VideoSpec(
+            width=self.width, height=self.height, duration=self.task["duration"],
+            output_format=self.task["outputFormat"], quality=self.task["outputQuality"],
+            audio=self.task["settings"]["audio"], seed=seed,
+        )
+
+    def video_url(self, result: VideoResult) -> str:
+        return media_url(self.base_url, result.video_uuid, self.extension)
+
+    def processing_item(self) -> dict:
+        return {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": PROCESSING}
+
+    def success_items(self) -> list[dict]:
+        """Every result, in one list: the SDKs want all numberResults items in one reply."""
+        items = []
+        for result in self.results:
+            item = {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": SUCCESS,
+                    "videoUUID": result.video_uuid, "videoURL": self.video_url(result),
+                    "seed": result.seed, "NSFWContent": False, **self.result_overrides}
+            if self.cost is not None:
+                item["cost"] = self.cost
+            items.append(item)
+        return items
+
+
+JobCallback = Callable[[Job], Awaitable[None]]
+
+
+class JobStore:
+    def __init__(self, synthesizer: Synthesizer, media: MediaStore, ids: IdSource, clock: Clock,
+                 default_policy: Progression, default_ttl: int,
+                 price: Callable[[dict, int, int], float]) -> None:
+        self.synthesizer = synthesizer
+        self.media = media
+        self.ids = ids
+        self.clock = clock
+        self.default_policy = default_policy
+        self.default_ttl = default_ttl
+        self.price = price
+        self.on_job_finished: list[JobCallback] = []  # awaited in the background, once per job
+        self.on_job_submitted: list[Callable[[Job], None]] = []  # called at once, before rendering starts
+        self._jobs: dict[tuple[str, str], Job] = {}
+        self._videos: dict[tuple[str, str], Job] = {}  # (namespace, videoUUID) -> its job
+        self._claimed: dict[str, set[str]] = {}  # taskUUIDs ever accepted, per namespace
+        self._task_policies: dict[tuple[str, str], Progression] = {}
+        self._namespace_policies: dict[str, Progression] = {}
+        self._background: set[asyncio.Task] = set()
+
+    # -- submit and poll ----------------------------------------------------------------------
+
+    def ensure_new_task_uuid(self, namespace: str, task_uuid: str, task_type: str) -> None:
+        """Raise ``conflictTaskUUID`` if an accepted task of this namespace already used the UUID."""
+        if task_uuid in self._claimed.get(namespace, ()):
+            raise RunwareError("conflictTaskUUID", f"The taskUUID {task_uuid} has already been used.",
+                               parameter="taskUUID", task_type=task_type, task_uuid=task_uuid, type="string")
+
+    def claim_task_uuid(self, namespace: str, task_uuid: str, task_type: str) -> None:
+        """Record the UUID of an accepted task (only accepted ones: a rejected task may be resent)."""
+        self.ensure_new_task_uuid(namespace, task_uuid, task_type)
+        self._claimed.setdefault(namespace, set()).add(task_uuid)
+
+    def submit(self, namespace: str, task: dict, width: int, height: int, base_url: str) -> Job:
+        """Create the job for an accepted, defaults-filled task and start rendering it."""
+        self.claim_task_uuid(namespace, task["taskUUID"], TASK_TYPE)
+        first_seed = task["seed"] if "seed" in task else self.ids.seed32()
+        results = [VideoResult(self.ids.uuid4(), (first_seed + i) % (UINT32_MAX + 1))
+                   for i in range(task["numberResults"])]
+        job = Job(
+            namespace=namespace, task_uuid=task["taskUUID"], task=task, width=width, height=height,
+            base_url=base_url, submitted_at=self.clock.now(), ttl=task.get("ttl", self.default_ttl),
+            results=results, cost=self.price(task, width, height) if task["includeCost"] else None,
+        )
+        self._jobs[(namespace, job.task_uuid)] = job
+        for result in results:
+            self._videos[(namespace, result.video_uuid)] = job
+        for callback in self.on_job_submitted:
+            callback(job)
+        job.render = self._spawn(self._render(job))
+        return job
+
+    def poll(self, namespace: str, task_uuid: str) -> Job:
+        """The job a getResponse names, after counting the poll and applying its policy."""
+        job = self._jobs.get((namespace, task_uuid))
+        if job is None or self._expired(job):
+            raise RunwareError("taskFailedOrNotFound",
+                               f"No task with taskUUID {task_uuid} was found, or its results expired.",
+                               parameter="taskUUID", task_type=TASK_TYPE, task_uuid=task_uuid, type="string")
+        if job.status == PROCESSING:
+            job.polls += 1
+            self._settle(job)
+        return job
+
+    def find_video(self, namespace: str, video_uuid: str) -> Job | None:
+        """The finished, unexpired job that produced a videoUUID (so it can be used as an input)."""
+        job = self._videos.get((namespace, video_uuid))
+        return job if job is not None and job.status == SUCCESS and not self._expired(job) else None
+
+    # -- control plane --------------------------------------------------------------------------
+
+    def get(self, namespace: str, task_uuid: str) -> Job | None:
+        return self._jobs.get((namespace, task_uuid))
+
+    def set_task_policy(self, namespace: str, task_uuid: str, policy: Progression | None) -> None:
+        """Override the policy of one task (it may be set before the task is submitted)."""
+        self._set(self._task_policies, (namespace, task_uuid), policy)
+
+    def set_namespace_policy(self, namespace: str, policy: Progression | None) -> None:
+        self._set(self._namespace_policies, namespace, policy)
+
+    def policy_for(self, job: Job) -> Progression:
+        """Per task, else per namespace, else the server default."""
+        return (self._task_policies.get((job.namespace, job.task_uuid))
+                or self._namespace_policies.get(job.namespace) or self.default_policy)
+
+    async def complete(self, namespace: str, task_uuid: str) -> Job:
+        """Finish a job now, whatever its policy, once its videos exist."""
+        job = self._require(namespace, task_uuid)
+        job.completed_manually = True
+        if job.render is not None:
+            await asyncio.shield(job.render)
+        self._settle(job)
+        return job
+
+    def fail(self, namespace: str, task_uuid: str, code: str, message: str) -> Job:
+        """End a processing job in error now; a render still running finishes unseen."""
+        job = self._require(namespace, task_uuid)
+        if job.status == PROCESSING:
+            self._finish(job, RunwareError(code, message, task_type=TASK_TYPE, task_uuid=task_uuid))
+        return job
+
+    def tick(self) -> None:
+        """Re-evaluate time-based policies and forget expired jobs; called periodically and
+        whenever a virtual clock moves."""
+        for key, job in list(self._jobs.items()):
+            if job.status == PROCESSING:
+                self._settle(job)
+            elif self._expired(job):
+                del self._jobs[key]
+                for result in job.results:
+                    self._videos.pop((job.namespace, result.video_uuid), None)
+
+    def reset(self, namespace: str | None = None) -> None:
+        """Forget a namespace's jobs, taskUUIDs and policies (everything when None). Unfinished jobs
+        are silenced (no outcome, no callbacks) and every URL of a forgotten job disappears."""
+        for key, job in list(self._jobs.items()):
+            if namespace is None or job.namespace == namespace:
+                del self._jobs[key]
+                if job.status == PROCESSING:
+                    job.status = ERROR  # silenced: never settles; a render still running unpublishes its files
+                for result in job.results:
+                    self._videos.pop((job.namespace, result.video_uuid), None)
+                    self.media.start_ttl(result.video_uuid, 0)
+        for table in (self._claimed, self._namespace_policies):
+            for key in [key for key in table if namespace is None or key == namespace]:
+                del table[key]
+        for key in [key for key in self._task_policies if namespace is None or key[0] == namespace]:
+            del self._task_policies[key]
+
+    def stats(self) -> dict:
+        statuses = [job.status for job in self._jobs.values()]
+        return {status: statuses.count(status) for status in (PROCESSING, SUCCESS, ERROR)}
+
+    async def close(self) -> None:
+        """Cancel renders and pending callbacks (server shutdown)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- the state machine ----------------------------------------------------------------------
+
+    async def _render(self, job: Job) -> None:
+        try:
+            paths = await asyncio.gather(*(self.synthesizer.render(job.video_spec(r.seed)) for r in job.results))
+            for result, path in zip(job.results, paths):
+                await self.media.add_file(result.video_uuid, job.extension, path)
+                if job.status == ERROR:  # failed by the control plane meanwhile: never served
+                    self.media.start_ttl(result.video_uuid, 0)
+            job.rendered = True
+        except SynthesisError as exc:
+            job.synthesis_stderr = exc.stderr
+            job.render_error = self._synthesis_failed(job)
+        except (OSError, ValueError) as exc:  # e.g. a full disk while publishing the file
+            job.synthesis_stderr = repr(exc)
+            job.render_error = self._synthesis_failed(job)
+        self._settle(job)
+
+    def _settle(self, job: Job) -> None:
+        """Move a processing job to its outcome if the outcome is known and due."""
+        if job.status != PROCESSING or not (job.rendered or job.render_error):
+            return
+        if job.completed_manually or self._due(job):
+            self._finish(job, job.render_error or job.injected_error)
+
+    def _due(self, job: Job) -> bool:
+        policy = self.policy_for(job)
+        if policy.kind == "immediate":
+            return True
+        if policy.kind == "polls":
+            return job.polls > policy.amount  # the poll being answered is already counted
+        if policy.kind == "seconds":
+            return self.clock.now() - job.submitted_at >= policy.amount
+        return False  # manual
+
+    def _finish(self, job: Job, error: RunwareError | None) -> None:
+        if error is not None:
+            error.extra.setdefault("status", ERROR)  # the docs' form of a failed task in errors[]
+        job.status = ERROR if error else SUCCESS
+        job.error = error
+        job.finished_at = self.clock.now()
+        for result in job.results:
+            self.media.start_ttl(result.video_uuid, 0 if error else job.ttl)
+        for callback in self.on_job_finished:
+            self._spawn(callback(job))
+
+    def _expired(self, job: Job) -> bool:
+        return job.finished_at is not None and self.clock.now() >= job.finished_at + job.ttl
+
+    def _synthesis_failed(self, job: Job) -> RunwareError:
+        return RunwareError("synthesisFailed", "The video could not be generated.",
+                            task_type=TASK_TYPE, task_uuid=job.task_uuid)
+
+    def _require(self, namespace: str, task_uuid: str) -> Job:
+        job = self._jobs.get((namespace, task_uuid))
+        if job is None:
+            raise KeyError(f"no job {task_uuid} in namespace {namespace!r}")
+        return job
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._reap)
+        return task
+
+    def _reap(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background job task failed", exc_info=task.exception())
+
+    @staticmethod
+    def _set(table: dict, key: Any, policy: Progression | None) -> None:
+        if policy is None:
+            table.pop(key, None)
+        else:
+            table[key] = policy

@@ -1,0 +1,160 @@
+"""The media store: every file served at ``GET /media/<uuid>.<ext>``, with TTLs and a disk cap.
+
+Generated videos are hard-linked from the synthesizer's cache (copied where linking fails), so
+expiring a URL never disturbs the cache. Uploaded images are written from their bytes. Disk use is
+bounded twice: expired entries are deleted by the periodic sweep, and beyond the cap the oldest
+finished ones go first. Adding a file costs O(1) unless the cap is passed: a running byte total and
+the insertion order of the entries (oldest first) make a full scan unnecessary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from mockserver.clock import Clock
+
+MEDIA_NAME = re.compile(r"^([0-9a-f-]{36})\.(mp4|webm|mov|png|jpg|webp|gif|bmp)$")
+CONTENT_TYPES = {
+    "mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime",
+    "png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
+}
+
+
+def media_url(base_url: str, media_uuid: str, extension: str) -> str:
+    return f"{base_url}/media/{media_uuid}.{extension}"
+
+
+@dataclass
+class MediaEntry:
+    media_uuid: str
+    extension: str
+    path: Path
+    size: int
+    added_at: float
+    expires_at: float | None  # None: the TTL has not started (the task is not finished yet)
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+class MediaStore:
+    def __init__(self, root: Path, clock: Clock, cap_bytes: int) -> None:
+        self.root = Path(root)
+        self.clock = clock
+        self.cap_bytes = cap_bytes
+        self._entries: dict[str, MediaEntry] = {}  # insertion order = oldest first
+        self._used_bytes = 0
+
+    async def add_file(self, media_uuid: str, extension: str, source: Path) -> MediaEntry:
+        """Publish a rendered file; it stays pending (no TTL, never evicted) until ``start_ttl``."""
+        target = self._path(media_uuid, extension)
+        size = await asyncio.to_thread(_link_or_copy, Path(source), target)
+        return await self._register(MediaEntry(media_uuid, extension, target, size, self.clock.now(), None))
+
+    async def add_bytes(self, media_uuid: str, extension: str, data: bytes, ttl: float) -> MediaEntry:
+        target = self._path(media_uuid, extension)
+        await asyncio.to_thread(_write_atomically, target, data)
+        now = self.clock.now()
+        return await self._register(MediaEntry(media_uuid, extension, target, len(data), now, now + ttl))
+
+    def start_ttl(self, media_uuid: str, ttl: float) -> None:
+        """The URL becomes visible now and lives ``ttl`` seconds from here."""
+        entry = self._entries.get(media_uuid)
+        if entry is not None:
+            entry.expires_at = self.clock.now() + ttl
+
+    def lookup(self, name: str) -> MediaEntry | None:
+        """The live entry for a file name, or None (bad name, wrong extension, unknown, expired)."""
+        match = MEDIA_NAME.match(name)
+        if not match:
+            return None
+        entry = self._entries.get(match.group(1))
+        if entry is None or entry.extension != match.group(2) or entry.expired(self.clock.now()):
+            return None
+        return entry
+
+    def stats(self) -> dict:
+        return {"files": len(self._entries), "bytes": self._used_bytes, "cap_bytes": self.cap_bytes}
+
+    async def sweep(self) -> None:
+        """Delete expired files, then the oldest finished ones while over the cap (periodic)."""
+        await self._delete_expired()
+        await self._enforce_cap()
+
+    async def _delete_expired(self) -> None:
+        now = self.clock.now()
+        await self._delete([e for e in self._entries.values() if e.expired(now)])
+
+    async def _enforce_cap(self) -> None:
+        """Over the cap: drop expired entries, then the oldest finished ones; pending ones stay."""
+        if self._used_bytes <= self.cap_bytes:
+            return
+        await self._delete_expired()
+        excess, doomed = self._used_bytes - self.cap_bytes, []
+        for entry in self._entries.values():
+            if excess <= 0:
+                break
+            if entry.expires_at is not None:
+                doomed.append(entry)
+                excess -= entry.size
+        await self._delete(doomed)
+
+    async def _delete(self, entries: list[MediaEntry]) -> None:
+        for entry in entries:
+            if self._entries.pop(entry.media_uuid, None) is not None:
+                self._used_bytes -= entry.size
+        if entries:
+            await asyncio.to_thread(_unlink_all, [e.path for e in entries])
+
+    async def _register(self, entry: MediaEntry) -> MediaEntry:
+        previous = self._entries.pop(entry.media_uuid, None)
+        if previous is not None:
+            self._used_bytes -= previous.size
+        self._entries[entry.media_uuid] = entry
+        self._used_bytes += entry.size
+        await self._enforce_cap()
+        return entry
+
+    def _path(self, media_uuid: str, extension: str) -> Path:
+        return self.root / f"{media_uuid}.{extension}"
+
+
+def _link_or_copy(source: Path, target: Path) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target.stat().st_size
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def add_media_routes(app: web.Application, store: MediaStore) -> None:
+    """``GET``/``HEAD /media/<uuid>.<ext>``; Range, ETag and If-None-Match come from FileResponse."""
+
+    async def serve_media(request: web.Request) -> web.StreamResponse:
+        entry = store.lookup(request.match_info["name"])
+        if entry is None:
+            raise web.HTTPNotFound(text="media not found or expired\n")
+        return web.FileResponse(entry.path, headers={"Content-Type": CONTENT_TYPES[entry.extension]})
+
+    app.router.add_get("/media/{name}", serve_media)  # add_get also answers HEAD

@@ -1,0 +1,75 @@
+"""The wire format shared by both transports: a JSON array of tasks in, an envelope out.
+
+Parsing turns every malformed body into a Runware error instead of an exception; replies are
+``{"data": [...]}``, ``{"errors": [...]}`` or both, and the HTTP status follows one rule: 200 when
+any task produced data (partial success), else the status of the first error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.errors import RunwareError
+
+
+def decode_tasks(body: bytes) -> list[Any]:
+    """The task array of a request body; raises ``invalidRequestBody`` for anything else."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid_body(f"The request body is not valid UTF-8 (byte {exc.start}).") from None
+    try:
+        tasks = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise _invalid_body(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
+                            f"column {exc.colno}.") from None
+    except (ValueError, RecursionError) as exc:  # NaN/Infinity, or nesting deeper than Python allows
+        raise _invalid_body(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(tasks, list):
+        raise _invalid_body("The request body must be a JSON array of tasks, even for a single task.")
+    if not tasks:
+        raise _invalid_body("The request body must contain at least one task.")
+    return tasks
+
+
+def request_too_large(limit_bytes: int) -> RunwareError:
+    return RunwareError("requestTooLarge", f"The request exceeds the limit of {limit_bytes} bytes. Upload large "
+                        "images with imageUpload, or raise the limit with --max-body-mb.", max=limit_bytes)
+
+
+@dataclass
+class Reply:
+    """What one request produced, before it is put on the wire.
+
+    ``violations`` keeps, per task index, every validation error found, while the wire carries only
+    the first (as the API does); the journal reads the rest.
+    """
+
+    data: list[dict]
+    errors: list[RunwareError]
+    http_status: int
+    violations: dict[int, list[RunwareError]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: list[dict], errors: list[RunwareError],
+           violations: dict[int, list[RunwareError]] | None = None) -> "Reply":
+        status = 200 if data or not errors else errors[0].http_status
+        return cls(data, errors, status, violations or {})
+
+    def envelope(self) -> dict[str, list]:
+        body: dict[str, list] = {}
+        if self.data or not self.errors:
+            body["data"] = self.data
+        if self.errors:
+            body["errors"] = [error.to_wire() for error in self.errors]
+        return body
+
+
+def _invalid_body(message: str) -> RunwareError:
+    return RunwareError("invalidRequestBody", message)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")

@@ -1,0 +1,82 @@
+"""imageUpload: images kept per API key, served as media and resolvable as task inputs.
+
+Inline images (data URI or base64) are decoded, checked with Pillow and stored. URL images are
+accepted as references and never fetched (vidmock makes no outbound requests for inputs); their
+``imageURL`` is the URL itself, since there are no bytes to serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image
+
+from mockserver.errors import RunwareError
+from mockserver.ids import IdSource
+from mockserver.media import MediaStore, media_url
+from mockserver.sizing import URL_PATTERN, decode_image_reference
+
+UPLOAD_TTL = 30 * 24 * 3600  # Runware deletes uploads 30 days after last use
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    image_uuid: str
+    data: bytes | None  # None for a URL reference
+    extension: str | None
+    source_url: str | None
+
+    def image_url(self, base_url: str) -> str:
+        if self.source_url is not None:
+            return self.source_url
+        return media_url(base_url, self.image_uuid, self.extension)
+
+
+class UploadStore:
+    def __init__(self, media: MediaStore, ids: IdSource) -> None:
+        self.media = media
+        self.ids = ids
+        self._uploads: dict[tuple[str, str], Upload] = {}
+
+    async def add(self, namespace: str, image: str) -> Upload:
+        """Store one ``image`` parameter; raises ``invalidImage`` when it is not a readable image."""
+        if URL_PATTERN.match(image):
+            upload = Upload(self.ids.uuid4(), None, None, image)
+        else:
+            data = decode_image_reference(image)
+            extension = await asyncio.to_thread(_image_extension, data) if data else None
+            if extension is None:
+                raise RunwareError("invalidImage", "The image could not be decoded. Send a PNG, JPEG, WEBP, "
+                                   "GIF or BMP as a data URI, base64 or URL.", parameter="image", type="string")
+            upload = Upload(self.ids.uuid4(), data, extension, None)
+            await self.media.add_bytes(upload.image_uuid, extension, data, UPLOAD_TTL)
+        self._uploads[(namespace, upload.image_uuid)] = upload
+        return upload
+
+    def find(self, namespace: str, image_uuid: str) -> Upload | None:
+        return self._uploads.get((namespace, image_uuid))
+
+    def forget(self, namespace: str | None = None) -> int:
+        """Drop one namespace's uploads (all when None) and expire their media; returns how many."""
+        doomed = [key for key in self._uploads if namespace is None or key[0] == namespace]
+        for key in doomed:
+            upload = self._uploads.pop(key)
+            if upload.data is not None:
+                self.media.start_ttl(upload.image_uuid, 0)
+        return len(doomed)
+
+
+def _image_extension(data: bytes) -> str | None:
+    """File extension of a fully decodable PNG/JPEG/WEBP/GIF/BMP, else None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(BytesIO(data)) as image:
+                image.load()
+                return EXTENSIONS.get(image.format or "")
+    except Exception:  # noqa: BLE001 - Pillow raises many types for unreadable input
+        return None

@@ -1,0 +1,119 @@
+"""GET /media/<uuid>.<ext>: ranges, validators, HEAD, 404s, traversal and the disk cap."""
+
+from __future__ import annotations
+
+import pytest
+import yarl
+
+from conftest import Api, data_uri, new_uuid, png_bytes, video_task
+from mockserver.clock import ManualClock
+from mockserver.media import MediaStore
+
+
+@pytest.fixture
+async def video(api) -> tuple[str, bytes]:
+    task = video_task()
+    await api.post([task])
+    _, body = await api.wait_done(task["taskUUID"])
+    url = body["data"][0]["videoURL"]
+    status, _, data = await api.get(url)
+    assert status == 200 and len(data) > 1000
+    return url, data
+
+
+@pytest.mark.parametrize("header, piece", [
+    ("bytes=0-99", slice(0, 100)),
+    ("bytes=100-", slice(100, None)),
+    ("bytes=-50", slice(-50, None)),
+    ("bytes=10-10", slice(10, 11)),
+])
+async def test_range_request_returns_206_with_the_exact_slice(api, video, header, piece):
+    url, data = video
+    status, headers, body = await api.get(url, {"Range": header})
+    assert status == 206 and body == data[piece]
+    assert headers["Content-Length"] == str(len(body)) and headers["Content-Type"] == "video/mp4"
+    assert headers["Content-Range"].endswith(f"/{len(data)}")
+
+
+async def test_unsatisfiable_range_is_416(api, video):
+    url, data = video
+    status, headers, _ = await api.get(url, {"Range": f"bytes={len(data) + 10}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}"
+
+
+async def test_etag_and_if_none_match_give_304(api, video):
+    url, _ = video
+    _, headers, _ = await api.get(url)
+    status, _, body = await api.get(url, {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b""
+
+
+async def test_head_has_length_and_no_body(api, video):
+    url, data = video
+    status, headers, body = await api.get(url, method="HEAD")
+    assert status == 200 and body == b"" and headers["Content-Length"] == str(len(data))
+    assert headers["Accept-Ranges"] == "bytes"
+
+
+async def test_unknown_uuid_and_wrong_extension_are_404(api, video):
+    url, _ = video
+    assert (await api.get(url.replace(".mp4", ".webm")))[0] == 404
+    assert (await api.get(f"{api.base_url}/media/{new_uuid()}.mp4"))[0] == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/media/..%2F..%2Fetc%2Fpasswd",
+    "/media/%2e%2e%2fpyproject.toml",
+    "/media/../../etc/passwd",
+    "/media/cache",
+    "/media/.mp4",
+    "/media/0d84f171-2e54-4c07-836e-05788795736d.mp4.part",
+    "/media/0D84F171-2E54-4C07-836E-05788795736D.MP4",
+])
+async def test_traversal_and_malformed_names_are_404(api, video, path):
+    async with api.session.get(yarl.URL(api.base_url + path, encoded=True)) as response:
+        assert response.status == 404
+        assert b"root:" not in await response.read()
+
+
+async def test_uploaded_image_ranges_work_too(api):
+    image = png_bytes(32, 32)
+    _, body = await api.post([{"taskType": "imageUpload", "taskUUID": new_uuid(), "image": data_uri(image)}])
+    status, _, part = await api.get(body["data"][0]["imageURL"], {"Range": "bytes=0-7"})
+    assert status == 206 and part == image[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_cap_evicts_expired_first_then_oldest(tmp_path):
+    clock = ManualClock()
+    store = MediaStore(tmp_path, clock, cap_bytes=250)
+    old = await store.add_bytes(new_uuid(), "png", b"a" * 100, ttl=1000)
+    clock.advance(1)
+    short = await store.add_bytes(new_uuid(), "png", b"b" * 100, ttl=5)
+    clock.advance(10)  # `short` has expired
+    newer = await store.add_bytes(new_uuid(), "png", b"c" * 100, ttl=1000)
+    assert store.lookup(f"{old.media_uuid}.png") and store.lookup(f"{newer.media_uuid}.png")
+    assert not short.path.exists()
+    newest = await store.add_bytes(new_uuid(), "png", b"d" * 100, ttl=1000)
+    assert store.lookup(f"{old.media_uuid}.png") is None and not old.path.exists()
+    assert store.lookup(f"{newest.media_uuid}.png") and store.stats()["bytes"] == 200
+
+
+async def test_pending_videos_are_never_evicted_by_the_cap(tmp_path):
+    source = tmp_path / "rendered.mp4"
+    source.write_bytes(b"v" * 300)
+    store = MediaStore(tmp_path / "media", ManualClock(), cap_bytes=100)
+    pending = await store.add_file(new_uuid(), "mp4", source)
+    assert store.lookup(f"{pending.media_uuid}.mp4") is not None and source.exists()
+
+
+async def test_server_keeps_serving_media_within_a_small_cap(make_server, http):
+    server = await make_server(media_cap_mb=0.2)  # one 2 s 720p video (~130 kB) fits, two do not
+    api = Api(http, server.base_url)
+    urls = []
+    for _ in range(2):
+        task = video_task()
+        await api.post([task])
+        _, body = await api.wait_done(task["taskUUID"])
+        urls.append(body["data"][0]["videoURL"])
+    assert (await api.get(urls[1]))[0] == 200
+    assert (await api.get(urls[0]))[0] == 404
