@@ -1,0 +1,187 @@
+"""Every open WebSocket and every authentication session, so replies outlive a dropped socket.
+
+Runware keeps a session for 120 s after its socket goes away: a client that authenticates again
+with the session's ``connectionSessionUUID`` gets the replies that could not be delivered in the
+meantime. The hub is that buffer, plus the test hook that drops a key's sockets on purpose
+(``drop`` now, or ``arm_drop`` for the next request of a given task type).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from mockserver.clock import Clock
+
+log = logging.getLogger(__name__)
+
+RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
+IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean close (Runware's figure)
+DROP_HOW = ("close1011", "abort")
+DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
+
+
+@dataclass(eq=False)
+class Connection:
+    """One accepted socket; ``session`` is set once it has authenticated."""
+
+    ws: web.WebSocketResponse
+    request: web.Request
+    session: Session | None = None
+
+    @property
+    def open(self) -> bool:
+        return not self.ws.closed
+
+    async def send(self, frames: list[str]) -> list[str]:
+        """Send the frames in order; return those that could not be sent."""
+        for index, frame in enumerate(frames):
+            if not self.open:
+                return frames[index:]
+            try:
+                await self.ws.send_str(frame)
+            except ConnectionError:  # the socket went away under the send
+                return frames[index:]
+        return []
+
+    async def drop(self, how: str) -> None:
+        if how == "abort":
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+            return
+        await self.ws.close(code=DROP_CLOSE_CODE, message=b"vidmock: simulated drop")
+
+
+@dataclass(eq=False)
+class Session:
+    uuid: str
+    namespace: str
+    connections: set[Connection] = field(default_factory=set)
+    undelivered: list[str] = field(default_factory=list)  # frames waiting for the client to resume
+    detached_at: float | None = None  # when its last socket went away
+
+
+class WebSocketHub:
+    """Sessions and sockets of one server. ``idle_timeout`` and ``resume_window`` are plain
+    attributes so tests can shorten them on a running server."""
+
+    def __init__(self, clock: Clock, new_uuid: Callable[[], str], *, resume_window: float = RESUME_WINDOW,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.clock = clock
+        self.new_uuid = new_uuid
+        self.resume_window = resume_window
+        self.idle_timeout = idle_timeout
+        self._connections: set[Connection] = set()
+        self._sessions: dict[str, Session] = {}
+        self._armed_drops: dict[tuple[str, str], str] = {}  # (namespace, taskType) -> how
+        self._counts = {"resumed_sessions": 0, "dropped_sockets": 0}
+
+    # -- sockets and sessions ---------------------------------------------------------------------
+
+    def register(self, connection: Connection) -> None:
+        self._connections.add(connection)
+
+    def unregister(self, connection: Connection) -> None:
+        """The socket is closed: forget it; its session starts its resume window."""
+        self._connections.discard(connection)
+        self.detach(connection)
+
+    def authenticate(self, connection: Connection, namespace: str, requested_uuid: object) -> Session:
+        """Attach the socket to the session it asks to resume, when that session is this key's and
+        still alive; otherwise to a new session."""
+        self._forget_expired()
+        session = self._sessions.get(requested_uuid) if isinstance(requested_uuid, str) else None
+        if session is None or session.namespace != namespace:
+            session = Session(self.new_uuid(), namespace)
+            self._sessions[session.uuid] = session
+        else:
+            self._counts["resumed_sessions"] += 1
+        self.detach(connection)
+        connection.session = session
+        session.connections.add(connection)
+        session.detached_at = None
+        return session
+
+    def detach(self, connection: Connection) -> None:
+        """Take the socket out of its session (it closed, or authenticated again)."""
+        session, connection.session = connection.session, None
+        if session is None:
+            return
+        session.connections.discard(connection)
+        if not session.connections:
+            session.detached_at = self.clock.now()
+
+    def _forget_expired(self) -> None:
+        now = self.clock.now()
+        expired = [uuid for uuid, session in self._sessions.items()
+                   if session.detached_at is not None and now - session.detached_at > self.resume_window]
+        for uuid in expired:
+            del self._sessions[uuid]
+
+    # -- delivery ---------------------------------------------------------------------------------
+
+    async def deliver(self, connection: Connection, frames: list[str]) -> None:
+        """Send on the socket the request came on, else on another socket of its session, else keep
+        the frames for a resume. Replies of a socket that never authenticated have nowhere to go."""
+        left = await connection.send(frames)
+        session = connection.session
+        for other in list(session.connections) if session else []:
+            if not left:
+                return
+            if other is not connection:
+                left = await other.send(left)
+        if left and session is not None:
+            session.undelivered.extend(left)
+        elif left:
+            log.info("dropped %d reply frame(s) of an unauthenticated socket that closed", len(left))
+
+    async def flush(self, connection: Connection) -> None:
+        """Hand a resumed session's undelivered frames to its new socket."""
+        session = connection.session
+        if session is not None and session.undelivered:
+            frames, session.undelivered = session.undelivered, []
+            session.undelivered.extend(await connection.send(frames))
+
+    # -- drops (test hook) ------------------------------------------------------------------------
+
+    async def drop(self, namespace: str, how: str) -> int:
+        """Close (code 1011) or abort (TCP reset, no close frame) every socket of a key; returns
+        how many. Their sessions stay resumable, as after a real network failure."""
+        if how not in DROP_HOW:
+            raise ValueError(f"how must be one of {', '.join(DROP_HOW)}")
+        targets = [connection for connection in self._connections
+                   if connection.session is not None and connection.session.namespace == namespace]
+        await asyncio.gather(*(connection.drop(how) for connection in targets), return_exceptions=True)
+        self._counts["dropped_sockets"] += len(targets)
+        return len(targets)
+
+    def arm_drop(self, namespace: str, task_type: str, how: str) -> None:
+        """Drop the key's sockets right after the next request holding a ``task_type`` task is
+        handled, before its reply is sent: the reply then waits in the session for a resume."""
+        if how not in DROP_HOW:
+            raise ValueError(f"how must be one of {', '.join(DROP_HOW)}")
+        self._armed_drops[(namespace, task_type)] = how
+
+    def take_armed_drop(self, namespace: str, task_types: set[str]) -> str | None:
+        """The drop armed for one of these task types (disarming it), if any."""
+        for task_type in task_types:
+            how = self._armed_drops.pop((namespace, task_type), None)
+            if how is not None:
+                return how
+        return None
+
+    async def close_all(self) -> None:
+        """Server shutdown: close every socket with 1001 (going away) so clients reconnect later."""
+        await asyncio.gather(*(connection.ws.close(code=1001, message=b"server shutdown")
+                               for connection in list(self._connections)), return_exceptions=True)
+
+    def stats(self) -> dict:
+        return {"sessions": len(self._sessions),
+                "sockets": len(self._connections),
+                "undelivered_frames": sum(len(session.undelivered) for session in self._sessions.values()),
+                **self._counts}

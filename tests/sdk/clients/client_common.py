@@ -1,0 +1,94 @@
+"""What the Python SDK client scripts share (stdlib only: they run in the SDKs' own venvs).
+
+A script takes one scenario on argv, reads where the mock is from the environment, prints ONE
+JSON line with the outcome and exits 0 whenever the script itself worked: the test judges the
+outcome. The scripts must never reach Runware's real hosts, so every socket connect and name
+lookup that is not for the loopback interface is refused before it leaves the process.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import os
+import struct
+import sys
+import zlib
+
+SCENARIOS = ("t2v", "i2v", "invalid-size", "invalid-key", "drop")
+MODEL = "alibaba:wan@2.7"
+PROMPT = "a red fox running through fresh snow, cinematic"
+INVALID_KEY = "vidmock-not-a-configured-key"
+
+
+def guard_loopback_only() -> None:
+    """Refuse any connection or DNS lookup that is not for 127.0.0.0/8, ::1 or localhost."""
+
+    def is_local(host: object) -> bool:
+        if isinstance(host, bytes):
+            host = host.decode()
+        if host in ("localhost", None):
+            return True
+        try:
+            return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+        except ValueError:
+            return False
+
+    def audit(event: str, args: tuple) -> None:
+        if event == "socket.getaddrinfo" and not is_local(args[0]):
+            raise ConnectionRefusedError(f"vidmock client guard: no lookups of {args[0]!r}")
+        if event == "socket.connect" and isinstance(args[1], tuple) and not is_local(args[1][0]):
+            raise ConnectionRefusedError(f"vidmock client guard: no connections to {args[1][0]!r}")
+
+    sys.addaudithook(audit)
+
+
+def scenario() -> str:
+    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
+        sys.exit(f"usage: {os.path.basename(sys.argv[0])} {{{'|'.join(SCENARIOS)}}}")
+    return sys.argv[1]
+
+
+def required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"{name} is not set")
+    return value
+
+
+def api_key(name: str) -> str:
+    """The configured key, or a key the mock does not know for the invalid-key scenario."""
+    return os.environ.get("VIDMOCK_INVALID_API_KEY", INVALID_KEY) if name == "invalid-key" else required_env("VIDMOCK_API_KEY")
+
+
+def video_params(name: str) -> dict:
+    """The videoInference parameters of a scenario, in the wire form all three SDKs pass through."""
+    params = {"model": MODEL, "positivePrompt": PROMPT, "width": 1280, "height": 720, "duration": 2,
+              "includeCost": True}
+    if name == "invalid-size":
+        params.update(width=1000, height=1000)
+    if name == "i2v":
+        params["inputs"] = {"frameImages": [{"image": first_frame_data_uri(), "frame": "first"}]}
+    return params
+
+
+def first_frame_data_uri() -> str:
+    """``VIDMOCK_I2V_IMAGE`` (a data URI), else a 16:9 PNG made here."""
+    return os.environ.get("VIDMOCK_I2V_IMAGE") or "data:image/png;base64," + base64.b64encode(_png(320, 180)).decode()
+
+
+def _png(width: int, height: int) -> bytes:
+    """A gradient RGB PNG, built by hand so the SDK venvs need no imaging package."""
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 128)) for x in range(width))
+                    for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def emit(outcome: dict) -> None:
+    print(json.dumps(outcome, default=str), flush=True)

@@ -1,0 +1,55 @@
+"""Drive PyPI ``runware-sdk`` (WebSocket or REST) through one scenario against vidmock.
+
+Usage: runware_sdk_client.py [--transport websocket|rest] {t2v|i2v|invalid-size|invalid-key|drop},
+with VIDMOCK_WS_URL, VIDMOCK_HTTP_URL and VIDMOCK_API_KEY set. Prints one JSON line; exits 0
+when the script itself worked.
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+
+from client_common import SCENARIOS, api_key, emit, guard_loopback_only, required_env, video_params
+
+guard_loopback_only()
+
+from runware import Runware  # noqa: E402
+
+CLIENT_TIMEOUT = float(os.environ.get("VIDMOCK_CLIENT_TIMEOUT", "90"))
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--transport", choices=("websocket", "rest"), default="websocket")
+    parser.add_argument("scenario", choices=SCENARIOS)
+    return parser.parse_args()
+
+
+async def generate(name: str, transport: str) -> dict:
+    # Every base URL points at the mock, and taskType plus an AIR model are explicit, so the SDK
+    # never consults its schema registry online.
+    local = required_env("VIDMOCK_HTTP_URL")
+    client = Runware(api_key=api_key(name), transport=transport, ws_base_url=required_env("VIDMOCK_WS_URL"),
+                     http_base_url=local, serverless_base_url=local.rsplit("/v1", 1)[0],
+                     timeout=int(CLIENT_TIMEOUT * 1000), poll_timeout=int(CLIENT_TIMEOUT * 1000))
+    try:
+        await client.connect()
+        results = await client.run({"taskType": "videoInference", **video_params(name)})
+        return {"ok": True, "results": results}
+    finally:
+        await client.close()
+
+
+async def main() -> None:
+    args = arguments()
+    try:
+        outcome = await asyncio.wait_for(generate(args.scenario, args.transport), CLIENT_TIMEOUT)
+    except Exception as exc:  # the outcome under test: report it, do not crash
+        outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
+                   "message": str(exc), "parameter": getattr(exc, "parameter", None)}
+    emit(outcome)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
