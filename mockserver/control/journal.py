@@ -1,0 +1,152 @@
+"""The journal: every request and WebSocket frame the mock received, and what it answered.
+
+A bounded ring buffer (oldest entries fall off; WireMock's unbounded journal is a classic OOM
+report) that tests read over ``GET /__mock/journal`` and the conformance checks read in-process
+through ``Journal.entries``. An entry keeps what a rule about client behaviour needs: who asked,
+when (server clock and wall time), the parsed tasks, *every* validation violation (the wire
+carries only the first), the reply sent and the faults injected into it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.errors import RunwareError
+
+DEFAULT_SIZE = 5000
+LONG_STRING = 2048  # longer strings (inline base64 images) are kept abbreviated
+MAX_DEPTH = 32
+REDACTED = "<redacted>"
+SECRET_HEADERS = frozenset({"authorization", "x-vidmock-control-token"})
+
+
+@dataclass
+class JournalEntry:
+    """One exchange: a REST request or an inbound WebSocket frame, and the reply to it."""
+
+    transport: str  # "rest" | "ws"
+    received_at: float  # server clock (what GET /__mock/clock reports; moves with advance)
+    received_wall: float  # Unix time
+    namespace: str | None = None  # the API key the request used (None: none, or not yet on a socket)
+    direction: str = "in"  # the client sent the request; the reply is in ``response_*``
+    remote: str | None = None
+    method: str | None = None  # "POST" for REST; None for a WebSocket frame
+    path: str = "/v1"
+    headers: dict[str, str] = field(default_factory=dict)  # secrets redacted
+    request_id: str = ""
+    raw_body: str | None = None  # only when the body could not be decoded into tasks
+    tasks: list | None = None  # the parsed task array (secrets redacted, long strings abbreviated)
+    violations: list[dict] = field(default_factory=list)  # every validation error, per task
+    response_status: int | None = None  # HTTP status; None when no response was sent (reset, abort)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: Any = None  # the envelope sent, or the raw text of a malformed/truncated one
+    duration_ms: float = 0.0
+    faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
+    scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
+    id: int = 0  # assigned when journalled; increases with arrival order
+
+    @property
+    def valid(self) -> bool:
+        """The body was a task array and no task broke the schema or the model profile."""
+        return self.tasks is not None and not self.violations
+
+    @property
+    def retry_after(self) -> str | None:
+        return self.response_headers.get("Retry-After")
+
+    @property
+    def task_uuids(self) -> set[str]:
+        """Every taskUUID the request or the reply names."""
+        items = list(self.tasks or [])
+        if isinstance(self.response_body, Mapping):
+            items += list(self.response_body.get("data") or []) + list(self.response_body.get("errors") or [])
+        return {item["taskUUID"] for item in items
+                if isinstance(item, Mapping) and isinstance(item.get("taskUUID"), str)}
+
+    def task_types(self) -> list[str]:
+        return [task["taskType"] for task in self.tasks or []
+                if isinstance(task, Mapping) and isinstance(task.get("taskType"), str)]
+
+    def record_tasks(self, tasks: list) -> None:
+        self.tasks = [scrub(task) for task in tasks]
+
+    def record_violations(self, tasks: list, violations: Mapping[int, list[RunwareError]]) -> None:
+        for index, errors in sorted(violations.items()):
+            task = tasks[index] if 0 <= index < len(tasks) and isinstance(tasks[index], Mapping) else {}
+            self.violations.append({"taskIndex": index, "taskType": scrub(task.get("taskType")),
+                                    "taskUUID": scrub(task.get("taskUUID")),
+                                    "errors": [error.to_wire() for error in errors]})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "namespace": self.namespace, "transport": self.transport,
+            "direction": self.direction, "remote": self.remote, "method": self.method, "path": self.path,
+            "requestId": self.request_id, "receivedAt": self.received_at, "receivedWall": self.received_wall,
+            "durationMs": round(self.duration_ms, 3), "headers": self.headers, "rawBody": self.raw_body,
+            "tasks": self.tasks, "valid": self.valid, "violations": self.violations,
+            "response": {"status": self.response_status, "headers": self.response_headers,
+                         "body": self.response_body},
+            "faults": self.faults, "scenarios": self.scenarios,
+        }
+
+
+class Journal:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def add(self, entry: JournalEntry) -> JournalEntry:
+        entry.id = next(self._ids)
+        self._entries.append(entry)
+        return entry
+
+    def entries(self, *, namespace: str | None = None, task_uuid: str | None = None,
+                since: float | None = None, until: float | None = None, transport: str | None = None,
+                valid: bool | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """Matching entries, oldest first; ``limit`` keeps the newest ones. ``since``/``until`` are
+        server-clock times, inclusive."""
+        found = [entry for entry in self._entries
+                 if (namespace is None or entry.namespace == namespace)
+                 and (task_uuid is None or task_uuid in entry.task_uuids)
+                 and (since is None or entry.received_at >= since)
+                 and (until is None or entry.received_at <= until)
+                 and (transport is None or entry.transport == transport)
+                 and (valid is None or entry.valid == valid)]
+        return found[-limit:] if limit else found
+
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget one namespace's entries (all entries when None); returns how many."""
+        before = len(self._entries)
+        kept = [] if namespace is None else [e for e in self._entries if e.namespace != namespace]
+        self._entries = deque(kept, maxlen=self._entries.maxlen)
+        return before - len(kept)
+
+    def stats(self) -> dict:
+        return {"entries": len(self._entries), "size": self.size}
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name: (REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in headers}
+
+
+def scrub(value: Any, depth: int = 0) -> Any:
+    """A copy fit for the journal: API keys redacted, long strings (base64 images) shortened, and
+    nesting cut at ``MAX_DEPTH`` (hostile bodies nest hundreds of levels; the journal need not)."""
+    if depth >= MAX_DEPTH and isinstance(value, (Mapping, list)):
+        return f"<nested deeper than {MAX_DEPTH} levels>"
+    if isinstance(value, Mapping):
+        return {key: (REDACTED if key == "apiKey" and isinstance(item, str) else scrub(item, depth + 1))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub(item, depth + 1) for item in value]
+    if isinstance(value, str) and len(value) > LONG_STRING:
+        return f"{value[:64]}...<{len(value)} characters>"
+    return value

@@ -1,0 +1,96 @@
+"""Named scenarios: a request picks misbehaviours by name, without touching the control API.
+
+``X-Vidmock-Scenario: rate-limit-once, polls:3`` on a REST request (or on the WebSocket upgrade,
+or ``?scenario=`` on the socket URL, for the whole connection). Names come from
+``scenarios.json`` (data: each maps to fault descriptions) plus the progression policies
+``immediate``, ``manual``, ``polls:N`` and ``seconds:T``. Faults of a scenario are instantiated once
+per namespace, so "once per task" budgets hold across the retries of that task.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mockserver.control.faults import Fault, parse_fault
+from mockserver.errors import RunwareError
+from mockserver.jobs import Progression
+
+CATALOGUE_FILE = Path(__file__).with_name("scenarios.json")
+HEADER = "X-Vidmock-Scenario"
+QUERY = "scenario"
+POLICY_SCENARIOS = {
+    "immediate": "Tasks of the request finish as soon as their video exists.",
+    "manual": "Tasks of the request finish only through POST /__mock/tasks/{taskUUID}/complete or /fail.",
+    "polls:N": "Tasks of the request answer 'processing' to N getResponse polls, then finish.",
+    "seconds:T": "Tasks of the request finish T seconds (server clock) after submission.",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a request's scenario names amount to."""
+
+    names: tuple[str, ...]
+    faults: tuple[Fault, ...]
+    policy: Progression | None
+
+
+class ScenarioCatalogue:
+    def __init__(self, path: Path = CATALOGUE_FILE) -> None:
+        self.definitions: dict[str, dict] = json.loads(path.read_text(encoding="utf-8"))
+        for name, definition in self.definitions.items():  # fail at start-up, not on first use
+            for spec in definition["faults"]:
+                parse_fault(spec, None, source=f"scenario:{name}")
+        self._instances: dict[tuple[str | None, str], tuple[Fault, ...]] = {}
+
+    def listing(self) -> list[dict]:
+        named = [{"name": name, "description": d["description"], "faults": d["faults"]}
+                 for name, d in self.definitions.items()]
+        return named + [{"name": name, "description": text, "faults": []} for name, text in POLICY_SCENARIOS.items()]
+
+    def select(self, names: tuple[str, ...], namespace: str | None) -> Selection:
+        """Resolve names (already split); unknown ones raise ``unsupportedScenario``."""
+        faults: list[Fault] = []
+        policy = None
+        for name in names:
+            if name in self.definitions:
+                faults.extend(self._faults(namespace, name))
+                continue
+            try:
+                policy = Progression.parse(name)
+            except ValueError:
+                raise unsupported_scenario(name, self.names()) from None
+        return Selection(names, tuple(faults), policy)
+
+    def check(self, names: tuple[str, ...]) -> None:
+        """Raise ``unsupportedScenario`` unless every name is known (checked before any work)."""
+        self.select(names, None)
+
+    def names(self) -> list[str]:
+        return [*self.definitions, *POLICY_SCENARIOS]
+
+    def reset(self, namespace: str | None = None) -> None:
+        """Forget the budgets used by a namespace (all when None)."""
+        for key in [key for key in self._instances if namespace is None or key[0] == namespace]:
+            del self._instances[key]
+
+    def _faults(self, namespace: str | None, name: str) -> tuple[Fault, ...]:
+        key = (namespace, name)
+        if key not in self._instances:
+            self._instances[key] = tuple(parse_fault(spec, namespace, source=f"scenario:{name}")
+                                         for spec in self.definitions[name]["faults"])
+            for index, fault in enumerate(self._instances[key]):
+                fault.id = f"scenario:{name}#{index}"
+        return self._instances[key]
+
+
+def split_names(*values: str | None) -> tuple[str, ...]:
+    """Scenario names from header / query values: comma-separated, blanks ignored, order kept."""
+    return tuple(name.strip() for value in values if value for name in value.split(",") if name.strip())
+
+
+def unsupported_scenario(name: str, known: list[str]) -> RunwareError:
+    return RunwareError("unsupportedScenario", f"Unknown scenario {name!r} in {HEADER}. Known scenarios: "
+                        f"{', '.join(known)} (GET /__mock/scenarios describes them).", allowedValues=known)

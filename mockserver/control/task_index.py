@@ -1,0 +1,55 @@
+"""The recent videoInference tasks of each namespace, for ``GET /__mock/tasks`` and the dashboard.
+
+The job store answers "what is task X"; this index answers "what did key K submit lately", in
+order, bounded per namespace. Jobs the store has forgotten (expired) stay listed as expired.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+
+from mockserver.control.journal import scrub
+from mockserver.jobs import SUCCESS, Job, JobStore
+
+PER_NAMESPACE = 1000
+
+
+class TaskIndex:
+    def __init__(self, jobs: JobStore, per_namespace: int = PER_NAMESPACE) -> None:
+        self.jobs = jobs
+        self.per_namespace = per_namespace
+        self._recent: dict[str, OrderedDict[str, tuple[int, Job]]] = {}
+        self._arrivals = itertools.count()  # submission order across namespaces (clock times can tie)
+
+    def add(self, job: Job) -> None:
+        recent = self._recent.setdefault(job.namespace, OrderedDict())
+        recent[job.task_uuid] = (next(self._arrivals), job)
+        while len(recent) > self.per_namespace:
+            recent.popitem(last=False)
+
+    def listing(self, namespace: str | None = None, limit: int | None = None) -> list[dict]:
+        """Newest first; every namespace when None."""
+        jobs = sorted((entry for ns, recent in self._recent.items() if namespace is None or ns == namespace
+                       for entry in recent.values()), key=lambda entry: entry[0], reverse=True)
+        return [self.describe(job) for _, job in jobs[:limit]]
+
+    def describe(self, job: Job) -> dict:
+        live = self.jobs.get(job.namespace, job.task_uuid) is job
+        return {
+            "namespace": job.namespace, "taskUUID": job.task_uuid, "status": job.status if live else "expired",
+            "policy": str(self.jobs.policy_for(job)), "polls": job.polls,
+            "submittedAt": job.submitted_at, "finishedAt": job.finished_at,
+            "results": job.success_items() if job.status == SUCCESS and live else [],
+            "error": job.error.to_wire() if job.error is not None else None,
+            "synthesisStderr": job.synthesis_stderr,
+            "webhookURL": job.webhook_url, "uploadEndpoint": job.upload_endpoint,
+            "task": scrub(job.task),
+        }
+
+    def reset(self, namespace: str | None = None) -> None:
+        for ns in [ns for ns in self._recent if namespace is None or ns == namespace]:
+            del self._recent[ns]
+
+    def namespaces(self) -> set[str]:
+        return set(self._recent)
