@@ -1,0 +1,74 @@
+"""A snapshot of the contract: every schema, the model profiles and the error catalogue.
+
+``conformance/contract_snapshot.json`` holds their normalized content and a digest of it. A test
+compares the live contract with it, so *any* change to what clients can rely on fails the suite
+until someone looks at the diff and accepts it on purpose:
+
+    python -m conformance.snapshot            # show what changed (exit 1 if anything)
+    python -m conformance.snapshot --update   # accept the current contract
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from mockserver.contract import load_json, schemas_root
+from mockserver.errors import CATALOGUE
+
+SNAPSHOT = Path(__file__).with_name("contract_snapshot.json")
+
+
+def contract_content() -> dict:
+    """The normalized contract: schema files (profiles included) and the error catalogue."""
+    files = sorted(str(path.relative_to(schemas_root())) for path in schemas_root().rglob("*.json"))
+    return {
+        "schemas": {name: load_json(name) for name in files},
+        "errors": {code: {"httpStatus": kind.http_status, "rule": kind.rule} for code, kind in CATALOGUE.items()},
+    }
+
+
+def canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False)
+
+
+def digest(content: dict) -> str:
+    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+
+
+def current_snapshot() -> dict:
+    content = contract_content()
+    return {"digest": digest(content), "content": content}
+
+
+def stored_snapshot() -> dict:
+    return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+def differences(stored: dict, current: dict) -> list[str]:
+    """A unified diff of the normalized content (empty when the contract is unchanged)."""
+    return list(difflib.unified_diff(canonical(stored["content"]).splitlines(),
+                                     canonical(current["content"]).splitlines(),
+                                     "contract_snapshot.json", "live contract", lineterm="", n=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.snapshot", description=__doc__.splitlines()[0])
+    parser.add_argument("--update", action="store_true", help="write the current contract as the snapshot")
+    args = parser.parse_args(argv)
+    current = current_snapshot()
+    if args.update:
+        SNAPSHOT.write_text(canonical(current) + "\n", encoding="utf-8")
+        print(f"contract snapshot updated: {current['digest']}")
+        return 0
+    changed = differences(stored_snapshot(), current)
+    print("\n".join(changed) if changed else f"contract unchanged: {current['digest']}")
+    return 1 if changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""``vidmock check`` end to end, as a user runs it: the reference client conforms, each faulty
+example is caught by its own rule, and the exit status and JUnit XML say so."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "conformance" / "examples"
+TASK_ERROR = json.dumps({"action": "taskError", "code": "providerError"})
+RATE_LIMIT = json.dumps({"action": "status", "status": 429, "retryAfter": 1})
+
+
+def vidmock_check(*options: str, client: str | None = None, command: list[str] | None = None):
+    command = command or [sys.executable, str(EXAMPLES / f"{client}.py")]
+    return subprocess.run([sys.executable, "-m", "mockserver", "check", *options, "--", *command],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def failed_rules(stdout: str) -> set[str]:
+    return {line.split()[1] for line in stdout.splitlines() if line.startswith("FAIL ")}
+
+
+def test_the_reference_client_conforms(tmp_path):
+    result = vidmock_check("--junit", str(tmp_path / "junit.xml"), client="reference_client")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all 9 rule(s) passed" in result.stdout
+    assert result.stdout.startswith("http://127.0.0.1:")  # the client printed its video URL
+    assert ElementTree.parse(tmp_path / "junit.xml").getroot().get("failures") == "0"
+
+
+@pytest.mark.parametrize("client, options, rule", [
+    ("busy_polling", (), "VM004"),
+    ("reused_uuid", (), "VM002"),
+    ("ignores_errors", ("--fault", TASK_ERROR), "VM005"),
+    ("resubmits", (), "VM006"),
+    ("wrong_types", (), "VM001"),
+    ("no_auth", (), "VM008"),
+    ("ignores_retry_after", ("--fault", RATE_LIMIT), "VM007"),
+    ("slow_webhook_receiver", (), "VM009"),
+])
+def test_each_faulty_client_is_caught_by_its_rule(client, options, rule, tmp_path):
+    result = vidmock_check(*options, "--junit", str(tmp_path / "junit.xml"), client=client)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert rule in failed_rules(result.stdout), result.stdout
+    assert "evidence:" in result.stdout and "fix:" in result.stdout
+    failures = [case.get("name").split()[0] for case in ElementTree.parse(tmp_path / "junit.xml").getroot()
+                if case.find("failure") is not None]
+    assert rule in failures
+
+
+def test_rules_can_be_selected():
+    result = vidmock_check("--rules", "VM001,VM003", client="busy_polling")
+    assert result.returncode == 0, result.stdout
+    assert "all 2 rule(s) passed" in result.stdout
+
+
+def test_a_failing_client_command_sets_the_exit_status():
+    result = vidmock_check(command=[sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert result.returncode == 3
+    assert "all 9 rule(s) passed" in result.stdout  # the report is printed all the same
+
+
+def test_client_environment_names_the_mock():
+    script = ("import os; print(*[os.environ[k] for k in ('VIDMOCK_HTTP_URL', 'VIDMOCK_WS_URL', "
+              "'VIDMOCK_BASE_URL', 'VIDMOCK_API_KEY', 'RUNWARE_API_KEY')])")
+    result = vidmock_check(command=[sys.executable, "-c", script])
+    http_url, ws_url, base_url, key, runware_key = result.stdout.split("\n")[0].split()
+    assert http_url == base_url + "/v1" and ws_url == "ws" + base_url[4:] + "/v1"
+    assert base_url.startswith("http://127.0.0.1:") and key == runware_key
+
+
+@pytest.mark.parametrize("arguments, status", [([], 2), (["--rules", "VM999", "--", "true"], 2),
+                                               (["--", "no-such-command-xyz"], 127)])
+def test_usage_errors(arguments, status):
+    result = subprocess.run([sys.executable, "-m", "mockserver", "check", *arguments],
+                            capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == status, result.stderr

@@ -1,0 +1,146 @@
+"""Each client rule on hand-made journal traffic: what breaks it, what does not, and how the
+report and JUnit XML present the result."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from conformance.report import junit_xml, text_report
+from conformance.rules import RULES, Traffic, evaluate
+
+REPO = Path(__file__).resolve().parent.parent
+UUID_A = "0d84f171-2e54-4c07-836e-05788795736d"
+UUID_B = "9b2f8c3e-5a61-4f0e-9d7c-2a4b6c8d0e1f"
+VIDEO = {"taskType": "videoInference", "taskUUID": UUID_A, "model": "alibaba:wan@2.7", "positivePrompt": "p",
+         "width": 1280, "height": 720}
+
+
+class Recorder:
+    """Builds journal entries in the shape GET /__mock/journal serves."""
+
+    def __init__(self):
+        self.entries, self.now = [], 1000.0
+
+    def send(self, tasks, *, after=1.0, reply=None, status=200, headers=None, transport="rest",
+             namespace="k", auth=True):
+        self.now += after
+        self.entries.append({
+            "id": len(self.entries) + 1, "transport": transport, "namespace": namespace,
+            "receivedWall": self.now, "receivedAt": self.now, "tasks": tasks, "violations": [], "rawBody": None,
+            "headers": {"Authorization": "<redacted>"} if auth else {},
+            "response": {"status": status, "headers": headers or {}, "body": reply or {"data": []}}})
+        return self
+
+    def submit(self, task=VIDEO, **kw):
+        return self.send([task], reply={"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]}, **kw)
+
+    def poll(self, uuid=UUID_A, status="processing", **kw):
+        item = {"taskType": "videoInference", "taskUUID": uuid, "status": status}
+        reply = {"errors": [{**item, "code": "providerError", "message": "m"}]} if status == "error" else {"data": [item]}
+        return self.send([{"taskType": "getResponse", "taskUUID": uuid}], reply=reply, **kw)
+
+    def violated(self, deliveries=()):
+        return {rule.id for rule, found in evaluate(Traffic(self.entries, list(deliveries))).items() if found}
+
+
+def test_a_well_behaved_exchange_breaks_no_rule():
+    assert Recorder().submit().poll(after=1).poll(after=1.5, status="success").violated() == set()
+
+
+def test_vm001_invalid_requests():
+    recorder = Recorder().submit()
+    recorder.entries[0]["violations"] = [{"taskIndex": 0, "taskType": "videoInference", "taskUUID": UUID_A,
+                                          "errors": [{"code": "invalidWidth", "parameter": "width"}]}]
+    assert recorder.violated() == {"VM001"}
+
+
+@pytest.mark.parametrize("uuid", ["not-a-uuid", "0d84f171-2e54-1c07-836e-05788795736d"])
+def test_vm002_task_uuid_not_v4(uuid):
+    assert "VM002" in Recorder().submit({**VIDEO, "taskUUID": uuid}).violated()
+
+
+def test_vm002_task_uuid_reused_for_another_task():
+    recorder = Recorder().submit().poll(status="success").send([{**VIDEO, "positivePrompt": "other"}])
+    assert "VM002" in recorder.violated()
+
+
+def test_vm002_same_task_retried_under_its_uuid_is_fine():
+    recorder = Recorder().send([VIDEO], status=503, reply={"errors": [{"code": "serviceUnavailable"}]}).submit()
+    assert recorder.poll(status="success").violated() == set()
+
+
+def test_vm003_poll_of_an_unknown_task():
+    assert Recorder().poll(UUID_B, status="error").violated() == {"VM003"}
+
+
+def test_vm004_busy_polling_and_missing_backoff():
+    assert Recorder().submit().poll(after=1).poll(after=0.1, status="success").violated() == {"VM004"}
+    recorder = Recorder().submit()
+    for _ in range(12):
+        recorder.poll(after=0.6)
+    assert recorder.violated() == {"VM004"}
+
+
+def test_vm005_polling_after_an_error():
+    recorder = Recorder().submit().poll(status="error").poll(after=1, status="error")
+    assert recorder.violated() == {"VM005"}
+
+
+def test_vm006_resubmission_after_ack():
+    assert Recorder().submit().submit().violated() >= {"VM006"}
+    same_content = Recorder().submit().submit({**VIDEO, "taskUUID": UUID_B})
+    assert same_content.violated() == {"VM006"}
+
+
+def test_vm006_same_content_after_the_first_ended_is_a_new_request():
+    assert Recorder().submit().poll(status="success").submit({**VIDEO, "taskUUID": UUID_B}).violated() == set()
+
+
+def test_vm007_retry_after_ignored_and_honoured():
+    refused = dict(status=429, headers={"Retry-After": "2"}, reply={"errors": [{"code": "rateLimitExceeded"}]})
+    assert Recorder().send([VIDEO], **refused).submit(after=0.5).violated() == {"VM007"}
+    assert Recorder().send([VIDEO], **refused).submit(after=2.1).violated() == set()
+
+
+def test_vm008_no_authentication():
+    assert Recorder().submit(auth=False).violated() == {"VM008"}
+    assert Recorder().submit(transport="ws", namespace=None, auth=False).violated() == {"VM008"}
+    auth_first = Recorder().send([{"taskType": "authentication", "apiKey": "<redacted>"}, VIDEO], auth=False,
+                                 reply={"data": [{"taskType": "videoInference", "taskUUID": UUID_A}]})
+    assert auth_first.violated() == set()
+
+
+def test_vm009_webhook_refused_or_slow():
+    def record(status, latency):
+        return {"id": 1, "kind": "webhook", "taskUUID": UUID_A, "url": "http://127.0.0.1:1/h",
+                "attempts": [{"attempt": 1, "status": status, "latencyMs": latency, "error": None}]}
+    assert Recorder().violated([record(500, 3)]) == {"VM009"}
+    assert Recorder().violated([record(200, 5000)]) == {"VM009"}
+    assert Recorder().violated([record(204, 12)]) == set()
+
+
+def test_every_rule_is_documented_with_its_anchor():
+    text = (REPO / "docs" / "conformance.md").read_text(encoding="utf-8")
+    for rule_id, rule in RULES.items():
+        assert re.match(r"VM\d{3}$", rule_id) and rule.title and rule.fix
+        assert re.search(rf"^### {rule_id}\b", text, re.MULTILINE), f"docs/conformance.md has no section {rule_id}"
+
+
+def test_report_names_rule_evidence_and_fix():
+    results = evaluate(Traffic(Recorder().submit(auth=False).entries))
+    report = text_report(results)
+    assert "FAIL VM008" in report and '"entries": [1]' in report and "fix:" in report
+    assert "docs/conformance.md#vm008" in report
+    suite = ElementTree.fromstring(junit_xml(results))
+    assert suite.get("tests") == str(len(RULES)) and suite.get("failures") == "1"
+    failures = [case for case in suite if case.find("failure") is not None]
+    assert [case.get("name").split()[0] for case in failures] == ["VM008"]
+
+
+def test_unknown_rule_ids_are_refused():
+    with pytest.raises(KeyError, match="VM999"):
+        evaluate(Traffic([]), ["VM999"])
