@@ -1,0 +1,31 @@
+"""The one ``vidmock serve`` process each fuzz module throws input at, and the check that it
+never printed a traceback. Shared by tests/test_fuzz_rest.py and tests/test_fuzz_ws.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from serverproc import start_vidmock  # noqa: E402
+
+MAX_BODY_MB = 0.25  # a small body limit, so oversized bodies are cheap to send
+LIMIT = int(MAX_BODY_MB * 1024 * 1024)
+
+
+@pytest.fixture(scope="module")
+def server():
+    process = start_vidmock("--max-body-mb", str(MAX_BODY_MB), "--progression", "manual", "--seed", "3")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_traceback_after_each_test(server):
+    """Only what this test added to stderr counts: one failure must not fail every later test."""
+    before = len(server.stderr_text())
+    yield
+    added = server.stderr_text()[before:]
+    assert "Traceback" not in added, added[-4000:]
