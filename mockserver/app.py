@@ -24,6 +24,7 @@ from mockserver.control.plane import ControlPlane
 from mockserver.control.virtual_clock import AdvanceableClock
 from mockserver.delivery import DeliveryEngine
 from mockserver.delivery_routes import add_delivery_routes
+from mockserver.http_errors import add_http_error_middleware
 from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
@@ -62,6 +63,7 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
     app.on_startup.append(lambda app: delivery.start())
     app.on_shutdown.append(lambda app: delivery.close())  # before open requests are awaited: ends long-polls
 
+    add_http_error_middleware(app)
     add_rest_routes(app)
     add_ws_routes(app)
     add_media_routes(app, media)

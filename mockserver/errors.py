@@ -37,6 +37,8 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("requestTooLarge", 413, "The body or WebSocket frame exceeds the configured size limit."),
     ("invalidTask", 400, "An element of the task array is not a JSON object."),
     ("missingTaskType", 400, "A task has no taskType."),
+    ("unknownEndpoint", 404, "The request names a path vidmock does not serve (the API is POST /v1 or a WebSocket at /v1)."),
+    ("methodNotAllowed", 405, "The path exists but not for this method (e.g. GET /v1 without a WebSocket upgrade)."),
     ("unsupportedTaskType", 400, "taskType is not one of authentication, ping, getResponse, imageUpload, videoInference."),
     # Schema: generic rules, the suffix is the parameter's own name (invalidSeed, missingTaskUUID, ...)
     ("missing<Parameter>", 400, "A required parameter is absent (schema `required`)."),

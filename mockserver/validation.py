@@ -281,7 +281,17 @@ def _profile_errors(task: dict, broken: set[str]) -> Iterator[RunwareError]:
             continue
         extra = _rule_violated(rule, task)
         if extra is not None:
-            yield RunwareError(rule["code"], rule["message"], **extra)
+            yield RunwareError(rule["code"], _rule_message(rule, task, extra), **extra)
+
+
+def _rule_message(rule: dict, task: dict, extra: dict) -> str:
+    """The profile's sentence, plus what was sent and what is allowed where the rule has a list."""
+    message = rule["message"]
+    if rule["kind"] == "allowedSize":
+        message += f" Got {task['width']}x{task['height']}."
+    if "allowedValues" in extra:
+        message += " Allowed values: " + ", ".join(map(str, extra["allowedValues"])) + "."
+    return message
 
 
 def _overlaps(field: str, bad: str) -> bool:

@@ -320,3 +320,22 @@ async def test_image_uuid_of_another_key_does_not_resolve(api):
 async def test_responses_are_always_json(api):
     async with api.session.post(f"{api.base_url}/v1", data=b"\x00\x01") as response:
         assert response.status == 400 and response.content_type == "application/json"
+
+
+async def test_get_v1_without_upgrade_is_a_runware_405(server, http):
+    async with http.get(server.base_url + "/v1") as response:
+        assert response.status == 405 and response.content_type == "application/json"
+        error = (await response.json())["errors"][0]
+    assert error["code"] == "methodNotAllowed" and "POST" in error["allowedValues"]
+    assert response.headers["Allow"]
+
+
+async def test_unknown_path_is_a_runware_404(server, http):
+    async with http.post(server.base_url + "/v2", json=[]) as response:
+        assert response.status == 404 and response.content_type == "application/json"
+        assert (await response.json())["errors"][0]["code"] == "unknownEndpoint"
+
+
+async def test_unknown_media_stays_a_plain_404(server, http):
+    async with http.get(server.base_url + "/media/00000000-0000-4000-8000-000000000000.mp4") as response:
+        assert response.status == 404 and response.content_type == "text/plain"

@@ -150,6 +150,8 @@ def test_messages_name_the_allowed_values_or_range():
     assert "MP4, WEBM, MOV" in first_error(text_to_video(outputFormat="GIF")).message
     assert "between 20 and 99" in first_error(text_to_video(outputQuality=5)).message
     assert "between 2 and 15" in first_error(text_to_video(duration=99)).message
+    size_message = first_error(text_to_video(width=1000, height=720)).message
+    assert "Got 1000x720." in size_message and ", ".join(ALLOWED_SIZES) in size_message
 
 
 def test_several_violations_are_all_reported_identity_first():
