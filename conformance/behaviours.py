@@ -3,7 +3,9 @@ behave that way through its control API.
 
 A ``Behaviour`` is what one task meets: refusals of its submit and of its polls (429 with
 Retry-After, 5xx), how many polls answer ``processing``, how it ends (success with N videos, or a
-task error), late or doubled or reordered webhooks, a dropped WebSocket, slow replies. Because it
+task error), whether its N videos arrive in one reply or in separate polls (staggered release:
+each reply re-sends the results released so far), late or doubled or reordered webhooks, a
+dropped WebSocket, slow replies. Because it
 is plain data, hypothesis can generate it and shrink a failing one to the smallest behaviour
 that still breaks a client.
 
@@ -49,6 +51,7 @@ class Behaviour:
     processing_polls: int = 0
     outcome: str = SUCCESS  # or a task error code (timeoutProvider, providerError)
     number_results: int = 1
+    staggered: bool = False  # results arrive in separate polls, each reply cumulative (release mode staggered)
     webhook: WebhookTrouble | None = None
     ws_drop: str | None = None  # close1011 | abort, right after the WebSocket submit is accepted
     reply_delay_ms: int = 0  # every reply of the task waits this long
@@ -63,9 +66,10 @@ def refusals(max_size: int = 2, retry_after: int = 0) -> st.SearchStrategy[tuple
 
 
 def behaviours(*, max_refusals: int = 2, max_processing: int = 3, max_results: int = 1,
-               webhooks: bool = False, ws: bool = False, max_delay_ms: int = 0,
+               staggered: bool = False, webhooks: bool = False, ws: bool = False, max_delay_ms: int = 0,
                scenarios: tuple[str, ...] = ()) -> st.SearchStrategy[Behaviour]:
-    """Behaviours within the given bounds; everything off by default shrinks toward "all is well"."""
+    """Behaviours within the given bounds; everything off by default shrinks toward "all is well".
+    ``staggered`` lets results arrive in separate polls (it matters with ``max_results`` > 1)."""
     return st.builds(
         Behaviour,
         submit_refusals=refusals(max_refusals),
@@ -73,6 +77,7 @@ def behaviours(*, max_refusals: int = 2, max_processing: int = 3, max_results: i
         processing_polls=st.integers(0, max_processing),
         outcome=st.sampled_from((SUCCESS, *TASK_ERRORS)),
         number_results=st.integers(1, max_results),
+        staggered=st.booleans() if staggered else st.just(False),
         webhook=st.none() | st.builds(WebhookTrouble, st.integers(0, 500), st.booleans(), st.booleans())
         if webhooks else st.none(),
         ws_drop=st.none() | st.sampled_from(WS_DROPS) if ws else st.none(),
@@ -110,9 +115,12 @@ def fault_specs(behaviour: Behaviour, task_uuid: str) -> list[dict]:
 
 
 def apply(behaviour: Behaviour, namespace: Namespace, task_uuid: str) -> dict[str, str]:
-    """Install a behaviour for a task that is about to be submitted; returns the headers the
-    client must send (the scenario, if any)."""
-    namespace.progression(f"polls:{behaviour.processing_polls}", task_uuid)
+    """Install a behaviour for a task that is about to be submitted (the client must send
+    ``numberResults: behaviour.number_results``); returns the headers the client must send (the
+    scenario, if any)."""
+    namespace.call("PUT", f"/__mock/tasks/{task_uuid}/progression",
+                   {"policy": f"polls:{behaviour.processing_polls}",
+                    "results": "staggered" if behaviour.staggered else "together"})
     for spec in fault_specs(behaviour, task_uuid):
         namespace.call("POST", "/__mock/faults", spec)
     return {HEADER: behaviour.scenario} if behaviour.scenario else {}

@@ -129,15 +129,24 @@ class Namespace:
         without sending ``X-Vidmock-Scenario``. Policy scenarios (``polls:N``...) are
         ``progression`` calls instead."""
         listing = {item["name"]: item for item in self.call("GET", "/__mock/scenarios")["scenarios"]}
-        if not listing.get(name, {}).get("faults"):
+        found = listing.get(name, {})
+        if not found.get("faults") and not found.get("results"):
             raise ControlError(f"no fault scenario {name!r}; known: {', '.join(sorted(listing))}")
-        return [self.call("POST", "/__mock/faults", spec) for spec in listing[name]["faults"]]
+        if found.get("results"):  # e.g. staggered-results: a release mode, not a fault
+            self.results(found["results"])
+        return [self.call("POST", "/__mock/faults", spec) for spec in found["faults"]]
 
     def progression(self, policy: str | None, task_uuid: str | None = None) -> dict:
         """Set how jobs progress (``immediate``, ``polls:N``, ``seconds:T``, ``manual``; None clears),
         for the namespace or for one task (which may not be submitted yet)."""
         path = f"/__mock/tasks/{task_uuid}/progression" if task_uuid else "/__mock/progression"
         return self.call("PUT", path, {"policy": policy})
+
+    def results(self, mode: str | None, task_uuid: str | None = None) -> dict:
+        """Set how results are released (``together``, ``staggered``: one more per poll; None
+        clears), for the namespace or for one task (which may not be submitted yet)."""
+        path = f"/__mock/tasks/{task_uuid}/progression" if task_uuid else "/__mock/progression"
+        return self.call("PUT", path, {"results": mode})
 
     def complete(self, task_uuid: str) -> dict:
         return self.call("POST", f"/__mock/tasks/{task_uuid}/complete")

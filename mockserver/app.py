@@ -46,7 +46,8 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
     ids = IdSource(config.seed)
     synthesizer = Synthesizer(data_dir / "cache", max_concurrency=config.synth_concurrency)
     media = MediaStore(data_dir / "media", clock, config.media_cap_bytes)
-    jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost)
+    jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost,
+                    default_results=config.results)
     uploads = UploadStore(media, ids)
 
     app = web.Application()

@@ -35,6 +35,9 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--data-dir", type=Path, help="media and cache folder (default: a temporary one)")
     serve.add_argument("--progression", metavar="POLICY",
                        help="immediate | polls:N | seconds:T | manual (default immediate)")
+    serve.add_argument("--results", metavar="MODE",
+                       help="together | staggered: all results of a task in one reply, or one more per "
+                       "poll (default together)")
     serve.add_argument("--ttl", type=int, help="seconds a video URL lives unless the task sets ttl (default 3600)")
     serve.add_argument("--media-cap-mb", type=float, help="disk cap of served media in MiB (default 1024)")
     serve.add_argument("--seed", type=int, help="seed of the server RNG: drawn seeds and UUIDs (default random)")

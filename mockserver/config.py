@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from mockserver.jobs import Progression
+from mockserver.jobs import TOGETHER, Progression, parse_results
 from mockserver.ws_hub import IDLE_TIMEOUT, RESUME_WINDOW
 
 MIB = 1024 * 1024
@@ -30,6 +30,7 @@ class ServerConfig:
     api_keys: tuple[str, ...] = ()  # empty: any non-empty key is accepted (and is its namespace)
     data_dir: Path | None = None  # None: a temporary directory removed on exit
     progression: Progression = Progression("immediate")
+    results: str = TOGETHER  # result release: together (all in one reply) | staggered (one more per poll)
     ttl: int = 3600  # seconds a generated video stays downloadable unless the task sets ttl
     media_cap_mb: float = 1024.0  # disk held by served media; oldest evicted beyond it
     seed: int | None = None  # server RNG seed (drawn seeds, UUIDs); None: unpredictable
@@ -109,6 +110,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "api_keys": _api_keys,
     "data_dir": lambda value: Path(value).expanduser() if value not in (None, "") else None,
     "progression": _progression,
+    "results": parse_results,
     "ttl": _positive(int),
     "media_cap_mb": _positive(float),
     "seed": _optional_int,

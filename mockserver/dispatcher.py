@@ -128,8 +128,8 @@ class Dispatcher:
 
     def _get_response(self, task: dict, ctx: RequestContext) -> list[dict]:
         job = self.jobs.poll(ctx.namespace, task["taskUUID"])
-        if job.status == PROCESSING:
-            return [job.processing_item()]
+        if job.status == PROCESSING:  # a staggered job shows the results it released so far
+            return [*job.released_items(), job.processing_item()]
         if job.status == ERROR:
             raise job.error
         return job.success_items()

@@ -3,7 +3,10 @@
 A job is ``processing`` until its outcome is both *known* (the videos are rendered, or ffmpeg
 failed) and *due* under its progression policy; it then becomes ``success`` or ``error`` exactly
 once, and ``on_job_finished`` callbacks run (webhooks and uploadEndpoint subscribe there).
-Rendering starts at submit, in the background, so the ack never waits for ffmpeg.
+In the ``staggered`` result-release mode a successful job with several results reaches
+``success`` later: once due, each getResponse releases one more result, and the poll that
+releases the last one finishes it. Rendering starts at submit, in the background, so the ack
+never waits for ffmpeg.
 
 State is namespaced by API key: jobs, seen taskUUIDs and policies of one key are invisible to
 another.
@@ -27,6 +30,16 @@ log = logging.getLogger(__name__)
 
 PROCESSING, SUCCESS, ERROR = "processing", "success", "error"
 TASK_TYPE = "videoInference"
+TOGETHER, STAGGERED = "together", "staggered"
+RESULT_RELEASES = (TOGETHER, STAGGERED)
+
+
+def parse_results(text: str) -> str:
+    """A result-release mode: ``together`` (every result in one reply) or ``staggered``."""
+    mode = str(text).strip()
+    if mode not in RESULT_RELEASES:
+        raise ValueError("expected together or staggered")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,8 @@ class Job:
     injected_error: RunwareError | None = None  # set by the control plane: the outcome a fault asks for
     result_overrides: dict[str, Any] = field(default_factory=dict)  # control plane: e.g. NSFWContent
     completed_manually: bool = False
+    staggered: bool = False  # done, but its results go out one more per poll (release mode staggered)
+    released: int = 0  # results a staggered job has released so far
     finished_at: float | None = None
     render: asyncio.Task | None = field(default=None, repr=False)
 
@@ -112,6 +127,10 @@ class Job:
     def processing_item(self) -> dict:
         return {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": PROCESSING}
 
+    def released_items(self) -> list[dict]:
+        """The success items a still-processing job already shows (staggered release only)."""
+        return self.success_items()[:self.released] if self.status == PROCESSING else []
+
     def success_items(self) -> list[dict]:
         """Every result, in one list: the SDKs want all numberResults items in one reply."""
         items = []
@@ -131,12 +150,13 @@ JobCallback = Callable[[Job], Awaitable[None]]
 class JobStore:
     def __init__(self, synthesizer: Synthesizer, media: MediaStore, ids: IdSource, clock: Clock,
                  default_policy: Progression, default_ttl: int,
-                 price: Callable[[dict, int, int], float]) -> None:
+                 price: Callable[[dict, int, int], float], default_results: str = TOGETHER) -> None:
         self.synthesizer = synthesizer
         self.media = media
         self.ids = ids
         self.clock = clock
         self.default_policy = default_policy
+        self.default_results = default_results
         self.default_ttl = default_ttl
         self.price = price
         self.on_job_finished: list[JobCallback] = []  # awaited in the background, once per job
@@ -146,6 +166,8 @@ class JobStore:
         self._claimed: dict[str, set[str]] = {}  # taskUUIDs ever accepted, per namespace
         self._task_policies: dict[tuple[str, str], Progression] = {}
         self._namespace_policies: dict[str, Progression] = {}
+        self._task_results: dict[tuple[str, str], str] = {}
+        self._namespace_results: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
 
     # -- submit and poll ----------------------------------------------------------------------
@@ -190,6 +212,8 @@ class JobStore:
         if job.status == PROCESSING:
             job.polls += 1
             self._settle(job)
+        if job.status == PROCESSING and job.staggered:
+            self._release(job)
         return job
 
     def find_video(self, namespace: str, video_uuid: str) -> Job | None:
@@ -213,6 +237,18 @@ class JobStore:
         """Per task, else per namespace, else the server default."""
         return (self._task_policies.get((job.namespace, job.task_uuid))
                 or self._namespace_policies.get(job.namespace) or self.default_policy)
+
+    def set_task_results(self, namespace: str, task_uuid: str, mode: str | None) -> None:
+        """How one task releases its results (``together``/``staggered``; may precede the task)."""
+        self._set(self._task_results, (namespace, task_uuid), mode)
+
+    def set_namespace_results(self, namespace: str, mode: str | None) -> None:
+        self._set(self._namespace_results, namespace, mode)
+
+    def results_for(self, job: Job) -> str:
+        """The result-release mode: per task, else per namespace, else the server default."""
+        return (self._task_results.get((job.namespace, job.task_uuid))
+                or self._namespace_results.get(job.namespace) or self.default_results)
 
     async def complete(self, namespace: str, task_uuid: str) -> Job:
         """Finish a job now, whatever its policy, once its videos exist."""
@@ -252,11 +288,12 @@ class JobStore:
                 for result in job.results:
                     self._videos.pop((job.namespace, result.video_uuid), None)
                     self.media.start_ttl(result.video_uuid, 0)
-        for table in (self._claimed, self._namespace_policies):
+        for table in (self._claimed, self._namespace_policies, self._namespace_results):
             for key in [key for key in table if namespace is None or key == namespace]:
                 del table[key]
-        for key in [key for key in self._task_policies if namespace is None or key[0] == namespace]:
-            del self._task_policies[key]
+        for table in (self._task_policies, self._task_results):
+            for key in [key for key in table if namespace is None or key[0] == namespace]:
+                del table[key]
 
     def stats(self) -> dict:
         statuses = [job.status for job in self._jobs.values()]
@@ -287,11 +324,24 @@ class JobStore:
         self._settle(job)
 
     def _settle(self, job: Job) -> None:
-        """Move a processing job to its outcome if the outcome is known and due."""
+        """Move a processing job to its outcome if the outcome is known and due. A successful job
+        with several results in ``staggered`` mode is then only marked: polls release its results."""
         if job.status != PROCESSING or not (job.rendered or job.render_error):
             return
-        if job.completed_manually or self._due(job):
-            self._finish(job, job.render_error or job.injected_error)
+        error = job.render_error or job.injected_error
+        if job.completed_manually:
+            self._finish(job, error)
+        elif not job.staggered and self._due(job):
+            if error is None and len(job.results) > 1 and self.results_for(job) == STAGGERED:
+                job.staggered = True  # the poll answering now (if any) releases the first result
+            else:
+                self._finish(job, error)
+
+    def _release(self, job: Job) -> None:
+        """One more result for a staggered job; releasing the last one finishes it."""
+        job.released += 1
+        if job.released >= len(job.results):
+            self._finish(job, None)
 
     def _due(self, job: Job) -> bool:
         policy = self.policy_for(job)

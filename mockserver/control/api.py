@@ -18,7 +18,7 @@ from mockserver.control.faults import FaultSpecError, parse_fault
 from mockserver.control.openapi import openapi_document
 from mockserver.control.plane import ControlPlane
 from mockserver.errors import RunwareError, kind_of
-from mockserver.jobs import Progression
+from mockserver.jobs import RESULT_RELEASES, Progression
 from mockserver.state import CONTROL, HEALTH_SOURCES
 from mockserver.transport_rest import bearer_key
 
@@ -162,15 +162,48 @@ def _policy(body: dict) -> Progression | None:
         raise _bad(f"policy: {exc} (or null to clear).") from None
 
 
+def _results(body: dict) -> str | None:
+    mode = body["results"]
+    if mode is None:
+        return None
+    if not isinstance(mode, str) or mode not in RESULT_RELEASES:
+        raise _bad("results: expected together or staggered (or null to clear).")
+    return mode
+
+
+async def _progression_body(request: web.Request) -> dict[str, Any]:
+    """The settings a progression PUT changes: ``policy`` and/or ``results`` (None clears one)."""
+    body = await _json_object(request)
+    if "policy" not in body and "results" not in body:
+        raise _bad("The body needs policy (immediate, polls:N, seconds:T or manual) and/or results "
+                   "(together or staggered).")
+    changes = {}
+    if "policy" in body:
+        changes["policy"] = _policy(body)
+    if "results" in body:
+        changes["results"] = _results(body)
+    return changes
+
+
+def _shown(changes: dict[str, Any]) -> dict[str, Any]:
+    return {name: str(value) if value is not None else None for name, value in changes.items()}
+
+
 async def put_progression(request: web.Request) -> web.Response:
-    """A namespace's default policy; without a key, the server-wide default."""
+    """A namespace's default policy and result release; without a key, the server-wide defaults."""
     plane, namespace = _plane(request), namespace_of(request)
-    policy = _policy(await _json_object(request))
-    if namespace is None:
-        plane.jobs.default_policy = policy or plane.default_policy
-    else:
-        plane.jobs.set_namespace_policy(namespace, policy)
-    return web.json_response({"namespace": namespace, "policy": str(policy) if policy else None})
+    changes = await _progression_body(request)
+    if "policy" in changes:
+        if namespace is None:
+            plane.jobs.default_policy = changes["policy"] or plane.default_policy
+        else:
+            plane.jobs.set_namespace_policy(namespace, changes["policy"])
+    if "results" in changes:
+        if namespace is None:
+            plane.jobs.default_results = changes["results"] or plane.default_results
+        else:
+            plane.jobs.set_namespace_results(namespace, changes["results"])
+    return web.json_response({"namespace": namespace, **_shown(changes)})
 
 
 def _task_namespace(request: web.Request, *, must_exist: bool) -> tuple[str, str]:
@@ -188,15 +221,19 @@ def _task_namespace(request: web.Request, *, must_exist: bool) -> tuple[str, str
 
 
 async def put_task_progression(request: web.Request) -> web.Response:
-    """One task's policy; may be set before the task is submitted (then an API key is needed)."""
+    """One task's policy and result release; may be set before the task is submitted (then an API
+    key is needed)."""
     plane = _plane(request)
-    policy = _policy(await _json_object(request))
+    changes = await _progression_body(request)
     if namespace_of(request) is None:
         namespace, task_uuid = _task_namespace(request, must_exist=True)
     else:
         namespace, task_uuid = namespace_of(request), request.match_info["taskUUID"]
-    plane.jobs.set_task_policy(namespace, task_uuid, policy)
-    return web.json_response({"namespace": namespace, "taskUUID": task_uuid, "policy": str(policy) if policy else None})
+    if "policy" in changes:
+        plane.jobs.set_task_policy(namespace, task_uuid, changes["policy"])
+    if "results" in changes:
+        plane.jobs.set_task_results(namespace, task_uuid, changes["results"])
+    return web.json_response({"namespace": namespace, "taskUUID": task_uuid, **_shown(changes)})
 
 
 async def complete_task(request: web.Request) -> web.Response:

@@ -53,8 +53,12 @@ def _obj(properties: dict, required: tuple = ()) -> dict:
 BAD = {"400": _error("The request is not valid (code invalidControlRequest).")}
 MISSING = {"404": _error("No such task or fault in this namespace (code controlResourceNotFound).")}
 TASK = _path("taskUUID", "The task's UUID.")
-POLICY_BODY = _obj({"policy": {"type": ["string", "null"], "examples": ["polls:2", "seconds:30", "manual"],
-                               "description": "immediate | polls:N | seconds:T | manual; null clears"}}, ("policy",))
+POLICY_BODY = {**_obj({"policy": {"type": ["string", "null"], "examples": ["polls:2", "seconds:30", "manual"],
+                                  "description": "immediate | polls:N | seconds:T | manual; null clears"},
+                       "results": {"enum": ["together", "staggered", None],
+                                   "description": "result release: together (all results in one reply) | "
+                                                  "staggered (one more per poll once done); null clears"}}),
+               "minProperties": 1, "description": "policy and/or results; a field left out is unchanged"}
 
 SCHEMAS: dict[str, Any] = {
     "ErrorEnvelope": _obj({"errors": {"type": "array", "items": _obj(
@@ -94,8 +98,10 @@ SCHEMAS: dict[str, Any] = {
                                                   "source": {"type": "string"}})]},
     "Task": _obj({"namespace": {"type": "string"}, "taskUUID": {"type": "string"},
                   "status": {"enum": ["processing", "success", "error", "expired"]}, "policy": {"type": "string"},
-                  "polls": {"type": "integer"}, "submittedAt": {"type": "number"},
-                  "finishedAt": {"type": ["number", "null"]}, "results": {"type": "array"},
+                  "polls": {"type": "integer"}, "resultRelease": {"enum": ["together", "staggered"]},
+                  "submittedAt": {"type": "number"}, "finishedAt": {"type": ["number", "null"]},
+                  "results": {"type": "array",
+                              "description": "every result once success; those released so far while staggered"},
                   "error": {"type": ["object", "null"]}, "synthesisStderr": {"type": ["string", "null"]},
                   "webhookURL": {"type": ["string", "null"]}, "uploadEndpoint": {"type": ["string", "null"]},
                   "task": {"type": "object"}}),
@@ -140,8 +146,9 @@ PATHS: dict[str, Any] = {
     "/__mock/scenarios": {"get": _op("The scenario catalogue (X-Vidmock-Scenario names).",
                                      _json(_obj({"header": {"type": "string"}, "scenarios": {"type": "array"}}),
                                            "Scenarios"))},
-    "/__mock/progression": {"put": _op("The namespace's default progression policy (server default without a key).",
-                                       _json({"type": "object"}, "The policy now in force"), body=POLICY_BODY,
+    "/__mock/progression": {"put": _op("The namespace's default progression policy and result release (server "
+                                       "defaults without a key).",
+                                       _json({"type": "object"}, "The settings changed"), body=POLICY_BODY,
                                        errors=BAD)},
     "/__mock/tasks": {"get": _op("Recent videoInference tasks, newest first.",
                                  _json(_obj({"tasks": {"type": "array", "items": _ref("Task")}}), "Tasks"),
@@ -149,7 +156,8 @@ PATHS: dict[str, Any] = {
     "/__mock/tasks/{taskUUID}": {"get": _op("One task.", _json(_ref("Task"), "The task"), params=(TASK,),
                                             errors=MISSING)},
     "/__mock/tasks/{taskUUID}/progression": {"put": _op(
-        "One task's progression policy (may precede the task).", _json({"type": "object"}, "The policy"),
+        "One task's progression policy and result release (may precede the task).",
+        _json({"type": "object"}, "The settings changed"),
         body=POLICY_BODY, params=(TASK,), errors={**BAD, **MISSING})},
     "/__mock/tasks/{taskUUID}/complete": {"post": _op("Finish a task now, whatever its policy.",
                                                       _json(_ref("Task"), "The task"), params=(TASK,),

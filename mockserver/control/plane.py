@@ -35,6 +35,7 @@ class ControlPlane:
         self.media = media
         self.control_token = control_token
         self.default_policy = jobs.default_policy  # what PUT /__mock/progression {"policy": null} restores
+        self.default_results = jobs.default_results  # what {"results": null} restores
         self.frozen_clock = isinstance(clock.base, ManualClock)  # --virtual-clock: only advance moves time
         self.journal = Journal(journal_size)
         self.faults = FaultBook()
@@ -66,6 +67,8 @@ class ControlPlane:
         selection = self.scenarios.select(exchange.scenario_names if exchange else (), job.namespace)
         if selection.policy is not None:
             self.jobs.set_task_policy(job.namespace, job.task_uuid, selection.policy)
+        if selection.results is not None:
+            self.jobs.set_task_results(job.namespace, job.task_uuid, selection.results)
         task = [{"taskType": TASK_TYPE, "taskUUID": job.task_uuid}]
         candidates = [*self.faults.active(job.namespace), *selection.faults]
         for action in OUTCOME_ACTIONS:

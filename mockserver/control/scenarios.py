@@ -2,9 +2,10 @@
 
 ``X-Vidmock-Scenario: rate-limit-once, polls:3`` on a REST request (or on the WebSocket upgrade,
 or ``?scenario=`` on the socket URL, for the whole connection). Names come from
-``scenarios.json`` (data: each maps to fault descriptions) plus the progression policies
-``immediate``, ``manual``, ``polls:N`` and ``seconds:T``. Faults of a scenario are instantiated once
-per namespace, so "once per task" budgets hold across the retries of that task.
+``scenarios.json`` (data: each maps to fault descriptions, and optionally to a result-release mode,
+``"results": "staggered"``) plus the progression policies ``immediate``, ``manual``, ``polls:N``
+and ``seconds:T``. Faults of a scenario are instantiated once per namespace, so "once per task"
+budgets hold across the retries of that task.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from mockserver.control.faults import Fault, parse_fault
 from mockserver.errors import RunwareError
-from mockserver.jobs import Progression
+from mockserver.jobs import Progression, parse_results
 
 CATALOGUE_FILE = Path(__file__).with_name("scenarios.json")
 HEADER = "X-Vidmock-Scenario"
@@ -35,6 +36,7 @@ class Selection:
     names: tuple[str, ...]
     faults: tuple[Fault, ...]
     policy: Progression | None
+    results: str | None = None  # result-release mode of the tasks the request submits
 
 
 class ScenarioCatalogue:
@@ -43,26 +45,30 @@ class ScenarioCatalogue:
         for name, definition in self.definitions.items():  # fail at start-up, not on first use
             for spec in definition["faults"]:
                 parse_fault(spec, None, source=f"scenario:{name}")
+            if "results" in definition:
+                parse_results(definition["results"])
         self._instances: dict[tuple[str | None, str], tuple[Fault, ...]] = {}
 
     def listing(self) -> list[dict]:
-        named = [{"name": name, "description": d["description"], "faults": d["faults"]}
+        named = [{"name": name, "description": d["description"], "faults": d["faults"],
+                  **({"results": d["results"]} if "results" in d else {})}
                  for name, d in self.definitions.items()]
         return named + [{"name": name, "description": text, "faults": []} for name, text in POLICY_SCENARIOS.items()]
 
     def select(self, names: tuple[str, ...], namespace: str | None) -> Selection:
         """Resolve names (already split); unknown ones raise ``unsupportedScenario``."""
         faults: list[Fault] = []
-        policy = None
+        policy = results = None
         for name in names:
             if name in self.definitions:
                 faults.extend(self._faults(namespace, name))
+                results = self.definitions[name].get("results", results)
                 continue
             try:
                 policy = Progression.parse(name)
             except ValueError:
                 raise unsupported_scenario(name, self.names()) from None
-        return Selection(names, tuple(faults), policy)
+        return Selection(names, tuple(faults), policy, results)
 
     def check(self, names: tuple[str, ...]) -> None:
         """Raise ``unsupportedScenario`` unless every name is known (checked before any work)."""

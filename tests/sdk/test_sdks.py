@@ -36,7 +36,9 @@ SDKS = ["sdk-python-ws", "runware-sdk-ws", "runware-sdk-rest", "sdk-js-ws"]
 WEBSOCKET_SDKS = [sdk for sdk in SDKS if sdk.endswith("-ws")]
 
 
-def client_command(sdk: str, scenario: str) -> list[str]:
+def client_command(sdk: str, scenario: str, options: tuple[str, ...] = ()) -> list[str]:
+    """The command running one SDK through a scenario; ``options`` go before the scenario
+    (``--number-results N``)."""
     return {
         "sdk-python-ws": [str(SDK_HOME / "venv-runware/bin/python"), str(CLIENTS / "sdk_python_client.py")],
         "runware-sdk-ws": [str(SDK_HOME / "venv-runware-sdk/bin/python"), str(CLIENTS / "runware_sdk_client.py"),
@@ -44,7 +46,7 @@ def client_command(sdk: str, scenario: str) -> list[str]:
         "runware-sdk-rest": [str(SDK_HOME / "venv-runware-sdk/bin/python"), str(CLIENTS / "runware_sdk_client.py"),
                              "--transport", "rest"],
         "sdk-js-ws": ["node", str(CLIENTS / "sdk_js_client.mjs")],
-    }[sdk] + [scenario]
+    }[sdk] + [*options, scenario]
 
 
 # What each SDK makes of a rejected request: (error class, code). runware-sdk maps the server's
@@ -106,12 +108,13 @@ class MockServer:
             return json.load(response)
 
 
-def serve(progression: str, log_dir: Path) -> Iterator[MockServer]:
-    """``vidmock serve --port 0`` in a subprocess, until the fixture ends."""
+def serve(progression: str, log_dir: Path, *options: str) -> Iterator[MockServer]:
+    """``vidmock serve --port 0`` in a subprocess (plus ``options``, e.g. ``--results staggered``),
+    until the fixture ends."""
     stderr = open(log_dir / f"vidmock-{progression.replace(':', '-')}.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--api-key", KEY, "--api-key", DROP_KEY,
-         "--progression", progression], stdout=subprocess.PIPE, stderr=stderr, text=True)
+         "--progression", progression, *options], stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         line = process.stdout.readline()  # "vidmock serving on http://HOST:PORT"
         if not line.startswith("vidmock serving on "):
@@ -139,12 +142,13 @@ def slow_server(sdks_installed, tmp_path_factory) -> Iterator[MockServer]:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def run_client(sdk: str, scenario: str, server: MockServer, key: str = KEY) -> tuple[dict, float]:
+def run_client(sdk: str, scenario: str, server: MockServer, key: str = KEY,
+               options: tuple[str, ...] = ()) -> tuple[dict, float]:
     """The client's outcome line and its wall time."""
     env = {**os.environ, "VIDMOCK_WS_URL": server.ws_url, "VIDMOCK_HTTP_URL": server.base_url + "/v1",
            "VIDMOCK_API_KEY": key, "VIDMOCK_SDK_HOME": str(SDK_HOME)}
     started = time.monotonic()
-    completed = subprocess.run(client_command(sdk, scenario), capture_output=True, text=True, env=env,
+    completed = subprocess.run(client_command(sdk, scenario, options), capture_output=True, text=True, env=env,
                                timeout=CLIENT_TIMEOUT + 30, cwd=CLIENTS)
     elapsed = time.monotonic() - started
     assert completed.returncode == 0, f"{sdk} {scenario} script failed:\n{completed.stdout}\n{completed.stderr[-4000:]}"

@@ -1,6 +1,7 @@
 """What the Python SDK client scripts share (stdlib only: they run in the SDKs' own venvs).
 
-A script takes one scenario on argv, reads where the mock is from the environment, prints ONE
+A script takes one scenario on argv (optionally after ``--number-results N``, the videos to ask
+for), reads where the mock is from the environment, prints ONE
 JSON line with the outcome and exits 0 whenever the script itself worked: the test judges the
 outcome. The scripts must never reach Runware's real hosts, so every socket connect and name
 lookup that is not for the loopback interface is refused before it leaves the process.
@@ -44,10 +45,15 @@ def guard_loopback_only() -> None:
     sys.addaudithook(audit)
 
 
-def scenario() -> str:
-    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
-        sys.exit(f"usage: {os.path.basename(sys.argv[0])} {{{'|'.join(SCENARIOS)}}}")
-    return sys.argv[1]
+def scenario() -> tuple[str, int]:
+    """(scenario, numberResults) from ``[--number-results N] SCENARIO``."""
+    args = sys.argv[1:]
+    number_results = 1
+    if len(args) == 3 and args[0] == "--number-results" and args[1].isdigit() and int(args[1]) > 0:
+        number_results, args = int(args[1]), args[2:]
+    if len(args) != 1 or args[0] not in SCENARIOS:
+        sys.exit(f"usage: {os.path.basename(sys.argv[0])} [--number-results N] {{{'|'.join(SCENARIOS)}}}")
+    return args[0], number_results
 
 
 def required_env(name: str) -> str:
@@ -62,10 +68,12 @@ def api_key(name: str) -> str:
     return os.environ.get("VIDMOCK_INVALID_API_KEY", INVALID_KEY) if name == "invalid-key" else required_env("VIDMOCK_API_KEY")
 
 
-def video_params(name: str) -> dict:
+def video_params(name: str, number_results: int = 1) -> dict:
     """The videoInference parameters of a scenario, in the wire form all three SDKs pass through."""
     params = {"model": MODEL, "positivePrompt": PROMPT, "width": 1280, "height": 720, "duration": 2,
               "includeCost": True}
+    if number_results != 1:
+        params["numberResults"] = number_results
     if name == "invalid-size":
         params.update(width=1000, height=1000)
     if name == "i2v":

@@ -1,6 +1,7 @@
 """Drive PyPI ``runware-sdk`` (WebSocket or REST) through one scenario against vidmock.
 
-Usage: runware_sdk_client.py [--transport websocket|rest] {t2v|i2v|invalid-size|invalid-key|drop},
+Usage: runware_sdk_client.py [--transport websocket|rest] [--number-results N]
+{t2v|i2v|invalid-size|invalid-key|drop},
 with VIDMOCK_WS_URL, VIDMOCK_HTTP_URL and VIDMOCK_API_KEY set. Prints one JSON line; exits 0
 when the script itself worked.
 """
@@ -22,11 +23,12 @@ CLIENT_TIMEOUT = float(os.environ.get("VIDMOCK_CLIENT_TIMEOUT", "90"))
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--transport", choices=("websocket", "rest"), default="websocket")
+    parser.add_argument("--number-results", type=int, default=1)
     parser.add_argument("scenario", choices=SCENARIOS)
     return parser.parse_args()
 
 
-async def generate(name: str, transport: str) -> dict:
+async def generate(name: str, transport: str, number_results: int) -> dict:
     # Every base URL points at the mock, and taskType plus an AIR model are explicit, so the SDK
     # never consults its schema registry online.
     local = required_env("VIDMOCK_HTTP_URL")
@@ -35,7 +37,7 @@ async def generate(name: str, transport: str) -> dict:
                      timeout=int(CLIENT_TIMEOUT * 1000), poll_timeout=int(CLIENT_TIMEOUT * 1000))
     try:
         await client.connect()
-        results = await client.run({"taskType": "videoInference", **video_params(name)})
+        results = await client.run({"taskType": "videoInference", **video_params(name, number_results)})
         return {"ok": True, "results": results}
     finally:
         await client.close()
@@ -44,7 +46,7 @@ async def generate(name: str, transport: str) -> dict:
 async def main() -> None:
     args = arguments()
     try:
-        outcome = await asyncio.wait_for(generate(args.scenario, args.transport), CLIENT_TIMEOUT)
+        outcome = await asyncio.wait_for(generate(args.scenario, args.transport, args.number_results), CLIENT_TIMEOUT)
     except Exception as exc:  # the outcome under test: report it, do not crash
         outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
                    "message": str(exc), "parameter": getattr(exc, "parameter", None)}

@@ -1,7 +1,8 @@
 // Drive npm @runware/sdk-js (WebSocket) through one scenario against vidmock.
 //
-// Usage: node sdk_js_client.mjs {t2v|i2v|invalid-size|invalid-key|drop}, with VIDMOCK_WS_URL and
-// VIDMOCK_API_KEY set; the SDK is loaded from ${VIDMOCK_SDK_HOME:-~/.cache/vidmock-sdk}/node.
+// Usage: node sdk_js_client.mjs [--number-results N] {t2v|i2v|invalid-size|invalid-key|drop}, with
+// VIDMOCK_WS_URL and VIDMOCK_API_KEY set; the SDK is loaded from
+// ${VIDMOCK_SDK_HOME:-~/.cache/vidmock-sdk}/node.
 // Prints one JSON line; exits 0 when the script itself worked.
 //
 // Pitfalls: the SDK connects from its constructor, and with the URL exactly "ws://localhost:8080"
@@ -58,9 +59,10 @@ function png(width, height) {
     chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
 }
 
-function videoParams(scenario) {
+function videoParams(scenario, numberResults) {
   const params = { model: "alibaba:wan@2.7", positivePrompt: PROMPT, width: 1280, height: 720, duration: 2,
     includeCost: true };
+  if (numberResults !== 1) params.numberResults = numberResults;
   if (scenario === "invalid-size") Object.assign(params, { width: 1000, height: 1000 });
   if (scenario === "i2v") {
     const image = process.env.VIDMOCK_I2V_IMAGE || `data:image/png;base64,${png(320, 180).toString("base64")}`;
@@ -78,8 +80,16 @@ function describe(rejection) {
 }
 
 async function main() {
-  const scenario = process.argv[2];
-  if (!SCENARIOS.includes(scenario)) fail(`usage: sdk_js_client.mjs {${SCENARIOS.join("|")}}`);
+  let args = process.argv.slice(2);
+  let numberResults = 1;
+  if (args.length === 3 && args[0] === "--number-results" && /^[1-9]\d*$/.test(args[1])) {
+    numberResults = Number(args[1]);
+    args = args.slice(2);
+  }
+  const scenario = args[0];
+  if (args.length !== 1 || !SCENARIOS.includes(scenario)) {
+    fail(`usage: sdk_js_client.mjs [--number-results N] {${SCENARIOS.join("|")}}`);
+  }
   const sdkHome = process.env.VIDMOCK_SDK_HOME || join(homedir(), ".cache", "vidmock-sdk");
   const { Runware } = await import(pathToFileURL(join(sdkHome, "node", "node_modules", "@runware", "sdk-js", "dist", "index.js")));
   const apiKey = scenario === "invalid-key"
@@ -92,7 +102,7 @@ async function main() {
   });
   let outcome;
   try {
-    const results = await Promise.race([client.videoInference(videoParams(scenario)), deadline]);
+    const results = await Promise.race([client.videoInference(videoParams(scenario, numberResults)), deadline]);
     outcome = { ok: true, results: Array.isArray(results) ? results : [results] };
   } catch (rejection) {
     outcome = { ok: false, ...describe(rejection) };

@@ -1,7 +1,7 @@
 """Drive PyPI ``runware`` (sdk-python, WebSocket) through one scenario against vidmock.
 
-Usage: sdk_python_client.py {t2v|i2v|invalid-size|invalid-key|drop}, with VIDMOCK_WS_URL and
-VIDMOCK_API_KEY set. Prints one JSON line; exits 0 when the script itself worked.
+Usage: sdk_python_client.py [--number-results N] {t2v|i2v|invalid-size|invalid-key|drop}, with
+VIDMOCK_WS_URL and VIDMOCK_API_KEY set. Prints one JSON line; exits 0 when the script itself worked.
 """
 
 import os
@@ -23,21 +23,21 @@ from runware import IVideoInference, Runware  # noqa: E402
 CLIENT_TIMEOUT = float(os.environ.get("VIDMOCK_CLIENT_TIMEOUT", "90"))
 
 
-async def generate(name: str) -> dict:
+async def generate(name: str, number_results: int) -> dict:
     client = Runware(api_key=api_key(name), url=required_env("VIDMOCK_WS_URL"))
     try:
         await client.connect()  # never raises for a bad key: the next call does
-        ack = await client.videoInference(IVideoInference(**video_params(name)))
-        videos = await client.getResponse(taskUUID=ack.taskUUID, numberResults=1)
+        ack = await client.videoInference(IVideoInference(**video_params(name, number_results)))
+        videos = await client.getResponse(taskUUID=ack.taskUUID, numberResults=number_results)
         return {"ok": True, "results": [dataclasses.asdict(video) for video in videos]}
     finally:
         await client.disconnect()
 
 
 async def main() -> None:
-    name = scenario()
+    name, number_results = scenario()
     try:
-        outcome = await asyncio.wait_for(generate(name), CLIENT_TIMEOUT)
+        outcome = await asyncio.wait_for(generate(name, number_results), CLIENT_TIMEOUT)
     except Exception as exc:  # the outcome under test: report it, do not crash
         outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
                    "message": str(exc)}
