@@ -1,7 +1,8 @@
 """The media store: every file served at ``GET /media/<uuid>.<ext>``, with TTLs and a disk cap.
 
-Generated videos are hard-linked from the synthesizer's cache (copied where linking fails), so
-expiring a URL never disturbs the cache. Uploaded images are written from their bytes. Disk use is
+Generated videos are served straight from the synthesizer's cache (the store does not own those
+files, so expiring a URL never deletes them, and publishing one costs no disk and no thread hop).
+Uploaded images are written from their bytes and owned by the store. Disk use is
 bounded twice: expired entries are deleted by the periodic sweep, and beyond the cap the oldest
 finished ones go first. Adding a file costs O(1) unless the cap is passed: a running byte total and
 the insertion order of the entries (oldest first) make a full scan unnecessary.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ class MediaEntry:
     size: int
     added_at: float
     expires_at: float | None  # None: the TTL has not started (the task is not finished yet)
+    owned: bool = True  # False: a file of the synthesizer's cache, never deleted from here
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -53,10 +54,11 @@ class MediaStore:
         self._used_bytes = 0
 
     async def add_file(self, media_uuid: str, extension: str, source: Path) -> MediaEntry:
-        """Publish a rendered file; it stays pending (no TTL, never evicted) until ``start_ttl``."""
-        target = self._path(media_uuid, extension)
-        size = await asyncio.to_thread(_link_or_copy, Path(source), target)
-        return await self._register(MediaEntry(media_uuid, extension, target, size, self.clock.now(), None))
+        """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``."""
+        source = Path(source)
+        size = source.stat().st_size  # one stat of a file just rendered or found in the cache
+        return await self._register(MediaEntry(media_uuid, extension, source, size, self.clock.now(), None,
+                                               owned=False))
 
     async def add_bytes(self, media_uuid: str, extension: str, data: bytes, ttl: float) -> MediaEntry:
         target = self._path(media_uuid, extension)
@@ -110,8 +112,9 @@ class MediaStore:
         for entry in entries:
             if self._entries.pop(entry.media_uuid, None) is not None:
                 self._used_bytes -= entry.size
-        if entries:
-            await asyncio.to_thread(_unlink_all, [e.path for e in entries])
+        owned = [e.path for e in entries if e.owned]
+        if owned:
+            await asyncio.to_thread(_unlink_all, owned)
 
     async def _register(self, entry: MediaEntry) -> MediaEntry:
         previous = self._entries.pop(entry.media_uuid, None)
@@ -124,16 +127,6 @@ class MediaStore:
 
     def _path(self, media_uuid: str, extension: str) -> Path:
         return self.root / f"{media_uuid}.{extension}"
-
-
-def _link_or_copy(source: Path, target: Path) -> int:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-    return target.stat().st_size
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

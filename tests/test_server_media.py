@@ -117,3 +117,17 @@ async def test_server_keeps_serving_media_within_a_small_cap(make_server, http):
         urls.append(body["data"][0]["videoURL"])
     assert (await api.get(urls[1]))[0] == 200
     assert (await api.get(urls[0]))[0] == 404
+
+
+async def test_an_expired_video_url_leaves_the_synthesizer_cache_intact(tmp_path):
+    rendered = tmp_path / "cache" / "videos" / "clip.mp4"
+    rendered.parent.mkdir(parents=True)
+    rendered.write_bytes(b"v" * 50)
+    clock = ManualClock()
+    store = MediaStore(tmp_path / "media", clock, cap_bytes=10)
+    entry = await store.add_file(new_uuid(), "mp4", rendered)
+    store.start_ttl(entry.media_uuid, 5)
+    clock.advance(6)
+    await store.sweep()
+    assert store.lookup(f"{entry.media_uuid}.mp4") is None and store.stats()["bytes"] == 0
+    assert rendered.read_bytes() == b"v" * 50  # served in place, never owned by the media store
