@@ -51,7 +51,8 @@ class MediaStore:
         self.clock = clock
         self.cap_bytes = cap_bytes
         self._entries: dict[str, MediaEntry] = {}  # insertion order = oldest first
-        self._used_bytes = 0
+        self._references: dict[Path, int] = {}  # entries per file: many results can share one cached video
+        self._used_bytes = 0  # bytes of the distinct files served: a shared file counts once
 
     async def add_file(self, media_uuid: str, extension: str, source: Path) -> MediaEntry:
         """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``."""
@@ -83,7 +84,8 @@ class MediaStore:
         return entry
 
     def stats(self) -> dict:
-        return {"files": len(self._entries), "bytes": self._used_bytes, "cap_bytes": self.cap_bytes}
+        return {"files": len(self._entries), "distinct_files": len(self._references), "bytes": self._used_bytes,
+                "cap_bytes": self.cap_bytes}
 
     async def sweep(self) -> None:
         """Delete expired files, then the oldest finished ones while over the cap (periodic)."""
@@ -92,36 +94,48 @@ class MediaStore:
 
     async def _delete_expired(self) -> None:
         now = self.clock.now()
-        await self._delete([e for e in self._entries.values() if e.expired(now)])
+        await self._unlink([self._forget(e) for e in list(self._entries.values()) if e.expired(now)])
 
     async def _enforce_cap(self) -> None:
-        """Over the cap: drop expired entries, then the oldest finished ones; pending ones stay."""
+        """Over the cap: drop expired entries, then the oldest finished ones until the distinct
+        bytes fit; pending ones stay. Dropping one of several entries of a shared file frees
+        nothing, so the loop watches the byte count rather than the entries' sizes."""
         if self._used_bytes <= self.cap_bytes:
             return
         await self._delete_expired()
-        excess, doomed = self._used_bytes - self.cap_bytes, []
-        for entry in self._entries.values():
-            if excess <= 0:
+        doomed = []
+        for entry in list(self._entries.values()):
+            if self._used_bytes <= self.cap_bytes:
                 break
             if entry.expires_at is not None:
-                doomed.append(entry)
-                excess -= entry.size
-        await self._delete(doomed)
+                doomed.append(self._forget(entry))
+        await self._unlink(doomed)
 
-    async def _delete(self, entries: list[MediaEntry]) -> None:
-        for entry in entries:
-            if self._entries.pop(entry.media_uuid, None) is not None:
+    def _forget(self, entry: MediaEntry) -> MediaEntry:
+        """Drop an entry from the books; its file is released when no other entry serves it."""
+        if self._entries.pop(entry.media_uuid, None) is not None:
+            remaining = self._references[entry.path] - 1
+            if remaining:
+                self._references[entry.path] = remaining
+            else:
+                del self._references[entry.path]
                 self._used_bytes -= entry.size
-        owned = [e.path for e in entries if e.owned]
-        if owned:
-            await asyncio.to_thread(_unlink_all, owned)
+        return entry
+
+    async def _unlink(self, entries: list[MediaEntry]) -> None:
+        """Delete the files vidmock owns (uploads) that no entry serves any more."""
+        paths = [e.path for e in entries if e.owned and e.path not in self._references]
+        if paths:
+            await asyncio.to_thread(_unlink_all, paths)
 
     async def _register(self, entry: MediaEntry) -> MediaEntry:
-        previous = self._entries.pop(entry.media_uuid, None)
+        previous = self._entries.get(entry.media_uuid)
         if previous is not None:
-            self._used_bytes -= previous.size
+            self._forget(previous)
         self._entries[entry.media_uuid] = entry
-        self._used_bytes += entry.size
+        if entry.path not in self._references:
+            self._used_bytes += entry.size
+        self._references[entry.path] = self._references.get(entry.path, 0) + 1
         await self._enforce_cap()
         return entry
 

@@ -131,3 +131,19 @@ async def test_an_expired_video_url_leaves_the_synthesizer_cache_intact(tmp_path
     await store.sweep()
     assert store.lookup(f"{entry.media_uuid}.mp4") is None and store.stats()["bytes"] == 0
     assert rendered.read_bytes() == b"v" * 50  # served in place, never owned by the media store
+
+
+async def test_results_sharing_one_cached_video_count_its_bytes_once(tmp_path):
+    rendered = tmp_path / "clip.mp4"
+    rendered.write_bytes(b"v" * 100)
+    clock = ManualClock()
+    store = MediaStore(tmp_path / "media", clock, cap_bytes=150)
+    entries = [await store.add_file(new_uuid(), "mp4", rendered) for _ in range(5)]
+    for entry in entries:
+        store.start_ttl(entry.media_uuid, 1000)
+    await store.sweep()
+    assert store.stats()["bytes"] == 100  # five URLs, one file on disk: within the cap, nothing evicted
+    assert all(store.lookup(f"{e.media_uuid}.mp4") for e in entries)
+    clock.advance(1000)
+    await store.sweep()
+    assert store.stats() == {"files": 0, "distinct_files": 0, "bytes": 0, "cap_bytes": 150}
