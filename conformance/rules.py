@@ -179,7 +179,7 @@ def _polls_by_task(traffic: Traffic) -> dict[str, list[dict]]:
 
 @rule("VM004", f"No busy polling: {MIN_POLL_INTERVAL:g} s between polls of a task, "
                f"{BACKOFF_INTERVAL:g} s after {BACKOFF_AFTER_POLLS} polls",
-      "Sleep between polls and back off (e.g. 1 s, then x1.5 up to 10 s), as runware-api.md section 3 advises.")
+      "Sleep between polls and back off (e.g. 1 s, then x1.5 up to 10 s), as Runware's task-polling guide advises.")
 def no_busy_polling(traffic: Traffic):
     for uuid, polls in _polls_by_task(traffic).items():
         for number, (before, after) in enumerate(zip(polls, polls[1:]), start=2):

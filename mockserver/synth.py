@@ -32,7 +32,7 @@ QUIET_ARGS = ("-nostdin", "-hide_banner", "-v", "error")
 
 
 def x264_crf(quality: int) -> int:
-    """outputQuality 20..99 -> x264 CRF 40..16 (linear, monotone; research/ffmpeg.md §3)."""
+    """outputQuality 20..99 -> x264 CRF 40..16 (linear, monotone; see docs/synthesis.md)."""
     return round(40 - (_clamp_quality(quality) - QUALITY_MIN) * 24 / 79)
 
 

@@ -1,7 +1,7 @@
 """The behaviour suite: hypothesis drives the mock through generated server behaviour (via the
 control API) against a small client, finds a planted bug, shrinks it to the smallest behaviour
 that shows it, and passes the fixed client. Two planted bugs: giving up on a 5xx poll, and
-appending poll results without de-duplicating them (sdk-python's bug, research/clients.md §1),
+appending poll results without de-duplicating them (sdk-python's bug, docs/clients.md),
 which only staggered results (separate, cumulative polls) reveal."""
 
 from __future__ import annotations

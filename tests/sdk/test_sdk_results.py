@@ -3,7 +3,7 @@
 With numberResults 2 the mock answers, once the task is done, ``[s1, processing]`` then
 ``[s1, s2]``: each reply re-sends the results released so far, as the real API may. sdk-python
 (PyPI ``runware`` 0.5.24) appends every reply's results without de-duplicating them, so it
-returns ``[s1, s1]``: a real SDK bug (research/clients.md §1) that vidmock surfaces, and this test
+returns ``[s1, s1]``: a real SDK bug (docs/clients.md) that vidmock surfaces, and this test
 pins it. When the SDK is fixed the first test fails, and should then expect two distinct videos.
 runware-sdk and sdk-js key results by videoUUID and return both videos.
 """
