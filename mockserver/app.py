@@ -35,6 +35,9 @@ from mockserver.transport_rest import add_rest_routes
 from mockserver.transport_ws import add_ws_routes
 from mockserver.uploads import UploadStore
 
+# aiohttp answers a header line over its limit with a plain-text 400 that echoes the line (an API
+# key, for Authorization). 8 KiB is aiohttp's default; presigned URLs and long tokens fit in 64.
+HTTP_PARSER_LIMITS = {"max_line_size": 65536, "max_field_size": 65536}
 HOUSEKEEPING_INTERVAL = 0.5  # seconds between time-policy checks and media sweeps
 
 
@@ -113,7 +116,8 @@ class RunningServer:
 
 async def start_server(config: ServerConfig, *, clock: Clock | None = None) -> RunningServer:
     """Bind ``config.host:config.port`` (port 0: a free one) and serve until ``stop()``."""
-    runner = web.AppRunner(create_app(config, clock=clock), access_log=None, handle_signals=False)
+    runner = web.AppRunner(create_app(config, clock=clock), access_log=None, handle_signals=False,
+                           **HTTP_PARSER_LIMITS)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)
     try:
