@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
-import sys
 import time
 import uuid
 from collections import Counter

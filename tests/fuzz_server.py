@@ -3,16 +3,31 @@ never printed a traceback. Shared by tests/test_fuzz_rest.py and tests/test_fuzz
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+from hypothesis import HealthCheck, settings
+
+from mockserver.contract import response_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from serverproc import start_vidmock  # noqa: E402
 
 MAX_BODY_MB = 0.25  # a small body limit, so oversized bodies are cheap to send
 LIMIT = int(MAX_BODY_MB * 1024 * 1024)
+EXPLORE = os.environ.get("VIDMOCK_FUZZ_EXPLORE") == "1"  # random seeds and 10x the examples
+ENVELOPE = jsonschema.Draft7Validator(response_schema("envelope"))
+ERROR = jsonschema.Draft7Validator(response_schema("error"))
+
+
+def fuzz_settings(examples: int) -> settings:
+    """Deterministic examples by default; ``VIDMOCK_FUZZ_EXPLORE=1`` for random seeds and 10x more."""
+    return settings(max_examples=examples * 10 if EXPLORE else examples, deadline=None, derandomize=not EXPLORE,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.large_base_example, HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")

@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 from urllib.parse import urlsplit
 
-import jsonschema
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mockserver.contract import response_schema
 
-from fuzz_server import LIMIT, no_traceback_after_each_test, server  # noqa: F401 (fixtures)
+from fuzz_server import ENVELOPE, ERROR, LIMIT, fuzz_settings, no_traceback_after_each_test, server  # noqa: F401
 from serverproc import start_vidmock  # on the path through fuzz_server
 
 MODEL = "alibaba:wan@2.7"
 TASK_UUID = "0d84f171-2e54-4c07-836e-05788795736d"
-EXPLORE = os.environ.get("VIDMOCK_FUZZ_EXPLORE") == "1"  # random seeds and 10x the examples
-FUZZ = settings(max_examples=1500 if EXPLORE else 150, deadline=None, derandomize=not EXPLORE,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.large_base_example, HealthCheck.function_scoped_fixture])
-ENVELOPE = jsonschema.Draft7Validator(response_schema("envelope"))
-ERROR = jsonschema.Draft7Validator(response_schema("error"))
+FUZZ = fuzz_settings(150)
 
 
 def post(server, body, headers: dict | None = None, chunked: bool = False) -> tuple[int, dict]:

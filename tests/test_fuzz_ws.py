@@ -10,26 +10,18 @@ After each test the server's stderr holds no traceback.
 from __future__ import annotations
 
 import json
-import os
 
 import aiohttp
-import jsonschema
 import pytest
 from aiohttp import WSMsgType
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mockserver.contract import response_schema
 
-from fuzz_server import LIMIT, no_traceback_after_each_test, server  # noqa: F401 (fixtures)
+from fuzz_server import ENVELOPE, ERROR, LIMIT, fuzz_settings, no_traceback_after_each_test, server  # noqa: F401
 
 MODEL = "alibaba:wan@2.7"
-EXPLORE = os.environ.get("VIDMOCK_FUZZ_EXPLORE") == "1"  # random seeds and 10x the examples
-FUZZ = settings(max_examples=1000 if EXPLORE else 100, deadline=None, derandomize=not EXPLORE,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.large_base_example, HealthCheck.function_scoped_fixture])
-ENVELOPE = jsonschema.Draft7Validator(response_schema("envelope"))
-ERROR = jsonschema.Draft7Validator(response_schema("error"))
+FUZZ = fuzz_settings(100)
 REPLY_TIMEOUT = 20
 AUTH = json.dumps([{"taskType": "authentication", "apiKey": "fuzz-key"}])
 PING = json.dumps([{"taskType": "ping", "ping": True}])

@@ -226,7 +226,6 @@ async def test_concurrent_ffmpeg_processes_stay_within_the_bound(tmp_path, monke
     spawn = asyncio.create_subprocess_exec
 
     async def counting_spawn(*args, **kwargs):
-        nonlocal live, peak
         process = await spawn(*args, **kwargs)
         communicate = process.communicate
 
