@@ -7,7 +7,7 @@ rounds, vidmock first in odd ones) so machine noise hits both alike, and the fig
 are the ratios.
 
 Isolating the ack: every submit carries the same parameters and seed, so after one warm-up render
-each background render is a synthesizer cache hit (a hard link), not an ffmpeg run. A separate,
+each background render is a synthesizer cache hit (served in place), not an ffmpeg run. A separate,
 smaller figure ``submit_cold_renders`` measures the ack while every submit starts a real ffmpeg
 render (distinct seeds), to show what rendering on the same 2 cores costs the ack.
 
