@@ -21,10 +21,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from jsonschema import Draft7Validator
 
 from mockserver.contract import allowed_sizes, frame_positions, model_profile, task_schema
-from mockserver.validation import parameter_path
+from mockserver.validation import SchemaValidator, parameter_path
 
 VIDEO = "videoInference"
 MODES = ("textToVideo", "firstFrame", "firstAndLastFrame", "references", "audio")
@@ -366,7 +365,7 @@ def _value_breakers(base: st.SearchStrategy, site: _Site) -> list[Breaker]:
     node, path = site.node, site.path
     if not path or _is_object(node) and site.setup and site.setup[-1][0] == path:
         return []
-    validator = Draft7Validator(node)
+    validator = SchemaValidator(node)
     declared = node.get("type")
     found = []
     if declared in _WRONG_TYPED and "enum" not in node and "const" not in node:
@@ -384,7 +383,7 @@ def _value_breakers(base: st.SearchStrategy, site: _Site) -> list[Breaker]:
     if node.get("minLength", 0) > 0:
         found.append(_breach_strategy(base, site, "minLength", st.text(max_size=node["minLength"] - 1)))
     if "maxLength" in node:
-        loose = Draft7Validator({k: v for k, v in node.items() if k != "maxLength"})
+        loose = SchemaValidator({k: v for k, v in node.items() if k != "maxLength"})
         longer = values_of(node).map(lambda v: v + "x" * (node["maxLength"] + 1 - len(v)))
         found.append(_breach_strategy(base, site, "maxLength", longer.filter(loose.is_valid)))
     if node.get("minItems", 0) > 0:
@@ -399,7 +398,7 @@ def _value_breakers(base: st.SearchStrategy, site: _Site) -> list[Breaker]:
     return found
 
 
-def _failing_keywords(validator: Draft7Validator, value: Any) -> set[str]:
+def _failing_keywords(validator: SchemaValidator, value: Any) -> set[str]:
     return {error.validator for error in validator.iter_errors(value)}
 
 

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
+from jsonschema.validators import extend
 
 from mockserver.contract import TASK_TYPES, allowed_sizes, frame_positions, model_profile, task_schema
 from mockserver.errors import RunwareError
@@ -37,9 +38,25 @@ _KEYWORD_PRIORITY = {"required": 1, "additionalProperties": 2}
 
 
 @cache
+def _ecma_regex(pattern: str) -> re.Pattern:
+    """JSON Schema patterns are ECMA-262, where ``$`` ends the input; in Python it also matches
+    before a final newline, which would let ``"<uuid>\\n"`` pass as a taskUUID."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _ecma_pattern(validator, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+SchemaValidator = extend(Draft7Validator, {"pattern": _ecma_pattern})
+"""Draft-07 with ECMA-262 pattern anchors: the validator every part of vidmock uses."""
+
+
+@cache
 def _validator(task_type: str) -> Draft7Validator:
     """Compiled once per task type."""
-    return Draft7Validator(task_schema(task_type))
+    return SchemaValidator(task_schema(task_type))
 
 
 @cache
@@ -178,7 +195,7 @@ def _any_of_errors(error: ValidationError, path: list[Any]) -> Iterator[RunwareE
     branches = error.validator_value
     same_type = [b for b in branches if b.get("type") == _json_type(value)]
     if isinstance(value, dict) and len(same_type) == 1:
-        for sub in Draft7Validator(same_type[0]).iter_errors(value):
+        for sub in SchemaValidator(same_type[0]).iter_errors(value):
             yield from _schema_errors(sub, tuple(path))
         return
     param = parameter_path(path)
