@@ -309,7 +309,9 @@ class JobStore:
 
     async def _render(self, job: Job) -> None:
         try:
-            paths = await asyncio.gather(*(self.synthesizer.render(job.video_spec(r.seed)) for r in job.results))
+            renders = [self.synthesizer.render(job.video_spec(r.seed)) for r in job.results]
+            # one result (the usual case) is awaited directly: gather would wrap it in a task
+            paths = [await renders[0]] if len(renders) == 1 else await asyncio.gather(*renders)
             for result, path in zip(job.results, paths):
                 await self.media.add_file(result.video_uuid, job.extension, path)
                 if job.status == ERROR:  # failed by the control plane meanwhile: never served
