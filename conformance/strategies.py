@@ -312,17 +312,22 @@ def _context(path: Path) -> tuple[tuple[Path, dict], ...]:
     return tuple(needs)
 
 
+def _task_at_site(draw, base: st.SearchStrategy, site: _Site) -> dict:
+    """A valid task with whatever the site needs to exist (its parents, the fields its rules need)."""
+    task = copy.deepcopy(draw(base))
+    for path, node in site.setup + _context(site.path):
+        _place(task, path, draw(values_of(node)))
+    return task
+
+
 def _breach_strategy(base: st.SearchStrategy, site: _Site, keyword: str, bad: st.SearchStrategy,
                      *, at: Path | None = None, remove: bool = False) -> Breaker:
     """Breaker for one keyword at one site: place the setup, then the bad value (or remove)."""
     target = at if at is not None else site.path
-    setup = site.setup + _context(site.path)
 
     @st.composite
     def breach(draw) -> Breach:
-        task = copy.deepcopy(draw(base))
-        for path, node in setup:
-            _place(task, path, draw(values_of(node)))
+        task = _task_at_site(draw, base, site)
         if remove:
             _remove(task, target)
         else:
@@ -345,13 +350,9 @@ def _keyword_breakers(base: st.SearchStrategy, site: _Site, skip: frozenset[str]
 
 
 def _extra_property_breaker(base: st.SearchStrategy, site: _Site, names: st.SearchStrategy) -> Breaker:
-    setup = site.setup + _context(site.path)
-
     @st.composite
     def breach(draw) -> Breach:
-        task = copy.deepcopy(draw(base))
-        for path, node in setup:
-            _place(task, path, draw(values_of(node)))
+        task = _task_at_site(draw, base, site)
         target = site.path + (draw(names),)
         _place(task, target, draw(st.integers(0, 9)))
         return Breach(rule, task, UNSUPPORTED_PARAMETER, parameter_path(list(target)))

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from mockserver.clock import Clock
 from mockserver.errors import RunwareError
@@ -145,6 +145,41 @@ class Job:
 
 
 JobCallback = Callable[[Job], Awaitable[None]]
+T = TypeVar("T")
+
+
+class LayeredSetting(Generic[T]):
+    """A setting chosen per task, else per namespace, else server-wide: how both the progression
+    policy and the result release of a job are picked. A task's value may be set before the task
+    is submitted; ``None`` clears a layer."""
+
+    def __init__(self, default: T) -> None:
+        self.default = default
+        self._tasks: dict[tuple[str, str], T] = {}
+        self._namespaces: dict[str, T] = {}
+
+    def set_task(self, namespace: str, task_uuid: str, value: T | None) -> None:
+        _assign(self._tasks, (namespace, task_uuid), value)
+
+    def set_namespace(self, namespace: str, value: T | None) -> None:
+        _assign(self._namespaces, namespace, value)
+
+    def for_job(self, job: Job) -> T:
+        return self._tasks.get((job.namespace, job.task_uuid)) or self._namespaces.get(job.namespace) or self.default
+
+    def forget(self, namespace: str | None) -> None:
+        """Drop the task and namespace layers of one namespace (all when None)."""
+        for key in [k for k in self._tasks if namespace is None or k[0] == namespace]:
+            del self._tasks[key]
+        for key in [k for k in self._namespaces if namespace is None or k == namespace]:
+            del self._namespaces[key]
+
+
+def _assign(table: dict, key: Any, value: Any) -> None:
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value
 
 
 class JobStore:
@@ -155,8 +190,8 @@ class JobStore:
         self.media = media
         self.ids = ids
         self.clock = clock
-        self.default_policy = default_policy
-        self.default_results = default_results
+        self.policies = LayeredSetting(default_policy)  # when a finished render is reported
+        self.results = LayeredSetting(default_results)  # together | staggered
         self.default_ttl = default_ttl
         self.price = price
         self.on_job_finished: list[JobCallback] = []  # awaited in the background, once per job
@@ -164,10 +199,6 @@ class JobStore:
         self._jobs: dict[tuple[str, str], Job] = {}
         self._videos: dict[tuple[str, str], Job] = {}  # (namespace, videoUUID) -> its job
         self._claimed: dict[str, set[str]] = {}  # taskUUIDs ever accepted, per namespace
-        self._task_policies: dict[tuple[str, str], Progression] = {}
-        self._namespace_policies: dict[str, Progression] = {}
-        self._task_results: dict[tuple[str, str], str] = {}
-        self._namespace_results: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
 
     # -- submit and poll ----------------------------------------------------------------------
@@ -226,30 +257,6 @@ class JobStore:
     def get(self, namespace: str, task_uuid: str) -> Job | None:
         return self._jobs.get((namespace, task_uuid))
 
-    def set_task_policy(self, namespace: str, task_uuid: str, policy: Progression | None) -> None:
-        """Override the policy of one task (it may be set before the task is submitted)."""
-        self._set(self._task_policies, (namespace, task_uuid), policy)
-
-    def set_namespace_policy(self, namespace: str, policy: Progression | None) -> None:
-        self._set(self._namespace_policies, namespace, policy)
-
-    def policy_for(self, job: Job) -> Progression:
-        """Per task, else per namespace, else the server default."""
-        return (self._task_policies.get((job.namespace, job.task_uuid))
-                or self._namespace_policies.get(job.namespace) or self.default_policy)
-
-    def set_task_results(self, namespace: str, task_uuid: str, mode: str | None) -> None:
-        """How one task releases its results (``together``/``staggered``; may precede the task)."""
-        self._set(self._task_results, (namespace, task_uuid), mode)
-
-    def set_namespace_results(self, namespace: str, mode: str | None) -> None:
-        self._set(self._namespace_results, namespace, mode)
-
-    def results_for(self, job: Job) -> str:
-        """The result-release mode: per task, else per namespace, else the server default."""
-        return (self._task_results.get((job.namespace, job.task_uuid))
-                or self._namespace_results.get(job.namespace) or self.default_results)
-
     async def complete(self, namespace: str, task_uuid: str) -> Job:
         """Finish a job now, whatever its policy, once its videos exist."""
         job = self._require(namespace, task_uuid)
@@ -288,12 +295,10 @@ class JobStore:
                 for result in job.results:
                     self._videos.pop((job.namespace, result.video_uuid), None)
                     self.media.start_ttl(result.video_uuid, 0)
-        for table in (self._claimed, self._namespace_policies, self._namespace_results):
-            for key in [key for key in table if namespace is None or key == namespace]:
-                del table[key]
-        for table in (self._task_policies, self._task_results):
-            for key in [key for key in table if namespace is None or key[0] == namespace]:
-                del table[key]
+        for key in [key for key in self._claimed if namespace is None or key == namespace]:
+            del self._claimed[key]
+        self.policies.forget(namespace)
+        self.results.forget(namespace)
 
     def stats(self) -> dict:
         statuses = [job.status for job in self._jobs.values()]
@@ -334,7 +339,7 @@ class JobStore:
         if job.completed_manually:
             self._finish(job, error)
         elif not job.staggered and self._due(job):
-            if error is None and len(job.results) > 1 and self.results_for(job) == STAGGERED:
+            if error is None and len(job.results) > 1 and self.results.for_job(job) == STAGGERED:
                 job.staggered = True  # the poll answering now (if any) releases the first result
             else:
                 self._finish(job, error)
@@ -346,7 +351,7 @@ class JobStore:
             self._finish(job, None)
 
     def _due(self, job: Job) -> bool:
-        policy = self.policy_for(job)
+        policy = self.policies.for_job(job)
         if policy.kind == "immediate":
             return True
         if policy.kind == "polls":
@@ -389,10 +394,3 @@ class JobStore:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background job task failed", exc_info=task.exception())
-
-    @staticmethod
-    def _set(table: dict, key: Any, policy: Progression | None) -> None:
-        if policy is None:
-            table.pop(key, None)
-        else:
-            table[key] = policy

@@ -104,8 +104,8 @@ async def test_policy_per_task_beats_per_namespace_beats_default(make_server, ht
     server = await make_server(progression="immediate")
     jobs, api = server.app[JOBS], Api(http, server.base_url)
     pinned = new_uuid()
-    jobs.set_namespace_policy("test-key", Progression("manual"))
-    jobs.set_task_policy("test-key", pinned, Progression("polls", 1))
+    jobs.policies.set_namespace("test-key", Progression("manual"))
+    jobs.policies.set_task("test-key", pinned, Progression("polls", 1))
     by_namespace, by_task = await submitted(api), await submitted(api, taskUUID=pinned)
     other_key = await submitted(api.as_key("other"))
     for task in (by_namespace, by_task):

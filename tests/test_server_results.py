@@ -185,7 +185,7 @@ async def test_server_wide_selection_without_a_key(server, http):
     await rendered(server, task)
     staggered_shape(await replies(api, task, 2), 2)
     await admin.ok("PUT", "progression", {"results": None})
-    assert server.app[JOBS].default_results == "together"
+    assert server.app[JOBS].results.default == "together"
 
 
 @pytest.mark.parametrize("body", [{"results": "sometimes"}, {"results": 2}, {}, {"policy": "manual", "results": "x"}])

@@ -195,14 +195,14 @@ async def put_progression(request: web.Request) -> web.Response:
     changes = await _progression_body(request)
     if "policy" in changes:
         if namespace is None:
-            plane.jobs.default_policy = changes["policy"] or plane.default_policy
+            plane.jobs.policies.default = changes["policy"] or plane.default_policy
         else:
-            plane.jobs.set_namespace_policy(namespace, changes["policy"])
+            plane.jobs.policies.set_namespace(namespace, changes["policy"])
     if "results" in changes:
         if namespace is None:
-            plane.jobs.default_results = changes["results"] or plane.default_results
+            plane.jobs.results.default = changes["results"] or plane.default_results
         else:
-            plane.jobs.set_namespace_results(namespace, changes["results"])
+            plane.jobs.results.set_namespace(namespace, changes["results"])
     return web.json_response({"namespace": namespace, **_shown(changes)})
 
 
@@ -230,9 +230,9 @@ async def put_task_progression(request: web.Request) -> web.Response:
     else:
         namespace, task_uuid = namespace_of(request), request.match_info["taskUUID"]
     if "policy" in changes:
-        plane.jobs.set_task_policy(namespace, task_uuid, changes["policy"])
+        plane.jobs.policies.set_task(namespace, task_uuid, changes["policy"])
     if "results" in changes:
-        plane.jobs.set_task_results(namespace, task_uuid, changes["results"])
+        plane.jobs.results.set_task(namespace, task_uuid, changes["results"])
     return web.json_response({"namespace": namespace, "taskUUID": task_uuid, **_shown(changes)})
 
 

@@ -34,8 +34,8 @@ class ControlPlane:
         self.uploads = uploads
         self.media = media
         self.control_token = control_token
-        self.default_policy = jobs.default_policy  # what PUT /__mock/progression {"policy": null} restores
-        self.default_results = jobs.default_results  # what {"results": null} restores
+        self.default_policy = jobs.policies.default  # what PUT /__mock/progression {"policy": null} restores
+        self.default_results = jobs.results.default  # what {"results": null} restores
         self.frozen_clock = isinstance(clock.base, ManualClock)  # --virtual-clock: only advance moves time
         self.journal = Journal(journal_size)
         self.faults = FaultBook()
@@ -66,9 +66,9 @@ class ControlPlane:
         transport = exchange.entry.transport if exchange else None
         selection = self.scenarios.select(exchange.scenario_names if exchange else (), job.namespace)
         if selection.policy is not None:
-            self.jobs.set_task_policy(job.namespace, job.task_uuid, selection.policy)
+            self.jobs.policies.set_task(job.namespace, job.task_uuid, selection.policy)
         if selection.results is not None:
-            self.jobs.set_task_results(job.namespace, job.task_uuid, selection.results)
+            self.jobs.results.set_task(job.namespace, job.task_uuid, selection.results)
         task = [{"taskType": TASK_TYPE, "taskUUID": job.task_uuid}]
         candidates = [*self.faults.active(job.namespace), *selection.faults]
         for action in OUTCOME_ACTIONS:

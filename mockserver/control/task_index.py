@@ -38,9 +38,9 @@ class TaskIndex:
         live = self.jobs.get(job.namespace, job.task_uuid) is job
         return {
             "namespace": job.namespace, "taskUUID": job.task_uuid, "status": job.status if live else "expired",
-            "policy": str(self.jobs.policy_for(job)), "polls": job.polls,
+            "policy": str(self.jobs.policies.for_job(job)), "polls": job.polls,
             "submittedAt": job.submitted_at, "finishedAt": job.finished_at,
-            "resultRelease": self.jobs.results_for(job),
+            "resultRelease": self.jobs.results.for_job(job),
             "results": (job.success_items() if job.status == SUCCESS else job.released_items()) if live else [],
             "error": job.error.to_wire() if job.error is not None else None,
             "synthesisStderr": job.synthesis_stderr,
