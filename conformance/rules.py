@@ -11,13 +11,12 @@ so they judge a client of a remote server the same way as one of an in-process s
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.contract import load_json
+from mockserver.contract import definition_regex
 
 DOCS = "docs/conformance.md"
 MIN_POLL_INTERVAL = 0.5  # seconds between two getResponse of one task
@@ -25,7 +24,7 @@ BACKOFF_AFTER_POLLS = 10  # beyond this many polls of one task ...
 BACKOFF_INTERVAL = 2.0  # ... they must be at least this far apart
 WEBHOOK_MAX_LATENCY_MS = 2000.0  # a receiver must answer a webhook 2xx within this
 CLOCK_SLACK = 0.01  # seconds of timer jitter forgiven on every time bound
-TASK_UUID_V4 = re.compile(load_json("definitions.json")["definitions"]["taskUUID"]["pattern"])
+TASK_UUID_V4 = definition_regex("taskUUID")
 SUBMITTED_TYPES = ("videoInference", "imageUpload")
 VIDEO, POLL, AUTH = "videoInference", "getResponse", "authentication"
 

@@ -8,6 +8,7 @@ conformance strategies alike.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,6 @@ from typing import Any
 
 SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 DEFAULT_MODEL = "alibaba:wan@2.7"
-TASK_TYPES = ("authentication", "ping", "getResponse", "imageUpload", "videoInference")
 
 
 def schemas_root() -> Path:
@@ -56,6 +56,12 @@ def schema(relative: str) -> dict:
     return _inline_refs(load_json(relative))
 
 
+@cache
+def task_types() -> tuple[str, ...]:
+    """The task types vidmock serves: one request schema each under ``schemas/tasks/``."""
+    return tuple(sorted(path.stem for path in (schemas_root() / "tasks").glob("*.json")))
+
+
 def task_schema(task_type: str) -> dict:
     """Request schema of one task type."""
     return schema(f"tasks/{task_type}.json")
@@ -64,6 +70,19 @@ def task_schema(task_type: str) -> dict:
 def response_schema(name: str) -> dict:
     """Response-shape schema (ack, processing, success, error, webhook, ...)."""
     return schema(f"responses/{name}.json")
+
+
+@cache
+def ecma_regex(pattern: str) -> re.Pattern:
+    """A JSON Schema pattern as Python must read it. Patterns are ECMA-262, where ``$`` ends the
+    input; Python's ``$`` also matches before a final newline, which would let ``"<uuid>\\n"``
+    pass as a taskUUID."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def definition_regex(name: str) -> re.Pattern:
+    """The pattern of a shared definition (``uuid``, ``taskUUID``, ``httpURL``...), compiled."""
+    return ecma_regex(load_json("definitions.json")["definitions"][name]["pattern"])
 
 
 def schema_files() -> list[str]:

@@ -1,29 +1,26 @@
 """``/__mock/deliveries``: the delivery log, and a long-poll that returns once deliveries are final.
 
-Like every ``/__mock/`` endpoint, an ``Authorization: Bearer KEY`` header scopes the answer to that
-key's namespace; without one, every namespace is visible.
+Like every ``/__mock/`` endpoint (``control/conventions.py``), the key in ``Authorization: Bearer
+KEY`` or ``?apiKey=KEY`` scopes the answer to that key's namespace; without one, every namespace is
+visible, and a bad query gets a Runware ``invalidControlRequest``.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.control.conventions import bad_control_request, namespace_of
 from mockserver.delivery import KINDS, STATES, DeliveryRecord, DeliveryWaitTimeout
 from mockserver.state import DELIVERY
-from mockserver.transport_rest import bearer_key
 
 MAX_WAIT = 300.0  # seconds a wait request may hold the connection
 DEFAULT_WAIT = 10.0
 
 
-def _namespace(request: web.Request) -> str | None:
-    return bearer_key(request.headers.get("Authorization")) or None
-
-
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query.get(name)
     if value is not None and value not in allowed:
-        raise _bad_request(f"{name} must be one of {', '.join(allowed)}")
+        raise bad_control_request(f"{name} must be one of {', '.join(allowed)}")
     return value
 
 
@@ -32,14 +29,10 @@ def _number(request: web.Request, name: str, kind: type, default: float, low: fl
     try:
         value = kind(raw) if raw is not None else default
     except ValueError:
-        raise _bad_request(f"{name} must be a number") from None
+        raise bad_control_request(f"{name} must be a number") from None
     if not low <= value <= high:
-        raise _bad_request(f"{name} must be within {low:g}..{high:g}")
+        raise bad_control_request(f"{name} must be within {low:g}..{high:g}")
     return value
-
-
-def _bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=f'{{"error": "{message}"}}', content_type="application/json")
 
 
 def _listing(records: list[DeliveryRecord], status: int = 200) -> web.Response:
@@ -49,7 +42,7 @@ def _listing(records: list[DeliveryRecord], status: int = 200) -> web.Response:
 async def list_deliveries(request: web.Request) -> web.Response:
     """``GET /__mock/deliveries[?taskUUID=&kind=webhook|upload&state=...]``, oldest first."""
     records = request.app[DELIVERY].records(
-        _namespace(request), request.query.get("taskUUID"), _choice(request, "kind", KINDS),
+        namespace_of(request), request.query.get("taskUUID"), _choice(request, "kind", KINDS),
         _choice(request, "state", STATES))
     return _listing(records)
 
@@ -59,12 +52,12 @@ async def wait_for_deliveries(request: web.Request) -> web.Response:
     records as soon as ``count`` are final, else 408 with every matching record."""
     task_uuid = request.query.get("taskUUID")
     if not task_uuid:
-        raise _bad_request("taskUUID is required")
+        raise bad_control_request("taskUUID is required")
     kind = _choice(request, "kind", KINDS)
     count = _number(request, "count", int, 1, 1, 10_000)
     timeout = _number(request, "timeout", float, DEFAULT_WAIT, 0, MAX_WAIT)
     try:
-        records = await request.app[DELIVERY].wait_for(_namespace(request), task_uuid, kind, count, timeout)
+        records = await request.app[DELIVERY].wait_for(namespace_of(request), task_uuid, kind, count, timeout)
     except DeliveryWaitTimeout as timed_out:
         return _listing(timed_out.records, status=408)
     return _listing(records)

@@ -19,12 +19,14 @@ from pathlib import Path
 from aiohttp import web
 
 from mockserver.clock import Clock
+from mockserver.synth import CONTAINERS
 
-MEDIA_NAME = re.compile(r"^([0-9a-f-]{36})\.(mp4|webm|mov|png|jpg|webp|gif|bmp)$")
-CONTENT_TYPES = {
-    "mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime",
-    "png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp",
-}
+# Uploaded images: Pillow's format name -> (extension, Content-Type).
+IMAGE_TYPES = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp"),
+               "GIF": ("gif", "image/gif"), "BMP": ("bmp", "image/bmp")}
+CONTENT_TYPES = {container.extension: container.content_type for container in CONTAINERS.values()} | dict(
+    IMAGE_TYPES.values())
+MEDIA_NAME = re.compile(rf"^([0-9a-f-]{{36}})\.({'|'.join(CONTENT_TYPES)})$")
 
 
 def media_url(base_url: str, media_uuid: str, extension: str) -> str:

@@ -11,19 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 import warnings
 from collections.abc import Callable
 from io import BytesIO
 
 from PIL import Image
 
-from mockserver.contract import DEFAULT_MODEL, allowed_sizes, model_profile
+from mockserver.contract import DEFAULT_MODEL, allowed_sizes, definition_regex, frame_positions, model_profile
 
-UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-URL_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-FIRST, LAST = "first", "last"
-FRAME_POSITIONS = {"first": FIRST, 0: FIRST, "last": LAST, -1: LAST}
+UUID_PATTERN = definition_regex("uuid")  # an uploaded image or a generated video
+URL_PATTERN = definition_regex("httpURL")  # never fetched
 
 ImageLookup = Callable[[str], "bytes | None"]
 
@@ -71,30 +68,17 @@ def decode_image_reference(ref: str) -> bytes | None:
 
 def _frame_image_aspect(task: dict, image_bytes: ImageLookup) -> float | None:
     """Aspect ratio of the first frame image, else of the last one, when readable locally."""
-    images = _frame_images_by_position(task.get("inputs", {}).get("frameImages") or [])
-    for position in (FIRST, LAST):
+    frames = task.get("inputs", {}).get("frameImages") or []
+    images: dict[str, object] = {}
+    for item, position in zip(frames, frame_positions(frames)):
+        images.setdefault(position, item.get("image") if isinstance(item, dict) else item)
+    for position in ("first", "last"):
         ref = images.get(position)
         data = _image_reference_bytes(ref, image_bytes) if isinstance(ref, str) else None
         dimensions = image_dimensions(data) if data else None
         if dimensions:
             return _ratio(*dimensions)
     return None
-
-
-def _frame_images_by_position(items: list) -> dict[str, object]:
-    """Map first/last to image references: explicit ``frame`` values first, then the items
-    without one fill the free positions in order (the spec: one image is the first frame, two
-    are the first and the last)."""
-    placed: dict[str, object] = {}
-    unplaced = []
-    for item in items:
-        if isinstance(item, dict) and item.get("frame") in FRAME_POSITIONS:
-            placed.setdefault(FRAME_POSITIONS[item["frame"]], item.get("image"))
-        else:
-            unplaced.append(item.get("image") if isinstance(item, dict) else item)
-    free = [position for position in (FIRST, LAST) if position not in placed]
-    placed.update(zip(free, unplaced))
-    return placed
 
 
 def _image_reference_bytes(ref: str, image_bytes: ImageLookup) -> bytes | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
 
+from mockserver.control.conventions import bad_control_request
 from mockserver.control.middleware import journal_frame
 from mockserver.dispatcher import AUTH, RequestContext
 from mockserver.errors import RunwareError
@@ -131,7 +132,7 @@ async def handle_drop(request: web.Request) -> web.Response:
         if not isinstance(namespace, str) or how not in DROP_HOW or not isinstance(on, (str, type(None))):
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise web.HTTPBadRequest(text=f'expected {{"apiKey": str, "how": {" | ".join(DROP_HOW)}, "on"?: taskType}}')
+        raise bad_control_request(f'Expected {{"apiKey": str, "how": {" | ".join(DROP_HOW)}, "on"?: taskType}}.') from None
     hub = request.app[WS_HUB]
     if on is not None:
         hub.arm_drop(namespace, on, how)

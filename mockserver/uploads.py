@@ -16,11 +16,10 @@ from PIL import Image
 
 from mockserver.errors import RunwareError
 from mockserver.ids import IdSource
-from mockserver.media import MediaStore, media_url
+from mockserver.media import IMAGE_TYPES, MediaStore, media_url
 from mockserver.sizing import URL_PATTERN, decode_image_reference
 
 UPLOAD_TTL = 30 * 24 * 3600  # Runware deletes uploads 30 days after last use
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,7 @@ def _image_extension(data: bytes) -> str | None:
             warnings.simplefilter("ignore")
             with Image.open(BytesIO(data)) as image:
                 image.load()
-                return EXTENSIONS.get(image.format or "")
+                known = IMAGE_TYPES.get(image.format or "")
+                return known[0] if known else None
     except Exception:  # noqa: BLE001 - Pillow raises many types for unreadable input
         return None

@@ -17,7 +17,9 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
 
-from mockserver.contract import TASK_TYPES, allowed_sizes, frame_positions, model_profile, task_schema
+from mockserver.contract import (
+    allowed_sizes, ecma_regex, frame_positions, model_profile, task_schema, task_types,
+)
 from mockserver.errors import RunwareError
 
 AIR_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")
@@ -38,15 +40,8 @@ _JSON_TYPE_NAMES = {"number": "float"}
 _KEYWORD_PRIORITY = {"required": 1, "additionalProperties": 2}
 
 
-@cache
-def _ecma_regex(pattern: str) -> re.Pattern:
-    """JSON Schema patterns are ECMA-262, where ``$`` ends the input; in Python it also matches
-    before a final newline, which would let ``"<uuid>\\n"`` pass as a taskUUID."""
-    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
-
-
 def _ecma_pattern(validator, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -357,9 +352,9 @@ def validate_task(task: Any) -> list[RunwareError]:
     if task_type is None:
         return [RunwareError("missingTaskType", "Missing required parameter: taskType.",
                              parameter="taskType").for_task(task)]
-    if task_type not in TASK_TYPES:
+    if task_type not in task_types():
         return [RunwareError("unsupportedTaskType", f"Unsupported taskType {task_type!r}.",
-                             parameter="taskType", type="string", allowedValues=list(TASK_TYPES)).for_task(task)]
+                             parameter="taskType", type="string", allowedValues=list(task_types())).for_task(task)]
 
     found: list[tuple[int, RunwareError]] = []
     errors = () if schema_accepts(task_type, task) else _validator(task_type).iter_errors(task)

@@ -373,7 +373,10 @@ async def test_deliveries_listing_is_scoped_by_bearer_key(delivering, receiver, 
     assert (await listing("?state=failed", key=None))[1][0]["namespace"] == "other-key"
     assert (await listing(f"?taskUUID={theirs['taskUUID']}"))[1] == []
     assert (await listing("?kind=upload"))[1] == []
-    assert (await listing("?kind=fax"))[0] == 400
+    assert [r["taskUUID"] for r in (await listing("?apiKey=other-key", key=None))[1]] == [theirs["taskUUID"]]
+    status, _, raw = await api.get(f"{server.base_url}/__mock/deliveries?kind=fax")
+    error = json.loads(raw)["errors"][0]
+    assert (status, error["code"]) == (400, "invalidControlRequest") and "webhook, upload" in error["message"]
 
 
 async def test_reset_forgets_only_that_namespace(delivering, receiver):

@@ -124,11 +124,6 @@ def test_only_a_last_frame_is_used_when_there_is_no_first(frame):
     assert resolve_size(task_with_frames(frames, "720p"), no_uploads) == (832, 1088)
 
 
-def test_unframed_item_takes_the_first_position_left_free():
-    frames = [{"image": data_uri(image(400, 300)), "frame": "last"}, data_uri(image(300, 400))]
-    assert resolve_size(task_with_frames(frames, "720p"), no_uploads) == (832, 1088)
-
-
 def test_last_frame_aspect_is_used_when_the_first_is_unreadable():
     frames = ["https://example.com/first.jpg", {"image": data_uri(image(300, 400)), "frame": "last"}]
     assert resolve_size(task_with_frames(frames, "720p"), no_uploads) == (832, 1088)

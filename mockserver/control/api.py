@@ -20,20 +20,11 @@ from mockserver.control.plane import ControlPlane
 from mockserver.errors import RunwareError, kind_of
 from mockserver.jobs import RESULT_RELEASES, Progression
 from mockserver.state import CONTROL, HEALTH_SOURCES
-from mockserver.transport_rest import bearer_key
+from mockserver.control.conventions import bad_control_request, namespace_of
 
 DASHBOARD = Path(__file__).with_name("dashboard.html")
 TRANSPORTS = ("rest", "ws")
 MAX_ADVANCE = 10 * 365 * 24 * 3600.0
-
-
-def namespace_of(request: web.Request) -> str | None:
-    """The key the call names (header first, then ``?apiKey=``); None: the admin view."""
-    return bearer_key(request.headers.get("Authorization")) or request.query.get("apiKey") or None
-
-
-def _bad(message: str) -> RunwareError:
-    return RunwareError("invalidControlRequest", message)
 
 
 def _not_found(message: str) -> RunwareError:
@@ -44,9 +35,9 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json() if await request.read() else {}
     except ValueError:
-        raise _bad("The body must be JSON.") from None
+        raise bad_control_request("The body must be JSON.") from None
     if not isinstance(body, dict):
-        raise _bad("The body must be a JSON object.")
+        raise bad_control_request("The body must be a JSON object.")
     return body
 
 
@@ -57,9 +48,9 @@ def _query_number(request: web.Request, name: str, kind=float) -> Any:
     try:
         value = kind(raw)
     except ValueError:
-        raise _bad(f"{name} must be a number.") from None
+        raise bad_control_request(f"{name} must be a number.") from None
     if not math.isfinite(value):
-        raise _bad(f"{name} must be finite.")
+        raise bad_control_request(f"{name} must be finite.")
     return value
 
 
@@ -89,13 +80,13 @@ async def openapi(request: web.Request) -> web.Response:
 async def get_journal(request: web.Request) -> web.Response:
     transport = request.query.get("transport")
     if transport not in (None, *TRANSPORTS):
-        raise _bad("transport must be rest or ws.")
+        raise bad_control_request("transport must be rest or ws.")
     valid = request.query.get("valid")
     if valid not in (None, "true", "false"):
-        raise _bad("valid must be true or false.")
+        raise bad_control_request("valid must be true or false.")
     limit = _query_number(request, "limit", int)
     if limit is not None and limit < 1:
-        raise _bad("limit must be at least 1.")
+        raise bad_control_request("limit must be at least 1.")
     entries = _plane(request).journal.entries(
         namespace=namespace_of(request), task_uuid=request.query.get("taskUUID"),
         since=_query_number(request, "since"), until=_query_number(request, "until"), transport=transport,
@@ -114,9 +105,9 @@ async def create_fault(request: web.Request) -> web.Response:
     try:
         fault = parse_fault(await _json_object(request), namespace_of(request))
     except FaultSpecError as exc:
-        raise _bad(f"Invalid fault: {exc}.") from None
+        raise bad_control_request(f"Invalid fault: {exc}.") from None
     if fault.action == "webhook" and plane.delivery is None:
-        raise _bad("Webhook faults need the delivery engine, which this server does not run.")
+        raise bad_control_request("Webhook faults need the delivery engine, which this server does not run.")
     return web.json_response(plane.faults.add(fault).to_json(), status=201)
 
 
@@ -159,7 +150,7 @@ def _policy(body: dict) -> Progression | None:
             raise ValueError("expected immediate, polls:N, seconds:T or manual")
         return Progression.parse(policy)
     except ValueError as exc:
-        raise _bad(f"policy: {exc} (or null to clear).") from None
+        raise bad_control_request(f"policy: {exc} (or null to clear).") from None
 
 
 def _results(body: dict) -> str | None:
@@ -167,7 +158,7 @@ def _results(body: dict) -> str | None:
     if mode is None:
         return None
     if not isinstance(mode, str) or mode not in RESULT_RELEASES:
-        raise _bad("results: expected together or staggered (or null to clear).")
+        raise bad_control_request("results: expected together or staggered (or null to clear).")
     return mode
 
 
@@ -175,7 +166,7 @@ async def _progression_body(request: web.Request) -> dict[str, Any]:
     """The settings a progression PUT changes: ``policy`` and/or ``results`` (None clears one)."""
     body = await _json_object(request)
     if "policy" not in body and "results" not in body:
-        raise _bad("The body needs policy (immediate, polls:N, seconds:T or manual) and/or results "
+        raise bad_control_request("The body needs policy (immediate, polls:N, seconds:T or manual) and/or results "
                    "(together or staggered).")
     changes = {}
     if "policy" in body:
@@ -213,7 +204,7 @@ def _task_namespace(request: web.Request, *, must_exist: bool) -> tuple[str, str
         owners = [ns for ns in plane.tasks.namespaces() if plane.jobs.get(ns, task_uuid) is not None]
         if len(owners) != 1:
             raise (_not_found(f"No task {task_uuid}.") if not owners else
-                   _bad(f"Task {task_uuid} exists under several API keys; call with one."))
+                   bad_control_request(f"Task {task_uuid} exists under several API keys; call with one."))
         namespace = owners[0]
     if must_exist and plane.jobs.get(namespace, task_uuid) is None:
         raise _not_found(f"No task {task_uuid} for this API key (or it expired).")
@@ -250,9 +241,9 @@ async def fail_task(request: web.Request) -> web.Response:
     try:
         kind_of(code)
     except (KeyError, AttributeError, TypeError):
-        raise _bad("code must be an error code of the catalogue (docs/errors.md).") from None
+        raise bad_control_request("code must be an error code of the catalogue (docs/errors.md).") from None
     if not isinstance(message, str):
-        raise _bad("message must be a string.")
+        raise bad_control_request("message must be a string.")
     namespace, task_uuid = _task_namespace(request, must_exist=True)
     return web.json_response(plane.tasks.describe(plane.jobs.fail(namespace, task_uuid, code, message)))
 
@@ -278,7 +269,7 @@ async def get_clock(request: web.Request) -> web.Response:
 async def advance_clock(request: web.Request) -> web.Response:
     seconds = (await _json_object(request)).get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_ADVANCE:
-        raise _bad(f"seconds must be a number within 0..{MAX_ADVANCE:g}.")
+        raise bad_control_request(f"seconds must be a number within 0..{MAX_ADVANCE:g}.")
     plane = _plane(request)
     now = await plane.advance_clock(float(seconds))
     return web.json_response({"now": now, "offset": plane.clock.offset, "frozen": plane.frozen_clock})
