@@ -18,7 +18,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -205,10 +205,11 @@ class DeliveryEngine:
 
     # -- the JobStore subscription --------------------------------------------------------------
 
-    async def on_job_finished(self, job: Job) -> None:
-        """Plan the job's deliveries and start sending them; returns at once."""
+    def on_job_finished(self, job: Job) -> Awaitable[None] | None:
+        """Plan the job's deliveries and start sending them; returns at once (a job without a
+        webhookURL or uploadEndpoint, the usual case, costs one check)."""
         if self._closed or not (job.webhook_url or job.upload_endpoint):
-            return
+            return None
         behaviour = self.behaviour_for(job.namespace, job.task_uuid)
         records = self._plan(job, behaviour)
         self._log.extend(records)
@@ -217,7 +218,7 @@ class DeliveryEngine:
             running = self._running.setdefault(job.namespace, set())
             running.add(task)
             task.add_done_callback(running.discard)
-        await self._notify()
+        return self._notify()  # waiters may be after records refused at planning
 
     # -- inspection -----------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ once, and ``on_job_finished`` callbacks run (webhooks and uploadEndpoint subscri
 In the ``staggered`` result-release mode a successful job with several results reaches
 ``success`` later: once due, each getResponse releases one more result, and the poll that
 releases the last one finishes it. Rendering starts at submit, in the background, so the ack
-never waits for ffmpeg.
+never waits for ffmpeg; a job whose videos are all in the synthesizer's cache already is
+rendered at submit, without a background task.
 
 State is namespaced by API key: jobs, seen taskUUIDs and policies of one key are invisible to
 another.
@@ -15,16 +16,19 @@ another.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from mockserver.clock import Clock
 from mockserver.errors import RunwareError
 from mockserver.ids import UINT32_MAX, IdSource
 from mockserver.media import MediaStore, media_url
-from mockserver.synth import SynthesisError, Synthesizer, VideoSpec
+from mockserver.synth import Rendered, SynthesisError, Synthesizer, VideoSpec
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +114,7 @@ class Job:
     def upload_endpoint(self) -> str | None:
         return self.task.get("uploadEndpoint")
 
-    @property
+    @cached_property
     def extension(self) -> str:
         return self.video_spec(0).extension()
 
@@ -144,7 +148,7 @@ class Job:
         return items
 
 
-JobCallback = Callable[[Job], Awaitable[None]]
+JobCallback = Callable[[Job], Awaitable[None] | None]  # an awaitable result runs in the background
 T = TypeVar("T")
 
 
@@ -194,11 +198,15 @@ class JobStore:
         self.results = LayeredSetting(default_results)  # together | staggered
         self.default_ttl = default_ttl
         self.price = price
-        self.on_job_finished: list[JobCallback] = []  # awaited in the background, once per job
+        self.on_job_finished: list[JobCallback] = []  # called once per job as it finishes
         self.on_job_submitted: list[Callable[[Job], None]] = []  # called at once, before rendering starts
         self._jobs: dict[tuple[str, str], Job] = {}
         self._videos: dict[tuple[str, str], Job] = {}  # (namespace, videoUUID) -> its job
         self._claimed: dict[str, set[str]] = {}  # taskUUIDs ever accepted, per namespace
+        # what ``tick`` looks at, so its cost follows the jobs due rather than all jobs kept:
+        self._waiting: dict[tuple[str, str], Job] = {}  # rendered, still processing: their policy decides
+        self._expiries: list[tuple[float, int, Job]] = []  # heap of (expiry time, tie-breaker, finished job)
+        self._order = itertools.count()
         self._background: set[asyncio.Task] = set()
 
     # -- submit and poll ----------------------------------------------------------------------
@@ -230,7 +238,12 @@ class JobStore:
             self._videos[(namespace, result.video_uuid)] = job
         for callback in self.on_job_submitted:
             callback(job)
-        job.render = self._spawn(self._render(job))
+        cached = [self.synthesizer.finished(job.video_spec(result.seed)) for result in job.results]
+        if all(cached):
+            self._publish(job, cached)
+            self._settle(job)
+        else:
+            job.render = self._spawn(self._render(job))
         return job
 
     def poll(self, namespace: str, task_uuid: str) -> Job:
@@ -261,10 +274,15 @@ class JobStore:
         """Finish a job now, whatever its policy, once its videos exist."""
         job = self._require(namespace, task_uuid)
         job.completed_manually = True
-        if job.render is not None:
-            await asyncio.shield(job.render)
+        await self.wait_rendered(job)
         self._settle(job)
         return job
+
+    @staticmethod
+    async def wait_rendered(job: Job) -> None:
+        """Until the job's render has ended (at once for a job rendered at submit from the cache)."""
+        if job.render is not None:
+            await asyncio.shield(job.render)
 
     def fail(self, namespace: str, task_uuid: str, code: str, message: str) -> Job:
         """End a processing job in error now; a render still running finishes unseen."""
@@ -274,12 +292,15 @@ class JobStore:
         return job
 
     def tick(self) -> None:
-        """Re-evaluate time-based policies and forget expired jobs; called periodically and
-        whenever a virtual clock moves."""
-        for key, job in list(self._jobs.items()):
-            if job.status == PROCESSING:
-                self._settle(job)
-            elif self._expired(job):
+        """Re-evaluate the policies of rendered jobs and forget expired ones; called periodically
+        and whenever a virtual clock moves."""
+        for job in list(self._waiting.values()):
+            self._settle(job)
+        now = self.clock.now()
+        while self._expiries and self._expiries[0][0] <= now:
+            _, _, job = heapq.heappop(self._expiries)
+            key = (job.namespace, job.task_uuid)
+            if self._jobs.get(key) is job:
                 del self._jobs[key]
                 for result in job.results:
                     self._videos.pop((job.namespace, result.video_uuid), None)
@@ -290,6 +311,7 @@ class JobStore:
         for key, job in list(self._jobs.items()):
             if namespace is None or job.namespace == namespace:
                 del self._jobs[key]
+                self._waiting.pop(key, None)
                 if job.status == PROCESSING:
                     job.status = ERROR  # silenced: never settles; a render still running unpublishes its files
                 for result in job.results:
@@ -314,14 +336,9 @@ class JobStore:
 
     async def _render(self, job: Job) -> None:
         try:
-            renders = [self.synthesizer.render(job.video_spec(r.seed)) for r in job.results]
+            renders = [self.synthesizer.render_file(job.video_spec(r.seed)) for r in job.results]
             # one result (the usual case) is awaited directly: gather would wrap it in a task
-            paths = [await renders[0]] if len(renders) == 1 else await asyncio.gather(*renders)
-            for result, path in zip(job.results, paths):
-                await self.media.add_file(result.video_uuid, job.extension, path)
-                if job.status == ERROR:  # failed by the control plane meanwhile: never served
-                    self.media.start_ttl(result.video_uuid, 0)
-            job.rendered = True
+            self._publish(job, [await renders[0]] if len(renders) == 1 else await asyncio.gather(*renders))
         except SynthesisError as exc:
             job.synthesis_stderr = exc.stderr
             job.render_error = self._synthesis_failed(job)
@@ -329,6 +346,14 @@ class JobStore:
             job.synthesis_stderr = repr(exc)
             job.render_error = self._synthesis_failed(job)
         self._settle(job)
+
+    def _publish(self, job: Job, videos: list[Rendered]) -> None:
+        """Serve the rendered videos (pending until the job finishes) and mark the job rendered."""
+        for result, video in zip(job.results, videos):
+            self.media.add_file(result.video_uuid, job.extension, video.path, video.size)
+            if job.status == ERROR:  # failed by the control plane meanwhile: never served
+                self.media.start_ttl(result.video_uuid, 0)
+        job.rendered = True
 
     def _settle(self, job: Job) -> None:
         """Move a processing job to its outcome if the outcome is known and due. A successful job
@@ -343,6 +368,11 @@ class JobStore:
                 job.staggered = True  # the poll answering now (if any) releases the first result
             else:
                 self._finish(job, error)
+        key = (job.namespace, job.task_uuid)
+        if job.status == PROCESSING and not job.staggered:
+            self._waiting[key] = job  # not due yet: time (or a new policy) may make it so
+        else:
+            self._waiting.pop(key, None)
 
     def _release(self, job: Job) -> None:
         """One more result for a staggered job; releasing the last one finishes it."""
@@ -366,10 +396,14 @@ class JobStore:
         job.status = ERROR if error else SUCCESS
         job.error = error
         job.finished_at = self.clock.now()
+        self._waiting.pop((job.namespace, job.task_uuid), None)
+        heapq.heappush(self._expiries, (job.finished_at + job.ttl, next(self._order), job))
         for result in job.results:
             self.media.start_ttl(result.video_uuid, 0 if error else job.ttl)
         for callback in self.on_job_finished:
-            self._spawn(callback(job))
+            pending = callback(job)
+            if pending is not None:
+                self._spawn(pending)
 
     def _expired(self, job: Job) -> bool:
         return job.finished_at is not None and self.clock.now() >= job.finished_at + job.ttl

@@ -55,19 +55,28 @@ class MediaStore:
         self._entries: dict[str, MediaEntry] = {}  # insertion order = oldest first
         self._references: dict[Path, int] = {}  # entries per file: many results can share one cached video
         self._used_bytes = 0  # bytes of the distinct files served: a shared file counts once
+        self._doomed: list[MediaEntry] = []  # evicted by a synchronous add_file: deleted at the next sweep
 
-    async def add_file(self, media_uuid: str, extension: str, source: Path) -> MediaEntry:
-        """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``."""
+    def add_file(self, media_uuid: str, extension: str, source: Path, size: int | None = None) -> MediaEntry:
+        """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``.
+
+        Synchronous, so a submit whose video is already cached finishes without a task. Files the
+        cap evicts meanwhile are deleted by the next sweep.
+        """
         source = Path(source)
-        size = source.stat().st_size  # one stat of a file just rendered or found in the cache
-        return await self._register(MediaEntry(media_uuid, extension, source, size, self.clock.now(), None,
-                                               owned=False))
+        if size is None:
+            size = source.stat().st_size
+        entry = MediaEntry(media_uuid, extension, source, size, self.clock.now(), None, owned=False)
+        self._doomed += self._register(entry)
+        return entry
 
     async def add_bytes(self, media_uuid: str, extension: str, data: bytes, ttl: float) -> MediaEntry:
         target = self._path(media_uuid, extension)
         await asyncio.to_thread(_write_atomically, target, data)
         now = self.clock.now()
-        return await self._register(MediaEntry(media_uuid, extension, target, len(data), now, now + ttl))
+        entry = MediaEntry(media_uuid, extension, target, len(data), now, now + ttl)
+        await self._unlink(self._register(entry))
+        return entry
 
     def start_ttl(self, media_uuid: str, ttl: float) -> None:
         """The URL becomes visible now and lives ``ttl`` seconds from here."""
@@ -91,27 +100,26 @@ class MediaStore:
 
     async def sweep(self) -> None:
         """Delete expired files, then the oldest finished ones while over the cap (periodic)."""
-        await self._delete_expired()
-        await self._enforce_cap()
+        doomed, self._doomed = self._doomed, []
+        await self._unlink(doomed + self._forget_expired() + self._over_cap())
 
-    async def _delete_expired(self) -> None:
+    def _forget_expired(self) -> list[MediaEntry]:
         now = self.clock.now()
-        await self._unlink([self._forget(e) for e in list(self._entries.values()) if e.expired(now)])
+        return [self._forget(e) for e in list(self._entries.values()) if e.expired(now)]
 
-    async def _enforce_cap(self) -> None:
+    def _over_cap(self) -> list[MediaEntry]:
         """Over the cap: drop expired entries, then the oldest finished ones until the distinct
         bytes fit; pending ones stay. Dropping one of several entries of a shared file frees
         nothing, so the loop watches the byte count rather than the entries' sizes."""
         if self._used_bytes <= self.cap_bytes:
-            return
-        await self._delete_expired()
-        doomed = []
+            return []
+        doomed = self._forget_expired()
         for entry in list(self._entries.values()):
             if self._used_bytes <= self.cap_bytes:
                 break
             if entry.expires_at is not None:
                 doomed.append(self._forget(entry))
-        await self._unlink(doomed)
+        return doomed
 
     def _forget(self, entry: MediaEntry) -> MediaEntry:
         """Drop an entry from the books; its file is released when no other entry serves it."""
@@ -130,16 +138,15 @@ class MediaStore:
         if paths:
             await asyncio.to_thread(_unlink_all, paths)
 
-    async def _register(self, entry: MediaEntry) -> MediaEntry:
+    def _register(self, entry: MediaEntry) -> list[MediaEntry]:
+        """Book the entry; the entries the cap evicts for it, whose files are still to delete."""
         previous = self._entries.get(entry.media_uuid)
-        if previous is not None:
-            self._forget(previous)
+        doomed = [self._forget(previous)] if previous is not None else []
         self._entries[entry.media_uuid] = entry
         if entry.path not in self._references:
             self._used_bytes += entry.size
         self._references[entry.path] = self._references.get(entry.path, 0) + 1
-        await self._enforce_cap()
-        return entry
+        return doomed + self._over_cap()
 
     def _path(self, media_uuid: str, extension: str) -> Path:
         return self.root / f"{media_uuid}.{extension}"

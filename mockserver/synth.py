@@ -9,7 +9,8 @@ test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached 
 2. the seed's sine tone, encoded once per (duration, audio codec, tone);
 3. a stream-copy remux that loops the GOP ``duration`` times (``-stream_loop``) and adds the tone.
 
-Finished files are cached by every field of their ``VideoSpec``. See docs/synthesis.md.
+Finished files are cached by every field of their ``VideoSpec``, on disk and (once seen) in
+memory, so a cache hit costs neither a path nor a stat. See docs/synthesis.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import ffmpeg
 import imageio_ffmpeg
@@ -110,6 +112,13 @@ class VideoSpec:
         return self.container.content_type
 
 
+class Rendered(NamedTuple):
+    """A finished video in the cache, and its size in bytes."""
+
+    path: Path
+    size: int
+
+
 class SynthesisError(Exception):
     """ffmpeg could not produce the video; ``stderr`` holds what it said."""
 
@@ -155,23 +164,45 @@ class Synthesizer:
         self._ffmpeg: str | None = None  # found at the first run, so a missing binary fails a render, not start-up
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._inflight: dict[Path, asyncio.Future] = {}
+        self._finished: dict[VideoSpec, Rendered] = {}  # videos known to be in the cache directory
         self._layers = {layer: Counter() for layer in ("video", "gop", "audio")}
         self._text_overlay: bool | None = None  # unknown until the first GOP is drawn
         self._running = self._peak_running = self._ffmpeg_runs = 0
         self._renders = self._failures = 0
         self._last_stderr: str | None = None
 
+    def finished(self, spec: VideoSpec) -> Rendered | None:
+        """The cached video for ``spec`` if this synthesizer has already rendered or found it, at
+        once: the common submit (a repeated spec) then needs no task and no filesystem call.
+
+        The cache directory belongs to vidmock while it runs; a file deleted from it under a
+        running server is not noticed here.
+        """
+        rendered = self._finished.get(spec)
+        if rendered is not None:
+            self._layers["video"]["hits"] += 1
+        return rendered
+
     async def render(self, spec: VideoSpec) -> Path:
         """Path of the finished video for ``spec``, rendering it unless cached."""
+        return (await self.render_file(spec)).path
+
+    async def render_file(self, spec: VideoSpec) -> Rendered:
+        """The finished video for ``spec`` and its size, rendering it unless cached."""
+        rendered = self.finished(spec)
+        if rendered is not None:
+            return rendered
         path = self.cache_dir / "videos" / (
             f"{spec.width}x{spec.height}-{spec.fps}fps-{spec.duration}s-{spec.extension()}"
             f"-q{spec.quality}-{'audio' if spec.audio else 'silent'}-seed{spec.seed}.{spec.extension()}"
         )
         try:
-            return await self._cached("video", path, lambda tmp: self._assemble(spec, tmp))
+            path = await self._cached("video", path, lambda tmp: self._assemble(spec, tmp))
         except SynthesisError:
             self._failures += 1
             raise
+        rendered = self._finished[spec] = Rendered(path, path.stat().st_size)
+        return rendered
 
     def stats(self) -> dict:
         """Counters for the control plane (``/__mock/``)."""

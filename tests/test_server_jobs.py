@@ -26,7 +26,7 @@ async def submitted(api: Api, **fields) -> dict:
 async def rendered(server, task: dict) -> None:
     """Wait until the job's videos exist (whatever its policy reports)."""
     job = server.app[JOBS].get("test-key", task["taskUUID"])
-    await asyncio.wait_for(asyncio.shield(job.render), 30)
+    await asyncio.wait_for(server.app[JOBS].wait_rendered(job), 30)
 
 
 def statuses(body: dict) -> list[str]:
@@ -53,6 +53,28 @@ async def test_immediate_is_success_as_soon_as_the_video_exists(server, http):
     await rendered(server, task)
     _, body = await api.poll(task["taskUUID"])
     assert statuses(body) == ["success"]
+
+
+async def test_a_cached_video_finishes_the_job_at_submit_without_a_task(server, http):
+    api = Api(http, server.base_url)
+    first = await submitted(api, seed=77)
+    await rendered(server, first)
+    again = await submitted(api, seed=77)  # same spec: the synthesizer knows the file
+    job = server.app[JOBS].get("test-key", again["taskUUID"])
+    assert job.render is None and job.status == "success"
+    _, body = await api.poll(again["taskUUID"])
+    assert statuses(body) == ["success"] and body["data"][0]["seed"] == 77
+    status, _, video = await api.get(body["data"][0]["videoURL"])
+    assert status == 200 and video[4:8] == b"ftyp"
+
+
+async def test_a_cached_video_still_follows_the_progression_policy(make_server, http):
+    server = await make_server(progression="polls:1")
+    api = Api(http, server.base_url)
+    first = await submitted(api, seed=78)
+    await rendered(server, first)
+    again = await submitted(api, seed=78)
+    assert [statuses((await api.poll(again["taskUUID"]))[1]) for _ in range(2)] == [["processing"], ["success"]]
 
 
 async def test_polls_n_answers_processing_n_times_then_success(make_server, http):
@@ -110,7 +132,7 @@ async def test_policy_per_task_beats_per_namespace_beats_default(make_server, ht
     other_key = await submitted(api.as_key("other"))
     for task in (by_namespace, by_task):
         await rendered(server, task)
-    await asyncio.wait_for(asyncio.shield(jobs.get("other", other_key["taskUUID"]).render), 30)
+    await asyncio.wait_for(jobs.wait_rendered(jobs.get("other", other_key["taskUUID"])), 30)
     assert statuses((await api.poll(by_namespace["taskUUID"]))[1]) == ["processing"]
     assert [statuses((await api.poll(pinned))[1]) for _ in range(2)] == [["processing"], ["success"]]
     assert statuses((await api.as_key("other").poll(other_key["taskUUID"]))[1]) == ["success"]
@@ -118,7 +140,10 @@ async def test_policy_per_task_beats_per_namespace_beats_default(make_server, ht
 
 async def test_synthesis_failure_ends_the_task_in_error(server, http):
     class BrokenSynthesizer:
-        async def render(self, spec):
+        def finished(self, spec):
+            return None  # nothing cached: the job renders in the background
+
+        async def render_file(self, spec):
             raise SynthesisError("ffmpeg exited with 1", "Unknown encoder 'nope'")
 
     server.app[JOBS].synthesizer = BrokenSynthesizer()

@@ -102,7 +102,7 @@ async def test_pending_videos_are_never_evicted_by_the_cap(tmp_path):
     source = tmp_path / "rendered.mp4"
     source.write_bytes(b"v" * 300)
     store = MediaStore(tmp_path / "media", ManualClock(), cap_bytes=100)
-    pending = await store.add_file(new_uuid(), "mp4", source)
+    pending = store.add_file(new_uuid(), "mp4", source)
     assert store.lookup(f"{pending.media_uuid}.mp4") is not None and source.exists()
 
 
@@ -125,7 +125,7 @@ async def test_an_expired_video_url_leaves_the_synthesizer_cache_intact(tmp_path
     rendered.write_bytes(b"v" * 50)
     clock = ManualClock()
     store = MediaStore(tmp_path / "media", clock, cap_bytes=10)
-    entry = await store.add_file(new_uuid(), "mp4", rendered)
+    entry = store.add_file(new_uuid(), "mp4", rendered)
     store.start_ttl(entry.media_uuid, 5)
     clock.advance(6)
     await store.sweep()
@@ -138,7 +138,7 @@ async def test_results_sharing_one_cached_video_count_its_bytes_once(tmp_path):
     rendered.write_bytes(b"v" * 100)
     clock = ManualClock()
     store = MediaStore(tmp_path / "media", clock, cap_bytes=150)
-    entries = [await store.add_file(new_uuid(), "mp4", rendered) for _ in range(5)]
+    entries = [store.add_file(new_uuid(), "mp4", rendered) for _ in range(5)]
     for entry in entries:
         store.start_ttl(entry.media_uuid, 1000)
     await store.sweep()
@@ -147,3 +147,16 @@ async def test_results_sharing_one_cached_video_count_its_bytes_once(tmp_path):
     clock.advance(1000)
     await store.sweep()
     assert store.stats() == {"files": 0, "distinct_files": 0, "bytes": 0, "cap_bytes": 150}
+
+
+async def test_uploads_evicted_by_a_published_video_are_deleted_at_the_next_sweep(tmp_path):
+    rendered = tmp_path / "clip.mp4"
+    rendered.write_bytes(b"v" * 100)
+    store = MediaStore(tmp_path / "media", ManualClock(), cap_bytes=150)
+    upload = await store.add_bytes(new_uuid(), "png", b"i" * 100, ttl=1000)
+    video = store.add_file(new_uuid(), "mp4", rendered)  # synchronous: evicts the upload, deletes nothing yet
+    assert store.lookup(f"{upload.media_uuid}.png") is None and upload.path.exists()
+    assert store.lookup(f"{video.media_uuid}.mp4") is not None and store.stats()["bytes"] == 100
+    await store.sweep()
+    assert not upload.path.exists() and rendered.exists()
+

@@ -29,7 +29,7 @@ async def submitted(api: Api, headers: dict | None = None, **fields) -> dict:
 
 async def rendered(server, task: dict, key: str = "test-key") -> None:
     job = server.app[JOBS].get(key, task["taskUUID"])
-    await asyncio.wait_for(asyncio.shield(job.render), 30)
+    await asyncio.wait_for(server.app[JOBS].wait_rendered(job), 30)
 
 
 async def replies(api: Api, task: dict, count: int) -> list[list[dict]]:
