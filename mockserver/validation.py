@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft7Validator
@@ -232,70 +233,118 @@ def _model_error(value: Any) -> RunwareError:
 
 
 # --- model profile rules -------------------------------------------------------------------
+# Each rule of the profile is compiled once into a check (task -> the error's extra fields, or
+# None) that tests its cheapest condition first: a valid task passes a rule in a lookup or two.
 
+RuleCheck = Callable[[dict], "dict | None"]
 _MISSING = object()
 
 
-@cache
-def _parts(dotted: str) -> tuple[str, ...]:
-    return tuple(dotted.split("."))
+def _getter(dotted: str) -> Callable[[dict], Any]:
+    """The value at a dotted path of a task, or ``_MISSING``."""
+    parts = tuple(dotted.split("."))
+
+    def get(task: dict) -> Any:
+        node: Any = task
+        for part in parts:
+            if not isinstance(node, dict):
+                return _MISSING
+            node = node.get(part, _MISSING)
+            if node is _MISSING:
+                break
+        return node
+    return get
 
 
-def _get(task: dict, dotted: str) -> Any:
-    node: Any = task
-    for part in _parts(dotted):
-        if not isinstance(node, dict) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
+def _presence(dotted: str) -> Callable[[dict], bool]:
+    if "." not in dotted:
+        return lambda task: dotted in task
+    get = _getter(dotted)
+    return lambda task: get(task) is not _MISSING
 
 
-def _present(task: dict, dotted: str) -> bool:
-    return _get(task, dotted) is not _MISSING
+def _require_any_of(rule: dict, model: str) -> RuleCheck:
+    """Broken when no field of any group is sent (a partial group is the 'together' rule's)."""
+    fields = [f for group in rule["groups"] for f in group]
+    sent = [_presence(f) for f in fields]
+    return lambda task: None if any(p(task) for p in sent) else {"parameter": list(fields)}
 
 
-def _rule_violated(rule: dict, task: dict) -> dict | None:
-    """Extra error fields when the rule is broken, else None."""
-    kind = rule["kind"]
-    if kind == "requireAnyOf":
-        if not any(all(_present(task, f) for f in group) for group in rule["groups"]):
-            if any(_present(task, f) for group in rule["groups"] for f in group):
-                return None  # a partial group is the 'together' rule's to report
-            return {"parameter": [f for group in rule["groups"] for f in group]}
-    elif kind == "together":
-        given = [f for f in rule["fields"] if _present(task, f)]
-        if given and len(given) < len(rule["fields"]):
-            missing = [f for f in rule["fields"] if f not in given]
-            return {"parameter": missing[0] if len(missing) == 1 else missing}
-    elif kind == "mutuallyExclusive":
-        if all(_present(task, f) for f in rule["fields"]):
-            return {"parameter": list(rule["fields"])}
-    elif kind == "requiredUnless":
-        if not _present(task, rule["field"]) and not any(_present(task, f) for f in rule["unless"]):
-            return {"parameter": rule["field"], "type": "string"}
-    elif kind == "maxWhen":
-        value = _get(task, rule["field"])
-        if isinstance(value, int) and value > rule["max"] and any(_present(task, f) for f in rule["when"]):
-            return {"parameter": rule["field"], "type": "integer", "max": rule["max"]}
-    elif kind == "requiresAnyOf":
-        if _present(task, rule["field"]) and not any(_present(task, f) for f in rule["anyOf"]):
-            return {"parameter": list(rule["anyOf"])}
-    elif kind == "allowedSize":
+def _together(rule: dict, model: str) -> RuleCheck:
+    fields, sent = rule["fields"], [_presence(f) for f in rule["fields"]]
+
+    def check(task: dict) -> dict | None:
+        given = [p(task) for p in sent]
+        if not any(given) or all(given):
+            return None
+        missing = [f for f, was_sent in zip(fields, given) if not was_sent]
+        return {"parameter": missing[0] if len(missing) == 1 else missing}
+    return check
+
+
+def _mutually_exclusive(rule: dict, model: str) -> RuleCheck:
+    fields, sent = rule["fields"], [_presence(f) for f in rule["fields"]]
+    return lambda task: {"parameter": list(fields)} if all(p(task) for p in sent) else None
+
+
+def _required_unless(rule: dict, model: str) -> RuleCheck:
+    field, sent, unless = rule["field"], _presence(rule["field"]), [_presence(f) for f in rule["unless"]]
+    return lambda task: None if sent(task) or any(p(task) for p in unless) else {"parameter": field, "type": "string"}
+
+
+def _max_when(rule: dict, model: str) -> RuleCheck:
+    field, maximum, get, when = rule["field"], rule["max"], _getter(rule["field"]), [_presence(f) for f in rule["when"]]
+
+    def check(task: dict) -> dict | None:
+        value = get(task)
+        if isinstance(value, int) and value > maximum and any(p(task) for p in when):
+            return {"parameter": field, "type": "integer", "max": maximum}
+        return None
+    return check
+
+
+def _requires_any_of(rule: dict, model: str) -> RuleCheck:
+    sent, any_of = _presence(rule["field"]), [_presence(f) for f in rule["anyOf"]]
+    return lambda task: {"parameter": list(rule["anyOf"])} if sent(task) and not any(p(task) for p in any_of) else None
+
+
+def _allowed_size(rule: dict, model: str) -> RuleCheck:
+    sizes = [(w, h) for w, h, _ in allowed_sizes(model)]
+    allowed, names = frozenset(sizes), [f"{w}x{h}" for w, h in sizes]
+
+    def check(task: dict) -> dict | None:
         width, height = task.get("width"), task.get("height")
-        if isinstance(width, int) and isinstance(height, int):
-            sizes = [(w, h) for w, h, _ in allowed_sizes(task["model"])]
-            if (width, height) not in sizes:
-                return {"parameter": ["width", "height"], "type": "integer",
-                        "allowedValues": [f"{w}x{h}" for w, h in sizes]}
-    elif kind == "distinctFramePositions":
-        frames = _get(task, "inputs.frameImages")
+        if isinstance(width, int) and isinstance(height, int) and (width, height) not in allowed:
+            return {"parameter": ["width", "height"], "type": "integer", "allowedValues": list(names)}
+        return None
+    return check
+
+
+def _distinct_frame_positions(rule: dict, model: str) -> RuleCheck:
+    get = _getter("inputs.frameImages")
+
+    def check(task: dict) -> dict | None:
+        frames = get(task)
         if isinstance(frames, list):
             positions = frame_positions(frames)
             if len(set(positions)) < len(positions):
                 return {"parameter": "inputs.frameImages", "type": "array", "allowedValues": ["first", "last", 0, -1]}
-    else:
-        raise ValueError(f"unknown rule kind {kind!r} in the model profile")
-    return None
+        return None
+    return check
+
+
+_RULE_KINDS: dict[str, Callable[[dict, str], RuleCheck]] = {
+    "requireAnyOf": _require_any_of, "together": _together, "mutuallyExclusive": _mutually_exclusive,
+    "requiredUnless": _required_unless, "maxWhen": _max_when, "requiresAnyOf": _requires_any_of,
+    "allowedSize": _allowed_size, "distinctFramePositions": _distinct_frame_positions,
+}
+
+
+def _compile_rule(rule: dict, model: str) -> RuleCheck:
+    try:
+        return _RULE_KINDS[rule["kind"]](rule, model)
+    except KeyError:
+        raise ValueError(f"unknown rule kind {rule['kind']!r} in the model profile") from None
 
 
 def _rule_fields(rule: dict) -> list[str]:
@@ -310,17 +359,17 @@ def _rule_fields(rule: dict) -> list[str]:
 
 
 @cache
-def _rules_with_fields(model: str) -> tuple[tuple[dict, tuple[str, ...]], ...]:
-    """Each profile rule with the fields it reads, worked out once per model."""
-    return tuple((rule, tuple(_rule_fields(rule))) for rule in model_profile(model)["rules"])
+def _compiled_rules(model: str) -> tuple[tuple[dict, tuple[str, ...], RuleCheck], ...]:
+    """Each profile rule with the fields it reads and its check, worked out once per model."""
+    return tuple((rule, tuple(_rule_fields(rule)), _compile_rule(rule, model)) for rule in model_profile(model)["rules"])
 
 
 def _profile_errors(task: dict, broken: set[str]) -> Iterator[RunwareError]:
     """Cross-field rules, skipped where a field they read already failed the schema."""
-    for rule, fields in _rules_with_fields(task["model"]):
+    for rule, fields, check in _compiled_rules(task["model"]):
         if broken and any(_overlaps(field, bad) for field in fields for bad in broken):
             continue
-        extra = _rule_violated(rule, task)
+        extra = check(task)
         if extra is not None:
             yield RunwareError(rule["code"], _rule_message(rule, task, extra), **extra)
 
