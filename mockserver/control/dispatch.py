@@ -33,8 +33,10 @@ class ControlledDispatcher(Dispatcher):
         entry.request_id = ctx.request_id
         namespace = ctx.api_key or _leading_auth_key(tasks)
         entry.namespace = namespace
-        selection = self.plane.scenarios.select(exchange.scenario_names, namespace)
-        delay, response = self.plane.request_faults(namespace, entry.transport, tasks, selection)
+        delay = response = None
+        if self.plane.faults or exchange.scenario_names:  # else nothing is armed: skip the matching
+            selection = self.plane.scenarios.select(exchange.scenario_names, namespace)
+            delay, response = self.plane.request_faults(namespace, entry.transport, tasks, selection)
         if delay is not None:
             await self._delay(delay, tasks, entry)
         if response is not None:

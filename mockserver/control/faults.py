@@ -140,6 +140,9 @@ class FaultBook:
         self._faults: dict[str, Fault] = {}
         self._ids = itertools.count(1)
 
+    def __len__(self) -> int:
+        return len(self._faults)
+
     def add(self, fault: Fault) -> Fault:
         fault.id = f"fault-{next(self._ids)}"
         self._faults[fault.id] = fault

@@ -63,6 +63,8 @@ class ControlPlane:
         """Index the job and give it what the request's scenarios and outcome faults ask for."""
         self.tasks.add(job)
         exchange = CURRENT.get()
+        if not self.faults and not (exchange and exchange.scenario_names):
+            return  # nothing armed: the usual case costs two checks
         transport = exchange.entry.transport if exchange else None
         selection = self.scenarios.select(exchange.scenario_names if exchange else (), job.namespace)
         if selection.policy is not None:
