@@ -21,7 +21,7 @@ def decode_tasks(body: bytes) -> list[Any]:
     except UnicodeDecodeError as exc:
         raise _invalid_body(f"The request body is not valid UTF-8 (byte {exc.start}).") from None
     try:
-        tasks = json.loads(text, parse_constant=_reject_constant)
+        tasks = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise _invalid_body(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
                             f"column {exc.colno}.") from None
@@ -51,6 +51,7 @@ class Reply:
     errors: list[RunwareError]
     http_status: int
     violations: dict[int, list[RunwareError]] = field(default_factory=dict)
+    _envelope: dict[str, list] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, data: list[dict], errors: list[RunwareError],
@@ -59,12 +60,15 @@ class Reply:
         return cls(data, errors, status, violations or {})
 
     def envelope(self) -> dict[str, list]:
-        body: dict[str, list] = {}
-        if self.data or not self.errors:
-            body["data"] = self.data
-        if self.errors:
-            body["errors"] = [error.to_wire() for error in self.errors]
-        return body
+        """The wire body, built once: the journal and the transport both read it."""
+        if self._envelope is None:
+            body: dict[str, list] = {}
+            if self.data or not self.errors:
+                body["data"] = self.data
+            if self.errors:
+                body["errors"] = [error.to_wire() for error in self.errors]
+            self._envelope = body
+        return self._envelope
 
 
 def _invalid_body(message: str) -> RunwareError:
@@ -73,3 +77,6 @@ def _invalid_body(message: str) -> RunwareError:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(text, **kw) builds one per call

@@ -8,6 +8,7 @@ drained so the client can read the reply instead of hitting a reset connection.
 from __future__ import annotations
 
 import itertools
+import json
 
 from aiohttp import web
 
@@ -55,6 +56,15 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class EnvelopeResponse(web.Response):
+    """A JSON reply that keeps the envelope it was serialized from, so the journal records it
+    without parsing the body back."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.envelope = reply.envelope()
+        super().__init__(text=json.dumps(self.envelope), status=reply.http_status, content_type="application/json")
+
+
 async def handle_post(request: web.Request) -> web.Response:
     ctx = request_context(request, "rest")
     try:
@@ -63,7 +73,7 @@ async def handle_post(request: web.Request) -> web.Response:
         reply = Reply.of([], [error])
     else:
         reply = await request.app[DISPATCHER].handle(tasks, ctx)
-    return web.json_response(reply.envelope(), status=reply.http_status)
+    return EnvelopeResponse(reply)
 
 
 def add_rest_routes(app: web.Application) -> None:

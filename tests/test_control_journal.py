@@ -101,6 +101,18 @@ async def test_long_strings_are_abbreviated(api: Api, control: Control):
     assert len(json.dumps(entry["tasks"])) < 1000 and "10000 characters" in entry["tasks"][0]["image"]
 
 
+@pytest.mark.parametrize("prompt", ["short", "p" * 3000], ids=["small body", "large body"])
+async def test_tasks_are_journalled_as_sent_without_the_defaults_filled_in(api: Api, control: Control, prompt):
+    task = video_task(positivePrompt=prompt)
+    status, _ = await api.post([task])
+    assert status == 200
+    [entry] = await control.journal()
+    sent = entry["tasks"][0]
+    assert "numberResults" not in sent and "outputFormat" not in sent and "settings" not in sent
+    expected_prompt = prompt if len(prompt) <= 2048 else f"{prompt[:64]}...<3000 characters>"
+    assert sent == {**task, "positivePrompt": expected_prompt}
+
+
 async def test_hostile_nesting_is_cut(api: Api, control: Control):
     deep: list = []
     for _ in range(400):

@@ -39,7 +39,7 @@ class JournalEntry:
     headers: dict[str, str] = field(default_factory=dict)  # secrets redacted
     request_id: str = ""
     raw_body: str | None = None  # only when the body could not be decoded into tasks
-    tasks: list | None = None  # the parsed task array (secrets redacted, long strings abbreviated)
+    body_bytes: int | None = None  # size of the body or frame, when the transport knows it
     violations: list[dict] = field(default_factory=list)  # every validation error, per task
     response_status: int | None = None  # HTTP status; None when no response was sent (reset, abort)
     response_headers: dict[str, str] = field(default_factory=dict)
@@ -48,11 +48,25 @@ class JournalEntry:
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
     id: int = 0  # assigned when journalled; increases with arrival order
+    _tasks: list | None = field(default=None, repr=False)
+    _unscrubbed: list | None = field(default=None, repr=False)
+
+    @property
+    def tasks(self) -> list | None:
+        """The parsed task array (secrets redacted, long strings abbreviated)."""
+        if self._unscrubbed is not None:
+            self._tasks, self._unscrubbed = [scrub(task) for task in self._unscrubbed], None
+        return self._tasks
 
     @property
     def valid(self) -> bool:
         """The body was a task array and no task broke the schema or the model profile."""
-        return self.tasks is not None and not self.violations
+        return self.has_tasks and not self.violations
+
+    @property
+    def has_tasks(self) -> bool:
+        """The body was decoded into a task array (without scrubbing it to find out)."""
+        return self._tasks is not None or self._unscrubbed is not None
 
     @property
     def retry_after(self) -> str | None:
@@ -72,7 +86,13 @@ class JournalEntry:
                 if isinstance(task, Mapping) and isinstance(task.get("taskType"), str)]
 
     def record_tasks(self, tasks: list) -> None:
-        self.tasks = [scrub(task) for task in tasks]
+        """Keep the request's tasks. A small body (no string in it can be long) is kept as parsed
+        and scrubbed when first read, which most entries never are; vidmock never changes a
+        request's parsed tasks (defaults are filled into a copy)."""
+        if self.body_bytes is not None and self.body_bytes <= LONG_STRING:
+            self._unscrubbed = tasks
+        else:
+            self._tasks = [scrub(task) for task in tasks]
 
     def record_violations(self, tasks: list, violations: Mapping[int, list[RunwareError]]) -> None:
         for index, errors in sorted(violations.items()):

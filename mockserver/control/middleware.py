@@ -28,7 +28,7 @@ from mockserver.dispatcher import RequestContext
 from mockserver.errors import RunwareError
 from mockserver.protocol import Reply, decode_tasks
 from mockserver.state import CONTROL
-from mockserver.transport_rest import bearer_key
+from mockserver.transport_rest import EnvelopeResponse, bearer_key
 
 CONTROL_PREFIX = "/__mock/"
 TOKEN_HEADER = "X-Vidmock-Control-Token"
@@ -90,6 +90,7 @@ async def _journal_rest(plane: ControlPlane, request: web.Request, handler, name
     entry = _new_entry(plane, "rest")
     entry.namespace = bearer_key(request.headers.get("Authorization")) or None
     entry.remote, entry.method, entry.path = request.remote, request.method, request.path_qs
+    entry.body_bytes = request.content_length
     entry.headers = redact_headers(request.headers.items())
     entry.scenarios = list(names)
     try:
@@ -158,6 +159,8 @@ def _reset_connection(request: web.Request) -> None:
 
 
 def _body_of(response: web.StreamResponse) -> Any:
+    if isinstance(response, EnvelopeResponse):
+        return response.envelope
     body = getattr(response, "body", None)
     if not isinstance(body, bytes):
         return getattr(response, "text", None)
@@ -175,13 +178,14 @@ async def journal_frame(app: web.Application, ctx: RequestContext, message: WSMe
     started = time.perf_counter()
     entry = _new_entry(plane, "ws")
     entry.namespace, entry.remote, entry.path = ctx.api_key, socket_info.remote, socket_info.path
+    entry.body_bytes = len(message.data) if isinstance(message.data, (bytes, str)) else None
     entry.scenarios = list(socket_info.scenario_names)
     token = CURRENT.set(Exchange(entry, socket_info.scenario_names))
     try:
         result = await reply
     finally:
         CURRENT.reset(token)
-    if entry.tasks is None:
+    if not entry.has_tasks:
         _record_undispatched(entry, message)
     entry.response_body = result.envelope()
     entry.duration_ms = (time.perf_counter() - started) * 1000
