@@ -9,7 +9,9 @@ frames answered with ``invalidRequestBody`` while the socket stays open, reply f
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
@@ -44,13 +46,10 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
     ctx.api_key = None  # on a socket only an authentication task authenticates
     try:
         while True:
-            try:
-                message = await ws.receive(timeout=hub.idle_timeout)
-            except TimeoutError:
-                await ws.close(message=b"idle timeout")
-                break
+            message = await ws.receive()  # the hub closes sockets that stay idle
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 break
+            connection.last_frame_at = time.monotonic()
             reply = await journal_frame(request.app, ctx, message, _reply_to(message, connection, ctx, request.app, limit))
             await _send(reply, connection, request.app)
     except Exception:  # a bug must cost this socket at most, never the server
@@ -113,7 +112,7 @@ async def _send(reply: Reply, connection: Connection, app: web.Application) -> N
 
 async def _maybe_drop(tasks: list, ctx: RequestContext, app: web.Application) -> None:
     """Fire a drop armed through ``/__mock/ws/drop`` for one of this request's task types."""
-    task_types = {task["taskType"] for task in tasks if isinstance(task, dict) and isinstance(task.get("taskType"), str)}
+    task_types = (task["taskType"] for task in tasks if isinstance(task, dict) and isinstance(task.get("taskType"), str))
     how = app[WS_HUB].take_armed_drop(ctx.namespace, task_types)
     if how is not None:
         await app[WS_HUB].drop(ctx.namespace, how)
@@ -140,12 +139,22 @@ async def handle_drop(request: web.Request) -> web.Response:
     return web.json_response({"dropped": await hub.drop(namespace, how)})
 
 
+def _idle_sweeps(hub: WebSocketHub):
+    async def run(_app: web.Application):
+        task = asyncio.create_task(hub.close_idle_sockets())
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return run
+
+
 def add_ws_routes(app: web.Application) -> None:
     """``GET /v1`` upgrades to a WebSocket (``POST /v1`` stays REST); the drop hook under /__mock/."""
     config = app[CONFIG]
     hub = app[WS_HUB] = WebSocketHub(app[CLOCK], app[DISPATCHER].ids.uuid4, idle_timeout=config.ws_idle_timeout,
                                      resume_window=config.ws_resume_window)
     app[HEALTH_SOURCES]["websocket"] = hub.stats
+    app.cleanup_ctx.append(_idle_sweeps(hub))
     app.on_shutdown.append(lambda _app: hub.close_all())
     app.router.add_get("/v1", handle_socket)
     app.router.add_post("/__mock/ws/drop", handle_drop)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
 IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean close (Runware's figure)
+IDLE_CHECKS = 4  # idle sockets are looked for this many times per idle timeout (at most once a second)
 DROP_HOW = ("close1011", "abort")
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
@@ -32,6 +34,7 @@ class Connection:
     ws: web.WebSocketResponse
     request: web.Request
     session: Session | None = None
+    last_frame_at: float = field(default_factory=time.monotonic)  # for the idle timeout
 
     @property
     def open(self) -> bool:
@@ -167,13 +170,27 @@ class WebSocketHub:
             raise ValueError(f"how must be one of {', '.join(DROP_HOW)}")
         self._armed_drops[(namespace, task_type)] = how
 
-    def take_armed_drop(self, namespace: str, task_types: set[str]) -> str | None:
+    def take_armed_drop(self, namespace: str, task_types: Iterable[str]) -> str | None:
         """The drop armed for one of these task types (disarming it), if any."""
+        if not self._armed_drops:
+            return None
         for task_type in task_types:
             how = self._armed_drops.pop((namespace, task_type), None)
             if how is not None:
                 return how
         return None
+
+    # -- idle sockets -------------------------------------------------------------------------------
+
+    async def close_idle_sockets(self) -> None:
+        """Run until cancelled: close (1000, "idle timeout") every socket silent for longer than
+        ``idle_timeout``. One sweep a fraction of the timeout apart rather than a timer per
+        received frame: a frame then costs one clock read."""
+        while True:
+            await asyncio.sleep(min(self.idle_timeout / IDLE_CHECKS, 1.0))
+            now = time.monotonic()
+            idle = [c for c in self._connections if c.open and now - c.last_frame_at > self.idle_timeout]
+            await asyncio.gather(*(c.ws.close(message=b"idle timeout") for c in idle), return_exceptions=True)
 
     async def close_all(self) -> None:
         """Server shutdown: close every socket with 1001 (going away) so clients reconnect later."""
