@@ -28,7 +28,7 @@ from mockserver.clock import Clock
 from mockserver.errors import RunwareError
 from mockserver.ids import UINT32_MAX, IdSource
 from mockserver.media import MediaStore, media_url
-from mockserver.synth import Rendered, SynthesisError, Synthesizer, VideoSpec
+from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class Job:
 
     @cached_property
     def extension(self) -> str:
-        return self.video_spec(0).extension()
+        return CONTAINERS[self.task["outputFormat"]].extension
 
     def video_spec(self, seed: int) -> VideoSpec:
         return VideoSpec(

@@ -5,12 +5,15 @@ files, so expiring a URL never deletes them, and publishing one costs no disk an
 Uploaded images are written from their bytes and owned by the store. Disk use is
 bounded twice: expired entries are deleted by the periodic sweep, and beyond the cap the oldest
 finished ones go first. Adding a file costs O(1) unless the cap is passed: a running byte total and
-the insertion order of the entries (oldest first) make a full scan unnecessary.
+the insertion order of the entries (oldest first) make a full scan unnecessary, and the sweep
+pops due entries off a heap of expiry times instead of visiting every entry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -56,6 +59,8 @@ class MediaStore:
         self._references: dict[Path, int] = {}  # entries per file: many results can share one cached video
         self._used_bytes = 0  # bytes of the distinct files served: a shared file counts once
         self._doomed: list[MediaEntry] = []  # evicted by a synchronous add_file: deleted at the next sweep
+        self._expiries: list[tuple[float, int, MediaEntry]] = []  # heap: the sweep looks only at what is due
+        self._order = itertools.count()  # heap tie-breaker
 
     def add_file(self, media_uuid: str, extension: str, source: Path, size: int | None = None) -> MediaEntry:
         """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``.
@@ -63,7 +68,7 @@ class MediaStore:
         Synchronous, so a submit whose video is already cached finishes without a task. Files the
         cap evicts meanwhile are deleted by the next sweep.
         """
-        source = Path(source)
+        source = source if isinstance(source, Path) else Path(source)  # re-wrapping a Path costs a parse
         if size is None:
             size = source.stat().st_size
         entry = MediaEntry(media_uuid, extension, source, size, self.clock.now(), None, owned=False)
@@ -75,7 +80,9 @@ class MediaStore:
         await asyncio.to_thread(_write_atomically, target, data)
         now = self.clock.now()
         entry = MediaEntry(media_uuid, extension, target, len(data), now, now + ttl)
-        await self._unlink(self._register(entry))
+        doomed = self._register(entry)
+        self._schedule_expiry(entry)
+        await self._unlink(doomed)
         return entry
 
     def start_ttl(self, media_uuid: str, ttl: float) -> None:
@@ -83,6 +90,7 @@ class MediaStore:
         entry = self._entries.get(media_uuid)
         if entry is not None:
             entry.expires_at = self.clock.now() + ttl
+            self._schedule_expiry(entry)
 
     def lookup(self, name: str) -> MediaEntry | None:
         """The live entry for a file name, or None (bad name, wrong extension, unknown, expired)."""
@@ -103,9 +111,18 @@ class MediaStore:
         doomed, self._doomed = self._doomed, []
         await self._unlink(doomed + self._forget_expired() + self._over_cap())
 
+    def _schedule_expiry(self, entry: MediaEntry) -> None:
+        heapq.heappush(self._expiries, (entry.expires_at, next(self._order), entry))
+
     def _forget_expired(self) -> list[MediaEntry]:
-        now = self.clock.now()
-        return [self._forget(e) for e in list(self._entries.values()) if e.expired(now)]
+        """Forget the entries whose time is up, oldest expiry first. A heap item is stale when its
+        entry was forgotten or given a new expiry since; that entry's current item decides."""
+        now, expired = self.clock.now(), []
+        while self._expiries and self._expiries[0][0] <= now:
+            entry = heapq.heappop(self._expiries)[2]
+            if self._entries.get(entry.media_uuid) is entry and entry.expired(now):
+                expired.append(self._forget(entry))
+        return expired
 
     def _over_cap(self) -> list[MediaEntry]:
         """Over the cap: drop expired entries, then the oldest finished ones until the distinct

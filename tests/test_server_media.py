@@ -160,3 +160,19 @@ async def test_uploads_evicted_by_a_published_video_are_deleted_at_the_next_swee
     await store.sweep()
     assert not upload.path.exists() and rendered.exists()
 
+
+
+async def test_the_sweep_follows_the_latest_ttl_of_an_entry(tmp_path):
+    rendered = tmp_path / "clip.mp4"
+    rendered.write_bytes(b"v" * 10)
+    clock = ManualClock()
+    store = MediaStore(tmp_path / "media", clock, cap_bytes=1000)
+    entry = store.add_file(new_uuid(), "mp4", rendered)
+    store.start_ttl(entry.media_uuid, 5)
+    store.start_ttl(entry.media_uuid, 100)  # a later expiry replaces the first
+    clock.advance(10)
+    await store.sweep()
+    assert store.lookup(f"{entry.media_uuid}.mp4") is entry
+    store.start_ttl(entry.media_uuid, 0)  # an earlier one too
+    await store.sweep()
+    assert store.lookup(f"{entry.media_uuid}.mp4") is None and store.stats()["files"] == 0
