@@ -256,18 +256,44 @@ def _getter(dotted: str) -> Callable[[dict], Any]:
     return get
 
 
-def _presence(dotted: str) -> Callable[[dict], bool]:
-    if "." not in dotted:
+Presence = Callable[[dict], bool]
+
+
+def _presence(dotted: str) -> Presence:
+    """Whether a task sends the field at a dotted path (one or two levels: a lookup or two)."""
+    parts = dotted.split(".")
+    if len(parts) == 1:
         return lambda task: dotted in task
+    if len(parts) == 2:
+        outer, inner = parts
+
+        def present(task: dict) -> bool:
+            node = task.get(outer)
+            return isinstance(node, dict) and inner in node
+        return present
     get = _getter(dotted)
     return lambda task: get(task) is not _MISSING
+
+
+def _any_sent(sent: list[Presence], task: dict) -> bool:
+    for present in sent:
+        if present(task):
+            return True
+    return False
+
+
+def _all_sent(sent: list[Presence], task: dict) -> bool:
+    for present in sent:
+        if not present(task):
+            return False
+    return True
 
 
 def _require_any_of(rule: dict, model: str) -> RuleCheck:
     """Broken when no field of any group is sent (a partial group is the 'together' rule's)."""
     fields = [f for group in rule["groups"] for f in group]
     sent = [_presence(f) for f in fields]
-    return lambda task: None if any(p(task) for p in sent) else {"parameter": list(fields)}
+    return lambda task: None if _any_sent(sent, task) else {"parameter": list(fields)}
 
 
 def _together(rule: dict, model: str) -> RuleCheck:
@@ -284,12 +310,12 @@ def _together(rule: dict, model: str) -> RuleCheck:
 
 def _mutually_exclusive(rule: dict, model: str) -> RuleCheck:
     fields, sent = rule["fields"], [_presence(f) for f in rule["fields"]]
-    return lambda task: {"parameter": list(fields)} if all(p(task) for p in sent) else None
+    return lambda task: {"parameter": list(fields)} if _all_sent(sent, task) else None
 
 
 def _required_unless(rule: dict, model: str) -> RuleCheck:
     field, sent, unless = rule["field"], _presence(rule["field"]), [_presence(f) for f in rule["unless"]]
-    return lambda task: None if sent(task) or any(p(task) for p in unless) else {"parameter": field, "type": "string"}
+    return lambda task: None if sent(task) or _any_sent(unless, task) else {"parameter": field, "type": "string"}
 
 
 def _max_when(rule: dict, model: str) -> RuleCheck:
@@ -297,7 +323,7 @@ def _max_when(rule: dict, model: str) -> RuleCheck:
 
     def check(task: dict) -> dict | None:
         value = get(task)
-        if isinstance(value, int) and value > maximum and any(p(task) for p in when):
+        if isinstance(value, int) and value > maximum and _any_sent(when, task):
             return {"parameter": field, "type": "integer", "max": maximum}
         return None
     return check
@@ -305,7 +331,7 @@ def _max_when(rule: dict, model: str) -> RuleCheck:
 
 def _requires_any_of(rule: dict, model: str) -> RuleCheck:
     sent, any_of = _presence(rule["field"]), [_presence(f) for f in rule["anyOf"]]
-    return lambda task: {"parameter": list(rule["anyOf"])} if sent(task) and not any(p(task) for p in any_of) else None
+    return lambda task: {"parameter": list(rule["anyOf"])} if sent(task) and not _any_sent(any_of, task) else None
 
 
 def _allowed_size(rule: dict, model: str) -> RuleCheck:
@@ -405,9 +431,11 @@ def validate_task(task: Any) -> list[RunwareError]:
         return [RunwareError("unsupportedTaskType", f"Unsupported taskType {task_type!r}.",
                              parameter="taskType", type="string", allowedValues=list(task_types())).for_task(task)]
 
+    if schema_accepts(task_type, task):  # the usual case: only the profile's rules are left to check
+        profile = list(_profile_errors(task, set())) if task_type == "videoInference" else []
+        return [error.for_task(task) for error in profile]
     found: list[tuple[int, RunwareError]] = []
-    errors = () if schema_accepts(task_type, task) else _validator(task_type).iter_errors(task)
-    for error in errors:
+    for error in _validator(task_type).iter_errors(task):
         priority = _KEYWORD_PRIORITY.get(error.validator, 3)
         found += [(priority, runware_error) for runware_error in _schema_errors(error)]
     broken = {p for _, e in found for p in _parameters(e)}
@@ -435,12 +463,16 @@ def with_defaults(task: dict) -> dict:
     return filled
 
 
+_CONTAINERS = (dict, list)
+
+
 def _copy_json(node: Any) -> Any:
-    """A copy of parsed JSON (dicts, lists, scalars): what ``deepcopy`` does, on every submit, for less."""
+    """A copy of parsed JSON (dicts, lists, scalars): what ``deepcopy`` does, on every submit, for
+    less; scalars (most values) are taken as they are, without a call."""
     if isinstance(node, dict):
-        return {key: _copy_json(value) for key, value in node.items()}
+        return {key: _copy_json(value) if isinstance(value, _CONTAINERS) else value for key, value in node.items()}
     if isinstance(node, list):
-        return [_copy_json(value) for value in node]
+        return [_copy_json(value) if isinstance(value, _CONTAINERS) else value for value in node]
     return node
 
 
@@ -460,16 +492,19 @@ def _plan_of(schema: dict) -> DefaultsPlan:
     for name, sub in schema.get("properties", {}).items():
         nested = _plan_of(sub) if sub.get("type") == "object" else None
         if "default" in sub or nested:
-            plan.append((name, sub.get("default", _NO_DEFAULT), nested or None))
+            default = sub.get("default", _NO_DEFAULT)
+            if default is _NO_DEFAULT and nested and any(entry[1] is not _NO_DEFAULT for entry in nested):
+                default = {}  # an absent object whose properties have defaults is created to hold them
+            plan.append((name, default, nested or None))
     return tuple(plan)
 
 
 def _fill(node: dict, plan: DefaultsPlan) -> None:
     for name, default, nested in plan:
-        if name not in node:
-            if default is not _NO_DEFAULT:
-                node[name] = _copy_json(default)
-            elif nested and any(entry[1] is not _NO_DEFAULT for entry in nested):
-                node[name] = {}
-        if nested and isinstance(node.get(name), dict):
-            _fill(node[name], nested)
+        value = node.get(name, _NO_DEFAULT)
+        if value is _NO_DEFAULT:
+            if default is _NO_DEFAULT:
+                continue
+            value = node[name] = _copy_json(default) if isinstance(default, _CONTAINERS) else default
+        if nested is not None and isinstance(value, dict):
+            _fill(value, nested)
