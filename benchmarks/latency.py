@@ -75,9 +75,16 @@ async def finished_task(base_url: str) -> str:
                 await asyncio.sleep(0.05)
 
 
-async def measure(transport: str, target_url: str, body, check, clients: int, total: int, cap: float) -> Batch:
+async def measure(transport: str, server, body, check, clients: int, total: int, cap: float) -> Batch:
+    """One batch against ``server``, with the CPU time the server process spent on it."""
     load = rest_load if transport == "rest" else ws_load
-    return await load(target_url, API_KEY, body, check, clients=clients, total=total, time_cap=cap)
+    url = server.base_url if transport == "rest" else server.ws_url
+    cpu_before = server.cpu_seconds()
+    batch = await load(url, API_KEY, body, check, clients=clients, total=total, time_cap=cap)
+    cpu_after = server.cpu_seconds()
+    if cpu_before is not None and cpu_after is not None:
+        batch.server_cpu = cpu_after - cpu_before
+    return batch
 
 
 async def compare(transport: str, operation: str, floor, body, checks: dict, args) -> list[dict]:
@@ -87,12 +94,11 @@ async def compare(transport: str, operation: str, floor, body, checks: dict, arg
         total = max(clients, int(REQUESTS_PER_BATCH[clients] * args.scale))
         batches = {"vidmock": Batch(), "floor": Batch()}
         async with fresh_vidmock() as (vidmock, probe_uuid):
-            urls = ({"vidmock": vidmock.base_url, "floor": floor.base_url} if transport == "rest"
-                    else {"vidmock": vidmock.ws_url, "floor": floor.ws_url})
+            servers = {"vidmock": vidmock, "floor": floor}
             for round_number in range(args.rounds):
                 order = ("floor", "vidmock") if round_number % 2 == 0 else ("vidmock", "floor")
                 for target in order:
-                    batch = await measure(transport, urls[target], body(probe_uuid), checks[target], clients,
+                    batch = await measure(transport, servers[target], body(probe_uuid), checks[target], clients,
                                           total, args.time_cap)
                     batches[target].merge(batch)
             stored = (await health(vidmock.base_url))["jobs"]
@@ -101,9 +107,14 @@ async def compare(transport: str, operation: str, floor, body, checks: dict, arg
                      "vidmock": vidmock_row, "floor": floor_row,
                      "rps_ratio_to_floor": _ratio(vidmock_row["rps"], floor_row["rps"]),
                      "p50_ratio_to_floor": _ratio(vidmock_row["p50_ms"], floor_row["p50_ms"]),
+                     # requests per server CPU-second, as a share of the floor's: unlike req/s, it does
+                     # not move when the load generator (on the same cores) is the one saturated
+                     "cpu_ratio_to_floor": _ratio(floor_row["server_cpu_us_per_request"],
+                                                  vidmock_row["server_cpu_us_per_request"]),
                      "jobs_stored_at_end": sum(stored.values())})
         print(f"{transport:4} {operation:11} {clients:3} clients: vidmock p50 {vidmock_row['p50_ms']} ms "
-              f"{vidmock_row['rps']} rps | floor p50 {floor_row['p50_ms']} ms {floor_row['rps']} rps",
+              f"{vidmock_row['rps']} rps {vidmock_row['server_cpu_us_per_request']} us cpu | floor p50 "
+              f"{floor_row['p50_ms']} ms {floor_row['rps']} rps {floor_row['server_cpu_us_per_request']} us cpu",
               file=sys.stderr)
     return rows
 

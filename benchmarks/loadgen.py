@@ -25,17 +25,22 @@ class Batch:
     latencies: list[float] = field(default_factory=list)  # seconds, one per answered request
     wall: float = 0.0
     failures: int = 0  # answered, but not with the expected reply
+    server_cpu: float | None = None  # seconds of CPU the server used meanwhile, when measured
 
     def merge(self, other: "Batch") -> None:
         self.latencies += other.latencies
         self.wall += other.wall
         self.failures += other.failures
+        if other.server_cpu is not None:
+            self.server_cpu = (self.server_cpu or 0.0) + other.server_cpu
 
     def summary(self) -> dict:
         ordered = sorted(self.latencies)
         return {"requests": len(ordered), "failures": self.failures,
                 "p50_ms": _ms(percentile(ordered, 50)), "p99_ms": _ms(percentile(ordered, 99)),
-                "rps": round(len(ordered) / self.wall, 1) if self.wall else None}
+                "rps": round(len(ordered) / self.wall, 1) if self.wall else None,
+                "server_cpu_us_per_request": (round(self.server_cpu / len(ordered) * 1e6, 1)
+                                              if self.server_cpu is not None and ordered else None)}
 
 
 def percentile(ordered: list[float], pct: float) -> float | None:

@@ -44,6 +44,20 @@ class ServerProcess:
 
     final_stderr: str | None = None  # kept once stopped (the file is then removed)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used so far, all threads: the scheduler's nanosecond
+        count (``/proc/<pid>/task/*/schedstat``), else ``/proc/<pid>/stat`` in clock ticks."""
+        try:
+            return sum(int((task / "schedstat").read_text().split()[0])
+                       for task in Path(f"/proc/{self.process.pid}/task").iterdir()) / 1e9
+        except (OSError, IndexError, ValueError):
+            pass
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def stderr_text(self) -> str:
         if self.final_stderr is not None:
             return self.final_stderr
