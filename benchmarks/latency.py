@@ -109,12 +109,12 @@ async def compare(transport: str, operation: str, floor, body, checks: dict, arg
                      "p50_ratio_to_floor": _ratio(vidmock_row["p50_ms"], floor_row["p50_ms"]),
                      # requests per server CPU-second, as a share of the floor's: unlike req/s, it does
                      # not move when the load generator (on the same cores) is the one saturated
-                     "cpu_ratio_to_floor": _ratio(floor_row["server_cpu_us_per_request"],
-                                                  vidmock_row["server_cpu_us_per_request"]),
+                     "cpu_ratio_to_floor": _ratio(floor_row.get("server_cpu_us_per_request"),
+                                                  vidmock_row.get("server_cpu_us_per_request")),
                      "jobs_stored_at_end": sum(stored.values())})
         print(f"{transport:4} {operation:11} {clients:3} clients: vidmock p50 {vidmock_row['p50_ms']} ms "
-              f"{vidmock_row['rps']} rps {vidmock_row['server_cpu_us_per_request']} us cpu | floor p50 "
-              f"{floor_row['p50_ms']} ms {floor_row['rps']} rps {floor_row['server_cpu_us_per_request']} us cpu",
+              f"{vidmock_row['rps']} rps {vidmock_row.get('server_cpu_us_per_request')} us cpu | floor p50 "
+              f"{floor_row['p50_ms']} ms {floor_row['rps']} rps {floor_row.get('server_cpu_us_per_request')} us cpu",
               file=sys.stderr)
     return rows
 

@@ -36,11 +36,12 @@ class Batch:
 
     def summary(self) -> dict:
         ordered = sorted(self.latencies)
-        return {"requests": len(ordered), "failures": self.failures,
-                "p50_ms": _ms(percentile(ordered, 50)), "p99_ms": _ms(percentile(ordered, 99)),
-                "rps": round(len(ordered) / self.wall, 1) if self.wall else None,
-                "server_cpu_us_per_request": (round(self.server_cpu / len(ordered) * 1e6, 1)
-                                              if self.server_cpu is not None and ordered else None)}
+        summary = {"requests": len(ordered), "failures": self.failures,
+                   "p50_ms": _ms(percentile(ordered, 50)), "p99_ms": _ms(percentile(ordered, 99)),
+                   "rps": round(len(ordered) / self.wall, 1) if self.wall else None}
+        if self.server_cpu is not None and ordered:
+            summary["server_cpu_us_per_request"] = round(self.server_cpu / len(ordered) * 1e6, 1)
+        return summary
 
 
 def percentile(ordered: list[float], pct: float) -> float | None:
