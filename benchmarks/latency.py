@@ -7,11 +7,11 @@ rounds, vidmock first in odd ones) so machine noise hits both alike, and the fig
 are the ratios.
 
 Isolating the ack: every submit carries the same parameters and seed, so after one warm-up render
-each background render is a synthesizer cache hit (served in place), not an ffmpeg run. A separate,
+every submit is a synthesizer cache hit (settled inside the submit), not an ffmpeg run. A separate,
 smaller figure ``submit_cold_renders`` measures the ack while every submit starts a real ffmpeg
 render (distinct seeds), to show what rendering on the same 2 cores costs the ack.
 
-Run: ``python benchmarks/latency.py`` (about 2 minutes; ``--quick`` for a smoke run). Prints JSON.
+Run: ``python benchmarks/latency.py`` (about 20 s on 2 cores; ``--quick`` for a smoke run). Prints JSON.
 """
 
 from __future__ import annotations
