@@ -16,8 +16,6 @@ another.
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from mockserver.clock import Clock
 from mockserver.errors import RunwareError
+from mockserver.expiry import ExpiryHeap
 from mockserver.ids import UINT32_MAX, IdSource
 from mockserver.media import MediaStore, media_url
 from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
@@ -205,8 +204,7 @@ class JobStore:
         self._claimed: dict[str, set[str]] = {}  # taskUUIDs ever accepted, per namespace
         # what ``tick`` looks at, so its cost follows the jobs due rather than all jobs kept:
         self._waiting: dict[tuple[str, str], Job] = {}  # rendered, still processing: their policy decides
-        self._expiries: list[tuple[float, int, Job]] = []  # heap of (expiry time, tie-breaker, finished job)
-        self._order = itertools.count()
+        self._expiries: ExpiryHeap[Job] = ExpiryHeap()  # finished jobs by the time they expire
         self._background: set[asyncio.Task] = set()
 
     # -- submit and poll ----------------------------------------------------------------------
@@ -296,12 +294,9 @@ class JobStore:
         and whenever a virtual clock moves."""
         for job in list(self._waiting.values()):
             self._settle(job)
-        now = self.clock.now()
-        while self._expiries and self._expiries[0][0] <= now:
-            _, _, job = heapq.heappop(self._expiries)
-            key = (job.namespace, job.task_uuid)
-            if self._jobs.get(key) is job:
-                del self._jobs[key]
+        for job in self._expiries.due(self.clock.now()):
+            if self._is_stored(job):
+                del self._jobs[(job.namespace, job.task_uuid)]
                 for result in job.results:
                     self._videos.pop((job.namespace, result.video_uuid), None)
 
@@ -321,6 +316,7 @@ class JobStore:
             del self._claimed[key]
         self.policies.forget(namespace)
         self.results.forget(namespace)
+        self._expiries.compact(self._is_stored, len(self._jobs))
 
     def stats(self) -> dict:
         statuses = [job.status for job in self._jobs.values()]
@@ -397,13 +393,16 @@ class JobStore:
         job.error = error
         job.finished_at = self.clock.now()
         self._waiting.pop((job.namespace, job.task_uuid), None)
-        heapq.heappush(self._expiries, (job.finished_at + job.ttl, next(self._order), job))
+        self._expiries.push(job.finished_at + job.ttl, job)
         for result in job.results:
             self.media.start_ttl(result.video_uuid, 0 if error else job.ttl)
         for callback in self.on_job_finished:
             pending = callback(job)
             if pending is not None:
                 self._spawn(pending)
+
+    def _is_stored(self, job: Job) -> bool:
+        return self._jobs.get((job.namespace, job.task_uuid)) is job
 
     def _expired(self, job: Job) -> bool:
         return job.finished_at is not None and self.clock.now() >= job.finished_at + job.ttl

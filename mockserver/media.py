@@ -12,8 +12,6 @@ pops due entries off a heap of expiry times instead of visiting every entry.
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from mockserver.clock import Clock
+from mockserver.expiry import ExpiryHeap
 from mockserver.synth import CONTAINERS
 
 # Uploaded images: Pillow's format name -> (extension, Content-Type).
@@ -59,8 +58,7 @@ class MediaStore:
         self._references: dict[Path, int] = {}  # entries per file: many results can share one cached video
         self._used_bytes = 0  # bytes of the distinct files served: a shared file counts once
         self._doomed: list[MediaEntry] = []  # evicted by a synchronous add_file: deleted at the next sweep
-        self._expiries: list[tuple[float, int, MediaEntry]] = []  # heap: the sweep looks only at what is due
-        self._order = itertools.count()  # heap tie-breaker
+        self._expiries: ExpiryHeap[MediaEntry] = ExpiryHeap()  # the sweep looks only at what is due
 
     def add_file(self, media_uuid: str, extension: str, source: Path, size: int | None = None) -> MediaEntry:
         """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``.
@@ -112,17 +110,20 @@ class MediaStore:
         await self._unlink(doomed + self._forget_expired() + self._over_cap())
 
     def _schedule_expiry(self, entry: MediaEntry) -> None:
-        heapq.heappush(self._expiries, (entry.expires_at, next(self._order), entry))
+        self._expiries.push(entry.expires_at, entry)
+        self._expiries.compact(self._is_stored, len(self._entries))
 
     def _forget_expired(self) -> list[MediaEntry]:
         """Forget the entries whose time is up, oldest expiry first. A heap item is stale when its
         entry was forgotten or given a new expiry since; that entry's current item decides."""
         now, expired = self.clock.now(), []
-        while self._expiries and self._expiries[0][0] <= now:
-            entry = heapq.heappop(self._expiries)[2]
-            if self._entries.get(entry.media_uuid) is entry and entry.expired(now):
+        for entry in self._expiries.due(now):
+            if self._is_stored(entry) and entry.expired(now):
                 expired.append(self._forget(entry))
         return expired
+
+    def _is_stored(self, entry: MediaEntry) -> bool:
+        return self._entries.get(entry.media_uuid) is entry
 
     def _over_cap(self) -> list[MediaEntry]:
         """Over the cap: drop expired entries, then the oldest finished ones until the distinct

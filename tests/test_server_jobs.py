@@ -211,3 +211,15 @@ async def test_ttl_starts_when_the_result_is_reported_not_when_rendered(make_ser
     _, body = await api.poll(task["taskUUID"])
     clock.advance(59)
     assert (await api.get(body["data"][0]["videoURL"]))[0] == 200
+
+
+async def test_a_reset_releases_the_finished_jobs_it_forgets(server, http):
+    api = Api(http, server.base_url)
+    tasks = [await submitted(api, seed=90) for _ in range(80)]
+    await asyncio.wait_for(asyncio.gather(*(rendered(server, t) for t in tasks)), 60)
+    for task in tasks:
+        await api.poll(task["taskUUID"])
+    jobs = server.app[JOBS]
+    assert len(jobs._expiries) >= 80
+    jobs.reset("test-key")
+    assert len(jobs._expiries) == 0  # nothing is pinned until the forgotten jobs' old expiry time
