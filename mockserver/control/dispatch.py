@@ -34,7 +34,7 @@ class ControlledDispatcher(Dispatcher):
         namespace = ctx.api_key or _leading_auth_key(tasks)
         entry.namespace = namespace
         delay = response = None
-        if self.plane.faults or exchange.scenario_names:  # else nothing is armed: skip the matching
+        if self.plane.armed(exchange.scenario_names):
             selection = self.plane.scenarios.select(exchange.scenario_names, namespace)
             delay, response = self.plane.request_faults(namespace, entry.transport, tasks, selection)
         if delay is not None:

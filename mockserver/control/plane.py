@@ -59,12 +59,17 @@ class ControlPlane:
                          and f.matches(namespace, transport, tasks)), None)
         return delay, response
 
+    def armed(self, scenario_names: tuple[str, ...]) -> bool:
+        """Whether any fault is installed or a scenario is in force: when not (the usual case),
+        requests and jobs skip fault and scenario matching altogether."""
+        return bool(self.faults) or bool(scenario_names)
+
     def on_job_submitted(self, job: Job) -> None:
         """Index the job and give it what the request's scenarios and outcome faults ask for."""
         self.tasks.add(job)
         exchange = CURRENT.get()
-        if not self.faults and not (exchange and exchange.scenario_names):
-            return  # nothing armed: the usual case costs two checks
+        if not self.armed(exchange.scenario_names if exchange else ()):
+            return
         transport = exchange.entry.transport if exchange else None
         selection = self.scenarios.select(exchange.scenario_names if exchange else (), job.namespace)
         if selection.policy is not None:
