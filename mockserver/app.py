@@ -29,7 +29,9 @@ from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
 from mockserver.pricing import task_cost
-from mockserver.state import CLOCK, CONFIG, DELIVERY, DISPATCHER, HEALTH_SOURCES, JOBS, MEDIA, SYNTHESIZER, UPLOADS
+from mockserver.state import (
+    CLOCK, CONFIG, DELIVERY, DISPATCHER, HEALTH_SOURCES, HOUSEKEEPING, JOBS, MEDIA, SYNTHESIZER, UPLOADS,
+)
 from mockserver.synth import Synthesizer
 from mockserver.transport_rest import add_rest_routes
 from mockserver.transport_ws import add_ws_routes
@@ -38,7 +40,7 @@ from mockserver.uploads import UploadStore
 # aiohttp answers a header line over its limit with a plain-text 400 that echoes the line (an API
 # key, for Authorization). 8 KiB is aiohttp's default; presigned URLs and long tokens fit in 64.
 HTTP_PARSER_LIMITS = {"max_line_size": 65536, "max_field_size": 65536}
-HOUSEKEEPING_INTERVAL = 0.5  # seconds between time-policy checks and media sweeps
+HOUSEKEEPING_INTERVAL = 0.5  # seconds between time-policy checks, media sweeps and idle-socket checks
 
 
 def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Application:
@@ -60,6 +62,7 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
                            control_token=config.control_token, seed=config.seed)
     app[DISPATCHER] = ControlledDispatcher(control, jobs, uploads, ids, config.api_keys)
     app[HEALTH_SOURCES] = {"jobs": jobs.stats, "media": media.stats, "synthesizer": synthesizer.stats}
+    app[HOUSEKEEPING] = [jobs.tick, media.sweep]  # route modules add their own (idle sockets)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_lifetime(data_dir if owns_data_dir else None))
     delivery = app[DELIVERY] = DeliveryEngine.from_config(config, media)
@@ -87,13 +90,16 @@ def _lifetime(temporary_dir: Path | None):
 
 
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
-    """Periodically settle ``seconds:T`` jobs, forget expired ones and sweep media."""
+    """Periodically run the ``HOUSEKEEPING`` chores: settle ``seconds:T`` jobs, forget expired
+    ones, sweep media, close idle sockets."""
 
     async def loop() -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
-            app[JOBS].tick()
-            await app[MEDIA].sweep()
+            for chore in app[HOUSEKEEPING]:
+                pending = chore()
+                if pending is not None:
+                    await pending
 
     task = asyncio.create_task(loop())
     yield

@@ -106,6 +106,11 @@ class Job:
     render: asyncio.Task | None = field(default=None, repr=False)
 
     @property
+    def expires_at(self) -> float | None:
+        """When the finished job and its URLs are forgotten (None while processing)."""
+        return None if self.finished_at is None else self.finished_at + self.ttl
+
+    @property
     def webhook_url(self) -> str | None:
         return self.task.get("webhookURL")
 
@@ -393,7 +398,7 @@ class JobStore:
         job.error = error
         job.finished_at = self.clock.now()
         self._waiting.pop((job.namespace, job.task_uuid), None)
-        self._expiries.push(job.finished_at + job.ttl, job)
+        self._expiries.push(job.expires_at, job)
         for result in job.results:
             self.media.start_ttl(result.video_uuid, 0 if error else job.ttl)
         for callback in self.on_job_finished:
@@ -405,7 +410,7 @@ class JobStore:
         return self._jobs.get((job.namespace, job.task_uuid)) is job
 
     def _expired(self, job: Job) -> bool:
-        return job.finished_at is not None and self.clock.now() >= job.finished_at + job.ttl
+        return job.expires_at is not None and self.clock.now() >= job.expires_at
 
     def _synthesis_failed(self, job: Job) -> RunwareError:
         return RunwareError("synthesisFailed", "The video could not be generated.",

@@ -3,7 +3,7 @@ WebSocket, ``/__mock/``) reaches the server's components without importing the a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -27,3 +27,5 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 DELIVERY = web.AppKey("delivery", DeliveryEngine)
 CONTROL = web.AppKey("control", ControlPlane)
 HEALTH_SOURCES: web.AppKey[dict[str, Callable[[], dict]]] = web.AppKey("health_sources", dict)
+# chores the periodic housekeeping runs in order (a chore may return an awaitable to be awaited)
+HOUSEKEEPING: web.AppKey[list[Callable[[], Awaitable[None] | None]]] = web.AppKey("housekeeping", list)

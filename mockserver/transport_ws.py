@@ -9,7 +9,6 @@ frames answered with ``invalidRequestBody`` while the socket stays open, reply f
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -21,7 +20,7 @@ from mockserver.control.middleware import journal_frame
 from mockserver.dispatcher import AUTH, RequestContext
 from mockserver.errors import RunwareError
 from mockserver.protocol import Reply, decode_tasks, request_too_large
-from mockserver.state import CLOCK, CONFIG, DISPATCHER, HEALTH_SOURCES
+from mockserver.state import CLOCK, CONFIG, DISPATCHER, HEALTH_SOURCES, HOUSEKEEPING
 from mockserver.transport_rest import request_context
 from mockserver.ws_frames import reply_frames
 from mockserver.ws_hub import DROP_HOW, Connection, WebSocketHub
@@ -139,22 +138,13 @@ async def handle_drop(request: web.Request) -> web.Response:
     return web.json_response({"dropped": await hub.drop(namespace, how)})
 
 
-def _idle_sweeps(hub: WebSocketHub):
-    async def run(_app: web.Application):
-        task = asyncio.create_task(hub.close_idle_sockets())
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    return run
-
-
 def add_ws_routes(app: web.Application) -> None:
     """``GET /v1`` upgrades to a WebSocket (``POST /v1`` stays REST); the drop hook under /__mock/."""
     config = app[CONFIG]
     hub = app[WS_HUB] = WebSocketHub(app[CLOCK], app[DISPATCHER].ids.uuid4, idle_timeout=config.ws_idle_timeout,
                                      resume_window=config.ws_resume_window)
     app[HEALTH_SOURCES]["websocket"] = hub.stats
-    app.cleanup_ctx.append(_idle_sweeps(hub))
+    app[HOUSEKEEPING].append(hub.close_idle_sockets)
     app.on_shutdown.append(lambda _app: hub.close_all())
     app.router.add_get("/v1", handle_socket)
     app.router.add_post("/__mock/ws/drop", handle_drop)

@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
 IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean close (Runware's figure)
-IDLE_CHECKS = 4  # idle sockets are looked for this many times per idle timeout (at most once a second)
 DROP_HOW = ("close1011", "abort")
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
@@ -183,14 +182,11 @@ class WebSocketHub:
     # -- idle sockets -------------------------------------------------------------------------------
 
     async def close_idle_sockets(self) -> None:
-        """Run until cancelled: close (1000, "idle timeout") every socket silent for longer than
-        ``idle_timeout``. One sweep a fraction of the timeout apart rather than a timer per
-        received frame: a frame then costs one clock read."""
-        while True:
-            await asyncio.sleep(min(self.idle_timeout / IDLE_CHECKS, 1.0))
-            now = time.monotonic()
-            idle = [c for c in self._connections if c.open and now - c.last_frame_at > self.idle_timeout]
-            await asyncio.gather(*(c.ws.close(message=b"idle timeout") for c in idle), return_exceptions=True)
+        """Close (1000, "idle timeout") every socket silent for longer than ``idle_timeout``; a
+        housekeeping chore, so a received frame costs one clock read rather than a timer."""
+        now = time.monotonic()
+        idle = [c for c in self._connections if c.open and now - c.last_frame_at > self.idle_timeout]
+        await asyncio.gather(*(c.ws.close(message=b"idle timeout") for c in idle), return_exceptions=True)
 
     async def close_all(self) -> None:
         """Server shutdown: close every socket with 1001 (going away) so clients reconnect later."""
