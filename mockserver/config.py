@@ -12,8 +12,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from mockserver.jobs import TOGETHER, Progression, parse_results
-from mockserver.ws_hub import IDLE_TIMEOUT, RESUME_WINDOW
+from mockserver.jobs import Progression, parse_results
+from mockserver.transports.ws_sessions import IDLE_TIMEOUT, RESUME_WINDOW
+from mockserver.vocabulary import ResultRelease
 
 MIB = 1024 * 1024
 ENV_PREFIX = "VIDMOCK_"
@@ -30,7 +31,7 @@ class ServerConfig:
     api_keys: tuple[str, ...] = ()  # empty: any non-empty key is accepted (and is its namespace)
     data_dir: Path | None = None  # None: a temporary directory removed on exit
     progression: Progression = Progression("immediate")
-    results: str = TOGETHER  # result release: together (all in one reply) | staggered (one more per poll)
+    results: ResultRelease = ResultRelease.TOGETHER  # result release: together (all in one reply) | staggered (one more per poll)
     ttl: int = 3600  # seconds a generated video stays downloadable unless the task sets ttl
     media_cap_mb: float = 1024.0  # disk held by served media; oldest evicted beyond it
     seed: int | None = None  # server RNG seed (drawn seeds, UUIDs); None: unpredictable
