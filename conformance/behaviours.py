@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from conformance.mock import Namespace
+from conformance.client import Namespace
 from mockserver.errors import TRANSIENT_STATUSES as STATUS_ERRORS
 from mockserver.jobs import TASK_ERROR_MESSAGES
 from mockserver.protocol import SCENARIO_HEADER as HEADER

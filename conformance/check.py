@@ -20,7 +20,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from conformance.mock import BackgroundMock, Namespace, harness_config
+from conformance.client import Namespace
+from conformance.mock import BackgroundMock, harness_config
 from mockserver.jobs import Progression
 
 EXIT_VIOLATIONS, EXIT_USAGE, EXIT_TIMEOUT, EXIT_NOT_FOUND = 1, 2, 124, 127

@@ -1,23 +1,17 @@
-"""A vidmock server for the harness, and a small client of its ``/__mock/`` control API.
-
-``BackgroundMock`` runs the real server (``mockserver.app.start_server``) on its own event loop in
-a daemon thread, so sync tests, async tests and ``vidmock check`` (which runs the client as a
-subprocess) can all use it while they block. ``Namespace`` speaks to the control API over HTTP
-with the standard library only, so it works the same against an external server.
+"""A vidmock server for the harness: ``BackgroundMock`` runs the real server
+(``mockserver.app.start_server``) on its own event loop in a daemon thread, so sync tests, async
+tests and ``vidmock check`` (which runs the client as a subprocess) can all use it while they
+block. Its clients are ``conformance.client``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from conformance.client import ControlError, Namespace  # noqa: F401 - the harness's clients, importable here too
 from mockserver.config import ServerConfig
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -63,112 +57,3 @@ class BackgroundMock:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
-
-
-class ControlError(RuntimeError):
-    """The control API refused a call; the message carries its Runware error."""
-
-
-@dataclass
-class Namespace:
-    """One API key on one server: its URLs, and the control calls scoped to it.
-
-    ``api_key=None`` is the admin view (every namespace), which ``vidmock check`` uses because the
-    client under test may send no key at all.
-    """
-
-    base_url: str
-    api_key: str | None
-
-    @property
-    def http_url(self) -> str:
-        return f"{self.base_url}/v1"
-
-    @property
-    def ws_url(self) -> str:
-        return "ws" + self.base_url.removeprefix("http") + "/v1"
-
-    # -- reading ------------------------------------------------------------------------------
-
-    def journal(self) -> list[dict]:
-        """Every journal entry of the namespace, oldest first (``GET /__mock/journal``)."""
-        return self.call("GET", "/__mock/journal")["entries"]
-
-    def deliveries(self) -> list[dict]:
-        """Webhook and upload records of the namespace (``GET /__mock/deliveries``)."""
-        return self.call("GET", "/__mock/deliveries")["deliveries"]
-
-    def wait_for_deliveries(self, task_uuid: str, *, count: int = 1, kind: str | None = None,
-                            timeout: float = 10.0) -> list[dict]:
-        """Block until ``count`` deliveries of a task are final; raises ``ControlError`` on time-out."""
-        query = {"taskUUID": task_uuid, "count": count, "timeout": timeout, **({"kind": kind} if kind else {})}
-        return self.call("GET", "/__mock/deliveries/wait?" + urllib.parse.urlencode(query),
-                         timeout=timeout + 5)["deliveries"]
-
-    def settle_deliveries(self, timeout: float = 10.0) -> list[dict]:
-        """Wait until no delivery is pending (retries included), then return them all."""
-        deadline = time.monotonic() + timeout
-        while True:
-            records = self.deliveries()
-            if all(record["state"] != "pending" for record in records) or time.monotonic() > deadline:
-                return records
-            time.sleep(0.1)
-
-    # -- steering -------------------------------------------------------------------------------
-
-    def fault(self, action: str, *, times: int | str = 1, per_task: bool = False,
-              match: dict | None = None, **params: Any) -> dict:
-        """Inject a fault (``POST /__mock/faults``), e.g. ``fault("status", status=429, retryAfter=1)``."""
-        spec = {"action": action, "times": times, "perTask": per_task, **params}
-        if match:
-            spec["match"] = match
-        return self.call("POST", "/__mock/faults", spec)
-
-    def scenario(self, name: str) -> list[dict]:
-        """Install a named scenario's faults in this namespace, so an unmodified client meets it
-        without sending ``X-Vidmock-Scenario``. Policy scenarios (``polls:N``...) are
-        ``progression`` calls instead."""
-        listing = {item["name"]: item for item in self.call("GET", "/__mock/scenarios")["scenarios"]}
-        found = listing.get(name, {})
-        if not found.get("faults") and not found.get("results"):
-            raise ControlError(f"no fault scenario {name!r}; known: {', '.join(sorted(listing))}")
-        if found.get("results"):  # e.g. staggered-results: a release mode, not a fault
-            self.results(found["results"])
-        return [self.call("POST", "/__mock/faults", spec) for spec in found["faults"]]
-
-    def progression(self, policy: str | None, task_uuid: str | None = None) -> dict:
-        """Set how jobs progress (``immediate``, ``polls:N``, ``seconds:T``, ``manual``; None clears),
-        for the namespace or for one task (which may not be submitted yet)."""
-        path = f"/__mock/tasks/{task_uuid}/progression" if task_uuid else "/__mock/progression"
-        return self.call("PUT", path, {"policy": policy})
-
-    def results(self, mode: str | None, task_uuid: str | None = None) -> dict:
-        """Set how results are released (``together``, ``staggered``: one more per poll; None
-        clears), for the namespace or for one task (which may not be submitted yet)."""
-        path = f"/__mock/tasks/{task_uuid}/progression" if task_uuid else "/__mock/progression"
-        return self.call("PUT", path, {"results": mode})
-
-    def complete(self, task_uuid: str) -> dict:
-        return self.call("POST", f"/__mock/tasks/{task_uuid}/complete")
-
-    def fail(self, task_uuid: str, code: str = "providerError", message: str | None = None) -> dict:
-        return self.call("POST", f"/__mock/tasks/{task_uuid}/fail",
-                         {"code": code, **({"message": message} if message else {})})
-
-    def reset(self) -> dict:
-        """Forget the namespace's tasks, journal, faults and deliveries."""
-        return self.call("POST", "/__mock/reset")
-
-    # -- transport --------------------------------------------------------------------------------
-
-    def call(self, method: str, path: str, body: Any = None, *, timeout: float = 30.0) -> Any:
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            raise ControlError(f"{method} {path}: {error.code} {error.read().decode(errors='replace')}") from None

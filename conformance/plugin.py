@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator
 
 import pytest
 
-from conformance.mock import BackgroundMock, Namespace
+from conformance.client import Namespace
+from conformance.mock import BackgroundMock
 from conformance.report import failed, text_report
 from conformance.rules import Traffic, evaluate
 

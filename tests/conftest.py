@@ -6,10 +6,8 @@ video rendered by one test is a cache hit for the next.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
-import json
 import uuid
 from pathlib import Path
 
@@ -17,12 +15,14 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from conformance.client import MockClient
 from mockserver.app import RunningServer, start_server
 from mockserver.config import ServerConfig
 from mockserver.jobs import Progression
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "alibaba:wan@2.7"
+KEY = "test-key"  # the API key of the ``api`` fixture
 
 
 @pytest.fixture(scope="session")
@@ -50,46 +50,6 @@ async def make_server(tmp_path_factory, synth_cache):
         await server.stop()
 
 
-class Api:
-    """A minimal REST client for one server and one API key."""
-
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, key: str | None = "test-key"):
-        self.session, self.base_url, self.key = session, base_url, key
-
-    def as_key(self, key: str | None) -> "Api":
-        return Api(self.session, self.base_url, key)
-
-    async def post(self, tasks=None, *, raw: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
-        """(HTTP status, JSON body); asserts the reply is JSON, whatever the status."""
-        all_headers = {"Authorization": f"Bearer {self.key}"} if self.key is not None else {}
-        all_headers.update(headers or {})
-        body = raw if raw is not None else json.dumps(tasks).encode()
-        async with self.session.post(f"{self.base_url}/v1", data=body, headers=all_headers) as response:
-            assert response.content_type == "application/json"
-            return response.status, await response.json()
-
-    async def one_error(self, tasks) -> tuple[int, dict]:
-        status, body = await self.post(tasks)
-        assert set(body) == {"errors"} and len(body["errors"]) == 1, body
-        return status, body["errors"][0]
-
-    async def poll(self, task_uuid: str) -> tuple[int, dict]:
-        return await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
-
-    async def wait_done(self, task_uuid: str, timeout: float = 60) -> tuple[int, dict]:
-        """Poll until the task is no longer processing."""
-        async with asyncio.timeout(timeout):
-            while True:
-                status, body = await self.poll(task_uuid)
-                if body.get("data", [{}])[0].get("status") != "processing":
-                    return status, body
-                await asyncio.sleep(0.05)
-
-    async def get(self, url: str, headers: dict | None = None, method: str = "GET"):
-        async with self.session.request(method, url, headers=headers or {}) as response:
-            return response.status, response.headers, await response.read()
-
-
 @pytest.fixture
 async def http():
     async with aiohttp.ClientSession() as session:
@@ -102,8 +62,14 @@ async def server(make_server) -> RunningServer:
 
 
 @pytest.fixture
-def api(server, http) -> Api:
-    return Api(http, server.base_url)
+def api(server, http) -> MockClient:
+    """The mocked API and the control plane of ``server``, as the test's key."""
+    return MockClient(server.base_url, KEY, session=http)
+
+
+@pytest.fixture
+def control(api) -> MockClient:
+    return api
 
 
 def new_uuid() -> str:

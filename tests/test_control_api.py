@@ -7,25 +7,19 @@ import asyncio
 import io
 import uuid
 
-import pytest
 
-from conftest import Api, data_uri, png_bytes, video_task
-from control_client import Control
+from conformance.client import MockClient
+from conftest import KEY, data_uri, png_bytes, video_task
 from mockserver.clock import ManualClock
 from mockserver.config import ServerConfig
 from mockserver.control.exposure import warn_if_control_exposed
 from mockserver.control.openapi import openapi_document
 
 
-@pytest.fixture
-def control(server, http) -> Control:
-    return Control(http, server.base_url)
-
-
 # -- progression and tasks ----------------------------------------------------------------------------
 
-async def test_namespace_progression_polls(api: Api, control: Control):
-    assert await control.ok("PUT", "progression", {"policy": "polls:2"}) == {"namespace": "test-key", "policy": "polls:2"}
+async def test_namespace_progression_polls(api: MockClient, control: MockClient):
+    assert await control.call("PUT", "progression", {"policy": "polls:2"}) == {"namespace": "test-key", "policy": "polls:2"}
     task = video_task()
     await api.post([task])
     statuses = [(await api.poll(task["taskUUID"]))[1]["data"][0]["status"] for _ in range(2)]
@@ -36,36 +30,36 @@ async def test_namespace_progression_polls(api: Api, control: Control):
     assert (await api.as_key("other").wait_done(other["taskUUID"]))[1]["data"][0]["status"] == "success"
 
 
-async def test_task_progression_before_submit_and_manual_fail(api: Api, control: Control):
+async def test_task_progression_before_submit_and_manual_fail(api: MockClient, control: MockClient):
     task = video_task()
-    await control.ok("PUT", f"tasks/{task['taskUUID']}/progression", {"policy": "manual"})
+    await control.call("PUT", f"tasks/{task['taskUUID']}/progression", {"policy": "manual"})
     await api.post([task])
     assert (await api.poll(task["taskUUID"]))[1]["data"][0]["status"] == "processing"
-    failed = await control.ok("POST", f"tasks/{task['taskUUID']}/fail", {"code": "providerError", "message": "boom"})
+    failed = await control.call("POST", f"tasks/{task['taskUUID']}/fail", {"code": "providerError", "message": "boom"})
     assert failed["status"] == "error" and failed["error"]["code"] == "providerError"
     _, body = await api.poll(task["taskUUID"])
     assert (body["errors"][0]["code"], body["errors"][0]["message"]) == ("providerError", "boom")
 
 
-async def test_tasks_listing(api: Api, control: Control):
+async def test_tasks_listing(api: MockClient, control: MockClient):
     done, pending = video_task(), video_task()
     await api.post([done])
-    await control.ok("PUT", f"tasks/{pending['taskUUID']}/progression", {"policy": "manual"})
+    await control.call("PUT", f"tasks/{pending['taskUUID']}/progression", {"policy": "manual"})
     await api.post([pending])
     await api.wait_done(done["taskUUID"])
-    tasks = (await control.ok("GET", "tasks"))["tasks"]
+    tasks = (await control.call("GET", "tasks"))["tasks"]
     assert [(t["taskUUID"], t["status"], t["policy"]) for t in tasks] == [
         (pending["taskUUID"], "processing", "manual"), (done["taskUUID"], "success", "immediate")]
     assert tasks[1]["results"][0]["videoURL"].endswith(".mp4")
-    completed = await control.ok("POST", f"tasks/{pending['taskUUID']}/complete")
+    completed = await control.call("POST", f"tasks/{pending['taskUUID']}/complete")
     assert completed["status"] == "success"
-    assert (await control.ok("GET", f"tasks/{pending['taskUUID']}"))["status"] == "success"
+    assert (await control.call("GET", f"tasks/{pending['taskUUID']}"))["status"] == "success"
 
 
-async def test_bad_progression_requests(control: Control):
-    status, body = await control.call("PUT", "progression", {"policy": "sometimes"})
+async def test_bad_progression_requests(control: MockClient):
+    status, body = await control.request("PUT", "progression", {"policy": "sometimes"})
     assert status == 400 and body["errors"][0]["code"] == "invalidControlRequest"
-    status, body = await control.call("POST", "tasks/00000000-0000-4000-8000-000000000000/complete")
+    status, body = await control.request("POST", "tasks/00000000-0000-4000-8000-000000000000/complete")
     assert status == 404 and body["errors"][0]["code"] == "controlResourceNotFound"
 
 
@@ -73,52 +67,52 @@ async def test_bad_progression_requests(control: Control):
 
 async def test_advance_completes_seconds_policy_and_expires_media(make_server, http):
     server = await make_server(virtual_clock=True, progression="seconds:30")
-    api, control = Api(http, server.base_url), Control(http, server.base_url)
-    clock = await control.ok("GET", "clock")
+    api, control = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, KEY, session=http)
+    clock = await control.call("GET", "clock")
     assert clock["frozen"] is True and clock["offset"] == 0
     task = video_task(ttl=60)
     await api.post([task])
     assert (await api.poll(task["taskUUID"]))[1]["data"][0]["status"] == "processing"
-    advanced = await control.ok("POST", "clock/advance", {"seconds": 30})
+    advanced = await control.call("POST", "clock/advance", {"seconds": 30})
     assert advanced["now"] == clock["now"] + 30
     _, body = await api.wait_done(task["taskUUID"])  # the render may still be finishing; time is not the issue
     url = body["data"][0]["videoURL"]
     assert (await api.get(url))[0] == 200
-    await control.ok("POST", "clock/advance", {"seconds": 61})
+    await control.call("POST", "clock/advance", {"seconds": 61})
     assert (await api.get(url))[0] == 404
-    status, _ = await control.call("POST", "clock/advance", {"seconds": -1})
+    status, _ = await control.request("POST", "clock/advance", {"seconds": -1})
     assert status == 400
 
 
 async def test_always_on_offset_clock(make_server, http):
     server = await make_server(clock=ManualClock(100.0))
-    control = Control(http, server.base_url)
-    assert (await control.ok("POST", "clock/advance", {"seconds": 5}))["now"] == 105.0
+    control = MockClient(server.base_url, KEY, session=http)
+    assert (await control.call("POST", "clock/advance", {"seconds": 5}))["now"] == 105.0
 
 
 # -- reset and isolation --------------------------------------------------------------------------------
 
-async def test_reset_one_namespace(api: Api, control: Control):
+async def test_reset_one_namespace(api: MockClient, control: MockClient):
     mine, theirs = video_task(), video_task()
     await api.post([mine])
     await api.as_key("other").post([theirs])
     await control.fault(action="status", status=500, times="unlimited")
-    await control.ok("PUT", "progression", {"policy": "manual"})
-    reset = await control.ok("POST", "reset")
+    await control.call("PUT", "progression", {"policy": "manual"})
+    reset = await control.call("POST", "reset")
     assert reset["reset"]["faults"] == 1 and reset["reset"]["journalEntries"] == 1
-    assert await control.journal() == [] and (await control.ok("GET", "tasks"))["tasks"] == []
+    assert await control.journal() == [] and (await control.call("GET", "tasks"))["tasks"] == []
     assert (await api.post([mine]))[0] == 200  # the taskUUID is free again, no fault, default policy
     assert (await api.wait_done(mine["taskUUID"]))[1]["data"][0]["status"] == "success"
-    assert len((await control.as_key("other").ok("GET", "tasks"))["tasks"]) == 1
+    assert len((await control.as_key("other").call("GET", "tasks"))["tasks"]) == 1
 
 
-async def test_reset_forgets_uploaded_images(api: Api, control: Control, http):
+async def test_reset_forgets_uploaded_images(api: MockClient, control: MockClient, http):
     upload = {"taskType": "imageUpload", "taskUUID": str(uuid.uuid4()), "image": data_uri(png_bytes(64, 48))}
     _, body = await api.post([upload])
     image_uuid, image_url = body["data"][0]["imageUUID"], body["data"][0]["imageURL"]
     theirs = {**upload, "taskUUID": str(uuid.uuid4())}
     _, their_body = await api.as_key("other").post([theirs])
-    reset = await control.ok("POST", "reset")
+    reset = await control.call("POST", "reset")
     assert reset["reset"]["uploads"] == 1
     status, body = await api.post([video_task(inputs={"frameImages": [image_uuid]})])
     assert (status, body["errors"][0]["code"]) == (400, "unknownInputUUID")
@@ -129,17 +123,17 @@ async def test_reset_forgets_uploaded_images(api: Api, control: Control, http):
     assert status == 200  # the other key's upload survives
 
 
-async def test_admin_reset_resets_everything(api: Api, control: Control):
+async def test_admin_reset_resets_everything(api: MockClient, control: MockClient):
     await api.post([video_task()])
     await api.as_key("other").post([video_task()])
-    await control.as_key(None).ok("POST", "reset")
+    await control.as_key(None).call("POST", "reset")
     assert await control.as_key(None).journal() == []
-    assert (await control.as_key(None).ok("GET", "tasks"))["tasks"] == []
+    assert (await control.as_key(None).call("GET", "tasks"))["tasks"] == []
 
 
 async def test_two_keys_in_parallel_see_only_their_own(server, http):
     async def run(key: str) -> tuple[str, list[str]]:
-        api, control = Api(http, server.base_url, key), Control(http, server.base_url, key)
+        api, control = MockClient(server.base_url, key, session=http), MockClient(server.base_url, key, session=http)
         await control.fault(action="status", status=503, times=1)
         uuids = []
         for _ in range(3):
@@ -151,25 +145,25 @@ async def test_two_keys_in_parallel_see_only_their_own(server, http):
 
     results = dict(await asyncio.gather(*(run(key) for key in ("alice", "bob"))))
     for key, uuids in results.items():
-        control = Control(http, server.base_url, key)
+        control = MockClient(server.base_url, key, session=http)
         entries = await control.journal()
         assert {e["namespace"] for e in entries} == {key}
         assert [e["response"]["status"] for e in entries] == [503, 200, 200, 200]
-        assert {t["taskUUID"] for t in (await control.ok("GET", "tasks"))["tasks"]} == set(uuids)
-        assert [f["namespace"] for f in (await control.ok("GET", "faults"))["faults"]] == [key]
+        assert {t["taskUUID"] for t in (await control.call("GET", "tasks"))["tasks"]} == set(uuids)
+        assert [f["namespace"] for f in (await control.call("GET", "faults"))["faults"]] == [key]
 
 
 # -- control token ----------------------------------------------------------------------------------------
 
 async def test_control_token_guards_everything_but_health(make_server, http):
     server = await make_server(control_token="s3cret")
-    anonymous, trusted = Control(http, server.base_url), Control(http, server.base_url, token="s3cret")
-    status, body = await anonymous.call("GET", "journal")
+    anonymous, trusted = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, KEY, session=http, token="s3cret")
+    status, body = await anonymous.request("GET", "journal")
     assert (status, body["errors"][0]["code"]) == (401, "invalidControlToken")
-    assert (await anonymous.call("GET", "health"))[0] == 200
-    assert (await Control(http, server.base_url, token="wrong").call("POST", "reset"))[0] == 401
-    assert (await trusted.call("GET", "journal"))[0] == 200
-    assert (await Api(http, server.base_url).post([{"taskType": "ping"}]))[0] == 200  # the API itself is open
+    assert (await anonymous.request("GET", "health"))[0] == 200
+    assert (await MockClient(server.base_url, KEY, session=http, token="wrong").request("POST", "reset"))[0] == 401
+    assert (await trusted.request("GET", "journal"))[0] == 200
+    assert (await MockClient(server.base_url, KEY, session=http).post([{"taskType": "ping"}]))[0] == 200  # the API itself is open
 
 
 def test_warning_for_exposed_control_api():
@@ -184,8 +178,8 @@ def test_warning_for_exposed_control_api():
 
 # -- OpenAPI ----------------------------------------------------------------------------------------------
 
-async def test_openapi_describes_every_control_route(server, control: Control):
-    served = await control.ok("GET", "openapi.json")
+async def test_openapi_describes_every_control_route(server, control: MockClient):
+    served = await control.call("GET", "openapi.json")
     assert served == openapi_document()
     assert served["openapi"].startswith("3.1")
     described = {(path, method.upper()) for path, item in served["paths"].items() for method in item}

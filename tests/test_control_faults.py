@@ -9,17 +9,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from conftest import Api, video_task
-from control_client import Control
+from conformance.client import MockClient
+from conftest import video_task
 from mockserver.state import DELIVERY
 
 
-@pytest.fixture
-def control(server, http) -> Control:
-    return Control(http, server.base_url)
-
-
-async def test_429_carries_retry_after_and_rate_limit_error(api: Api, control: Control):
+async def test_429_carries_retry_after_and_rate_limit_error(api: MockClient, control: MockClient):
     fault = await control.fault(action="status", status=429, retryAfter=7)
     task = video_task()
     body = json.dumps([task]).encode()
@@ -35,12 +30,12 @@ async def test_429_carries_retry_after_and_rate_limit_error(api: Api, control: C
     assert entries[0]["response"]["headers"]["Retry-After"] == "7"
     assert entries[0]["faults"] == [{"id": fault["id"], "action": "status", "source": "control", "status": 429,
                                      "retryAfter": 7}]
-    assert (await control.ok("GET", f"faults/{fault['id']}"))["applied"] == 1
+    assert (await control.call("GET", f"faults/{fault['id']}"))["applied"] == 1
 
 
 @pytest.mark.parametrize("status, code", [(500, "internalServerError"), (502, "badGateway"),
                                           (503, "serviceUnavailable"), (504, "gatewayTimeout")])
-async def test_5xx_statuses_answer_with_runware_errors(api: Api, control: Control, status, code):
+async def test_5xx_statuses_answer_with_runware_errors(api: MockClient, control: MockClient, status, code):
     await control.fault(action="status", status=status, times=2)
     for _ in range(2):
         got, error = await api.one_error([video_task()])
@@ -48,7 +43,7 @@ async def test_5xx_statuses_answer_with_runware_errors(api: Api, control: Contro
     assert (await api.post([video_task()]))[0] == 200
 
 
-async def test_match_on_task_type_leaves_other_requests_alone(api: Api, control: Control):
+async def test_match_on_task_type_leaves_other_requests_alone(api: MockClient, control: MockClient):
     await control.fault(action="status", status=503, match={"taskType": "getResponse"}, times="unlimited")
     task = video_task()
     assert (await api.post([task]))[0] == 200
@@ -56,14 +51,14 @@ async def test_match_on_task_type_leaves_other_requests_alone(api: Api, control:
     assert (status, error["code"]) == (503, "serviceUnavailable")
 
 
-async def test_match_on_task_uuid(api: Api, control: Control):
+async def test_match_on_task_uuid(api: MockClient, control: MockClient):
     target = video_task()
     await control.fault(action="status", status=500, match={"taskUUID": target["taskUUID"]})
     assert (await api.post([video_task()]))[0] == 200
     assert (await api.post([target]))[0] == 500
 
 
-async def test_reset_is_a_connection_error_and_the_task_was_not_accepted(api: Api, control: Control):
+async def test_reset_is_a_connection_error_and_the_task_was_not_accepted(api: MockClient, control: MockClient):
     await control.fault(action="reset")
     task = video_task()
     with pytest.raises(aiohttp.ClientConnectionError):
@@ -73,7 +68,7 @@ async def test_reset_is_a_connection_error_and_the_task_was_not_accepted(api: Ap
     assert entries[0]["response"]["status"] is None and entries[0]["faults"][0]["action"] == "reset"
 
 
-async def test_reset_after_processing_loses_only_the_reply(api: Api, control: Control):
+async def test_reset_after_processing_loses_only_the_reply(api: MockClient, control: MockClient):
     await control.fault(action="reset", processed=True)
     task = video_task()
     with pytest.raises(aiohttp.ClientConnectionError):
@@ -82,7 +77,7 @@ async def test_reset_after_processing_loses_only_the_reply(api: Api, control: Co
     assert error["code"] == "conflictTaskUUID"
 
 
-async def test_malformed_body_is_not_json(api: Api, control: Control):
+async def test_malformed_body_is_not_json(api: MockClient, control: MockClient):
     await control.fault(action="malformed")
     async with api.session.post(f"{api.base_url}/v1", json=[video_task()],
                                 headers={"Authorization": "Bearer test-key"}) as response:
@@ -93,7 +88,7 @@ async def test_malformed_body_is_not_json(api: Api, control: Control):
     assert (await control.journal())[-1]["response"]["body"] == text
 
 
-async def test_truncated_body_is_a_payload_error(api: Api, control: Control):
+async def test_truncated_body_is_a_payload_error(api: MockClient, control: MockClient):
     await control.fault(action="truncated", processed=True)
     async with api.session.post(f"{api.base_url}/v1", json=[video_task()],
                                 headers={"Authorization": "Bearer test-key"}) as response:
@@ -102,7 +97,7 @@ async def test_truncated_body_is_a_payload_error(api: Api, control: Control):
             await response.read()
 
 
-async def test_fixed_delay_is_applied_and_journalled(api: Api, control: Control):
+async def test_fixed_delay_is_applied_and_journalled(api: MockClient, control: MockClient):
     await control.fault(action="delay", ms=150)
     task = video_task()
     await api.post([task])
@@ -113,7 +108,7 @@ async def test_fixed_delay_is_applied_and_journalled(api: Api, control: Control)
 
 @pytest.mark.parametrize("spec, low, high", [({"minMs": 10, "maxMs": 40}, 10, 40),
                                              ({"medianMs": 20, "sigma": 0.3}, 1, 400)])
-async def test_random_delays_stay_in_their_distribution(api: Api, control: Control, spec, low, high):
+async def test_random_delays_stay_in_their_distribution(api: MockClient, control: MockClient, spec, low, high):
     await control.fault(action="delay", times=3, **spec)
     for _ in range(3):
         await api.post([video_task()])
@@ -121,7 +116,7 @@ async def test_random_delays_stay_in_their_distribution(api: Api, control: Contr
     assert len(delays) == 3 and all(low <= d <= high for d in delays)
 
 
-async def test_task_error_reaches_get_response(api: Api, control: Control):
+async def test_task_error_reaches_get_response(api: MockClient, control: MockClient):
     await control.fault(action="taskError", code="timeoutProvider", message="Provider too slow.")
     task = video_task()
     await api.post([task])
@@ -133,7 +128,7 @@ async def test_task_error_reaches_get_response(api: Api, control: Control):
     assert entry["faults"][0]["action"] == "taskError" and entry["faults"][0]["taskUUID"] == task["taskUUID"]
 
 
-async def test_task_error_reaches_the_webhook(api: Api, control: Control):
+async def test_task_error_reaches_the_webhook(api: MockClient, control: MockClient):
     received = []
 
     async def hook(request):
@@ -150,14 +145,14 @@ async def test_task_error_reaches_the_webhook(api: Api, control: Control):
         await control.fault(action="taskError", code="providerError")
         task = video_task(webhookURL=f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
         await api.post([task])
-        status, deliveries = await control.call("GET", "deliveries/wait", params={"taskUUID": task["taskUUID"]})
+        status, deliveries = await control.request("GET", "deliveries/wait", params={"taskUUID": task["taskUUID"]})
         assert status == 200 and deliveries["deliveries"][0]["state"] == "delivered"
         assert received[0]["errors"][0]["code"] == "providerError"
     finally:
         await runner.cleanup()
 
 
-async def test_nsfw_marks_results(api: Api, control: Control):
+async def test_nsfw_marks_results(api: MockClient, control: MockClient):
     await control.fault(action="nsfw")
     flagged, clean = video_task(), video_task()
     await api.post([flagged])
@@ -166,7 +161,7 @@ async def test_nsfw_marks_results(api: Api, control: Control):
     assert (await api.wait_done(clean["taskUUID"]))[1]["data"][0]["NSFWContent"] is False
 
 
-async def test_webhook_fault_sets_the_delivery_behaviour(api: Api, control: Control, server):
+async def test_webhook_fault_sets_the_delivery_behaviour(api: MockClient, control: MockClient, server):
     await control.fault(action="webhook", duplicate=True, delayMs=1500)
     task = video_task()
     await api.post([task])
@@ -174,21 +169,21 @@ async def test_webhook_fault_sets_the_delivery_behaviour(api: Api, control: Cont
     assert (behaviour.duplicate, behaviour.delay) == (True, 1.5)
 
 
-async def test_unlimited_fault_until_deleted(api: Api, control: Control):
+async def test_unlimited_fault_until_deleted(api: MockClient, control: MockClient):
     fault = await control.fault(action="status", status=503, times="unlimited")
     for _ in range(3):
         assert (await api.post([video_task()]))[0] == 503
-    assert (await control.ok("DELETE", f"faults/{fault['id']}")) == {"deleted": 1}
+    assert (await control.call("DELETE", f"faults/{fault['id']}")) == {"deleted": 1}
     assert (await api.post([video_task()]))[0] == 200
-    assert (await control.call("DELETE", f"faults/{fault['id']}"))[0] == 404
+    assert (await control.request("DELETE", f"faults/{fault['id']}"))[0] == 404
 
 
-async def test_fault_list_and_delete_all(control: Control):
+async def test_fault_list_and_delete_all(control: MockClient):
     await control.fault(action="status", status=500)
     await control.fault(action="nsfw", times=3)
-    listed = (await control.ok("GET", "faults"))["faults"]
+    listed = (await control.call("GET", "faults"))["faults"]
     assert [(f["action"], f["times"], f["remaining"]) for f in listed] == [("status", 1, 1), ("nsfw", 3, 3)]
-    assert await control.ok("DELETE", "faults") == {"deleted": 2}
+    assert await control.call("DELETE", "faults") == {"deleted": 2}
 
 
 @pytest.mark.parametrize("spec, words", [
@@ -200,13 +195,13 @@ async def test_fault_list_and_delete_all(control: Control):
     ({"action": "taskError", "code": "noSuchCode"}, "error code of the catalogue"),
     ({"action": "nsfw", "colour": "red"}, "unknown field"),
 ])
-async def test_invalid_faults_are_refused(control: Control, spec, words):
-    status, body = await control.call("POST", "faults", spec)
+async def test_invalid_faults_are_refused(control: MockClient, spec, words):
+    status, body = await control.request("POST", "faults", spec)
     assert status == 400 and body["errors"][0]["code"] == "invalidControlRequest"
     assert words in body["errors"][0]["message"]
 
 
-async def test_ws_close1011_after_accepting(server, http, control: Control):
+async def test_ws_close1011_after_accepting(server, http, control: MockClient):
     await control.fault(action="close1011", match={"taskType": "videoInference"})
     async with http.ws_connect(f"{server.base_url}/v1") as ws:
         await ws.send_json([{"taskType": "authentication", "apiKey": "test-key"}])
@@ -220,7 +215,7 @@ async def test_ws_close1011_after_accepting(server, http, control: Control):
     assert entry["response"]["body"]["data"][0]["taskUUID"] == task["taskUUID"]  # waits for a resume
 
 
-async def test_ws_status_fault_is_an_error_frame(server, http, control: Control):
+async def test_ws_status_fault_is_an_error_frame(server, http, control: MockClient):
     await control.fault(action="status", status=429, match={"transport": "ws", "taskType": "videoInference"})
     async with http.ws_connect(f"{server.base_url}/v1") as ws:
         await ws.send_json([{"taskType": "authentication", "apiKey": "test-key"}])

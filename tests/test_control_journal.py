@@ -7,17 +7,12 @@ import json
 
 import pytest
 
-from conftest import Api, video_task
-from control_client import Control
+from conformance.client import MockClient
+from conftest import KEY, video_task
 from mockserver.control import CONTROL
 
 
-@pytest.fixture
-def control(server, http) -> Control:
-    return Control(http, server.base_url)
-
-
-async def test_rest_entry_has_request_reply_and_every_violation(api: Api, control: Control):
+async def test_rest_entry_has_request_reply_and_every_violation(api: MockClient, control: MockClient):
     bad = video_task(width=1000, height=1000, fps=30, seed="x")  # several violations in one task
     good = video_task()
     status, body = await api.post([good, bad])
@@ -36,14 +31,14 @@ async def test_rest_entry_has_request_reply_and_every_violation(api: Api, contro
     assert entry["durationMs"] > 0 and entry["receivedWall"] > 1.7e9
 
 
-async def test_undecodable_body_is_journalled_with_its_error(api: Api, control: Control):
+async def test_undecodable_body_is_journalled_with_its_error(api: MockClient, control: MockClient):
     status, body = await api.post(raw=b"{not json")
     [entry] = await control.journal()
     assert status == 400 and entry["tasks"] is None and entry["valid"] is False
     assert entry["response"]["body"]["errors"][0]["code"] == "invalidRequestBody"
 
 
-async def test_ws_frames_are_journalled(server, http, control: Control):
+async def test_ws_frames_are_journalled(server, http, control: MockClient):
     async with http.ws_connect(f"{server.base_url}/v1") as ws:
         await ws.send_json([{"taskType": "authentication", "apiKey": "test-key"}])
         await ws.receive_json()
@@ -61,7 +56,7 @@ async def test_ws_frames_are_journalled(server, http, control: Control):
     assert submit["tasks"][0]["taskUUID"] == task["taskUUID"] and submit["valid"] is True
 
 
-async def test_filters(api: Api, control: Control, server):
+async def test_filters(api: MockClient, control: MockClient, server):
     first, second = video_task(), video_task()
     await api.post([first])
     middle = server.app[CONTROL].clock.now()
@@ -72,37 +67,37 @@ async def test_filters(api: Api, control: Control, server):
     assert len(await control.journal(since=middle)) == 2
     assert len(await control.journal(limit=1)) == 1
     assert await control.journal(transport="ws") == []
-    status, body = await control.call("GET", "journal", params={"transport": "smoke"})
+    status, body = await control.request("GET", "journal", params={"transport": "smoke"})
     assert status == 400 and body["errors"][0]["code"] == "invalidControlRequest"
 
 
-async def test_admin_view_and_namespaced_delete(api: Api, control: Control):
+async def test_admin_view_and_namespaced_delete(api: MockClient, control: MockClient):
     await api.post([video_task()])
     await api.as_key("other").post([video_task()])
     admin = control.as_key(None)
     assert {e["namespace"] for e in await admin.journal()} == {"test-key", "other"}
-    assert await control.ok("DELETE", "journal") == {"deleted": 1}
+    assert await control.call("DELETE", "journal") == {"deleted": 1}
     assert {e["namespace"] for e in await admin.journal()} == {"other"}
     assert len(await admin.journal(apiKey="other")) == 1  # ?apiKey= selects too
 
 
 async def test_journal_is_a_bounded_ring(make_server, http):
     server = await make_server(journal_size=3)
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     for _ in range(5):
         await api.post([{"taskType": "ping"}])
-    entries = await Control(http, server.base_url).journal()
+    entries = await MockClient(server.base_url, KEY, session=http).journal()
     assert [e["id"] for e in entries] == [3, 4, 5]
 
 
-async def test_long_strings_are_abbreviated(api: Api, control: Control):
+async def test_long_strings_are_abbreviated(api: MockClient, control: MockClient):
     await api.post([{"taskType": "imageUpload", "taskUUID": video_task()["taskUUID"], "image": "A" * 10_000}])
     [entry] = await control.journal()
     assert len(json.dumps(entry["tasks"])) < 1000 and "10000 characters" in entry["tasks"][0]["image"]
 
 
 @pytest.mark.parametrize("prompt", ["short", "p" * 3000], ids=["small body", "large body"])
-async def test_tasks_are_journalled_as_sent_without_the_defaults_filled_in(api: Api, control: Control, prompt):
+async def test_tasks_are_journalled_as_sent_without_the_defaults_filled_in(api: MockClient, control: MockClient, prompt):
     task = video_task(positivePrompt=prompt)
     status, _ = await api.post([task])
     assert status == 200
@@ -113,7 +108,7 @@ async def test_tasks_are_journalled_as_sent_without_the_defaults_filled_in(api: 
     assert sent == {**task, "positivePrompt": expected_prompt}
 
 
-async def test_hostile_nesting_is_cut(api: Api, control: Control):
+async def test_hostile_nesting_is_cut(api: MockClient, control: MockClient):
     deep: list = []
     for _ in range(400):
         deep = [deep]
@@ -123,7 +118,7 @@ async def test_hostile_nesting_is_cut(api: Api, control: Control):
     assert "nested deeper than" in json.dumps(entry["tasks"]) and entry["valid"] is False
 
 
-async def test_in_process_api(api: Api, server):
+async def test_in_process_api(api: MockClient, server):
     task = video_task()
     await api.post([task], headers={"X-Vidmock-Scenario": "rate-limit-once"})
     await api.post([task])

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Api, video_task
+from conformance.client import MockClient
+from conftest import video_task
 
 CHROMIUM = shutil.which("chromium") or shutil.which("/usr/bin/chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
@@ -28,7 +29,7 @@ async def chromium(profile: Path, *args: str) -> bytes:
     return stdout
 
 
-async def test_dashboard_lists_tasks_violations_and_videos(server, api: Api, tmp_path):
+async def test_dashboard_lists_tasks_violations_and_videos(server, api: MockClient, tmp_path):
     good = video_task()
     bad = video_task(width=1000, height=1000)
     await api.post([good])

@@ -16,7 +16,8 @@ import jsonschema
 import pytest
 from aiohttp import web
 
-from conftest import Api, new_uuid, video_task
+from conformance.client import MockClient
+from conftest import new_uuid, video_task
 from mockserver.config import load_config
 from mockserver.contract import response_schema
 from mockserver.delivery import DeliveryEngine, DeliveryWaitTimeout, RetryPolicy, WebhookBehaviour
@@ -107,12 +108,12 @@ def delivering(make_server, http):
     async def make(**settings):
         settings = {"delivery_attempts": 3, "delivery_backoff": 0.05, "delivery_timeout": 5, **settings}
         server = await make_server(**settings)
-        return server, Api(http, server.base_url, KEY)
+        return server, MockClient(server.base_url, KEY, session=http)
 
     return make
 
 
-async def submit_and_finish(api: Api, **fields) -> tuple[dict, dict]:
+async def submit_and_finish(api: MockClient, **fields) -> tuple[dict, dict]:
     """Submit a task, poll it to its end; (the task, its getResponse body)."""
     task = video_task(seed=SEED, **fields)
     status, ack = await api.post([task])

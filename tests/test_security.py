@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from conftest import Api, data_uri, new_uuid, png_bytes, video_task
+from conformance.client import MockClient
+from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 from mockserver.config import ServerConfig
 from mockserver.state import CONFIG
 
@@ -83,7 +84,7 @@ async def media_server(make_server, tmp_path):
     (data_dir / "secret.txt").write_bytes(SECRET)
     (tmp_path / "secret.txt").write_bytes(SECRET)
     async with aiohttp.ClientSession() as session:
-        status, body = await Api(session, server.base_url).post(
+        status, body = await MockClient(server.base_url, KEY, session=session).post(
             [{"taskType": "imageUpload", "taskUUID": new_uuid(), "image": data_uri(png_bytes(64, 64))}])
     assert status == 200
     image_url = body["data"][0]["imageURL"]
@@ -176,7 +177,7 @@ async def receiver():
 async def test_webhook_and_upload_outside_the_allowlist_are_refused(make_server, http, receiver):
     netloc, received = receiver
     server = await make_server(delivery_allow_hosts=("allowed.example",))
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = video_task(seed=5, webhookURL=f"http://{netloc}/hook", uploadEndpoint=f"http://{netloc}/put")
     status, _ = await api.post([task])
     assert status == 200
@@ -195,7 +196,7 @@ async def test_webhook_and_upload_outside_the_allowlist_are_refused(make_server,
 async def test_delivery_to_an_allowed_host_goes_through(make_server, http, receiver):
     netloc, received = receiver
     server = await make_server(delivery_allow_hosts=("127.0.0.1",))
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = video_task(seed=5, webhookURL=f"http://{netloc}/hook")
     await api.post([task])
     async with http.get(f"{server.base_url}/__mock/deliveries/wait",

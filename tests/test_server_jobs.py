@@ -9,14 +9,15 @@ import asyncio
 
 import pytest
 
-from conftest import Api, new_uuid, video_task
+from conformance.client import MockClient
+from conftest import KEY, new_uuid, video_task
 from mockserver.clock import ManualClock
 from mockserver.jobs import Progression
 from mockserver.state import JOBS, MEDIA
 from mockserver.synth import SynthesisError
 
 
-async def submitted(api: Api, **fields) -> dict:
+async def submitted(api: MockClient, **fields) -> dict:
     task = video_task(**fields)
     status, body = await api.post([task])
     assert status == 200, body
@@ -48,7 +49,7 @@ def test_bad_progression_is_rejected(text):
 
 
 async def test_immediate_is_success_as_soon_as_the_video_exists(server, http):
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     await rendered(server, task)
     _, body = await api.poll(task["taskUUID"])
@@ -56,7 +57,7 @@ async def test_immediate_is_success_as_soon_as_the_video_exists(server, http):
 
 
 async def test_a_cached_video_finishes_the_job_at_submit_without_a_task(server, http):
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     first = await submitted(api, seed=77)
     await rendered(server, first)
     again = await submitted(api, seed=77)  # same spec: the synthesizer knows the file
@@ -70,7 +71,7 @@ async def test_a_cached_video_finishes_the_job_at_submit_without_a_task(server, 
 
 async def test_a_cached_video_still_follows_the_progression_policy(make_server, http):
     server = await make_server(progression="polls:1")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     first = await submitted(api, seed=78)
     await rendered(server, first)
     again = await submitted(api, seed=78)
@@ -79,7 +80,7 @@ async def test_a_cached_video_still_follows_the_progression_policy(make_server, 
 
 async def test_polls_n_answers_processing_n_times_then_success(make_server, http):
     server = await make_server(progression="polls:2")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     await rendered(server, task)
     replies = [await api.poll(task["taskUUID"]) for _ in range(3)]
@@ -91,7 +92,7 @@ async def test_polls_n_answers_processing_n_times_then_success(make_server, http
 async def test_seconds_t_follows_the_injected_clock(make_server, http):
     clock = ManualClock()
     server = await make_server(progression="seconds:30", clock=clock)
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     await rendered(server, task)
     clock.advance(29.9)
@@ -102,7 +103,7 @@ async def test_seconds_t_follows_the_injected_clock(make_server, http):
 
 async def test_manual_stays_processing_until_completed(make_server, http):
     server = await make_server(progression="manual")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     await rendered(server, task)
     assert statuses((await api.poll(task["taskUUID"]))[1]) == ["processing"]
@@ -112,7 +113,7 @@ async def test_manual_stays_processing_until_completed(make_server, http):
 
 async def test_manual_fail_reports_the_error_in_errors_with_status(make_server, http):
     server = await make_server(progression="manual")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     server.app[JOBS].fail("test-key", task["taskUUID"], "timeoutProvider", "The provider did not answer.")
     status, error = await api.one_error([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
@@ -124,7 +125,7 @@ async def test_manual_fail_reports_the_error_in_errors_with_status(make_server, 
 
 async def test_policy_per_task_beats_per_namespace_beats_default(make_server, http):
     server = await make_server(progression="immediate")
-    jobs, api = server.app[JOBS], Api(http, server.base_url)
+    jobs, api = server.app[JOBS], MockClient(server.base_url, KEY, session=http)
     pinned = new_uuid()
     jobs.policies.set_namespace("test-key", Progression("manual"))
     jobs.policies.set_task("test-key", pinned, Progression("polls", 1))
@@ -147,7 +148,7 @@ async def test_synthesis_failure_ends_the_task_in_error(server, http):
             raise SynthesisError("ffmpeg exited with 1", "Unknown encoder 'nope'")
 
     server.app[JOBS].synthesizer = BrokenSynthesizer()
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     status, body = await api.wait_done(task["taskUUID"])
     assert status == 200 and "data" not in body
@@ -163,7 +164,7 @@ async def test_on_job_finished_runs_once_per_job(server, http):
         finished.append((job.task_uuid, job.status, job.webhook_url))
 
     server.app[JOBS].on_job_finished.append(record)
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, webhookURL="http://127.0.0.1:9/hook")
     await api.wait_done(task["taskUUID"])
     await api.poll(task["taskUUID"])
@@ -174,7 +175,7 @@ async def test_on_job_finished_runs_once_per_job(server, http):
 async def test_media_and_results_expire_after_the_task_ttl(make_server, http):
     clock = ManualClock()
     server = await make_server(clock=clock, ttl=3600)
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, ttl=60)
     _, body = await api.wait_done(task["taskUUID"])
     url = body["data"][0]["videoURL"]
@@ -192,7 +193,7 @@ async def test_media_and_results_expire_after_the_task_ttl(make_server, http):
 async def test_server_default_ttl_applies_when_the_task_has_none(make_server, http):
     clock = ManualClock()
     server = await make_server(clock=clock, ttl=120)
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     _, body = await api.wait_done(task["taskUUID"])
     clock.advance(119)
@@ -204,7 +205,7 @@ async def test_server_default_ttl_applies_when_the_task_has_none(make_server, ht
 async def test_ttl_starts_when_the_result_is_reported_not_when_rendered(make_server, http):
     clock = ManualClock()
     server = await make_server(clock=clock, progression="seconds:100")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, ttl=60)
     await rendered(server, task)
     clock.advance(100)
@@ -214,7 +215,7 @@ async def test_ttl_starts_when_the_result_is_reported_not_when_rendered(make_ser
 
 
 async def test_a_reset_releases_the_finished_jobs_it_forgets(server, http):
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     tasks = [await submitted(api, seed=90) for _ in range(80)]
     await asyncio.wait_for(asyncio.gather(*(rendered(server, t) for t in tasks)), 60)
     for task in tasks:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yarl
 
-from conftest import Api, data_uri, new_uuid, png_bytes, video_task
+from conformance.client import MockClient
+from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 from mockserver.clock import ManualClock
 from mockserver.media import MediaStore
 
@@ -110,7 +111,7 @@ async def test_pending_videos_are_never_evicted_by_the_cap(tmp_path):
 
 async def test_server_keeps_serving_media_within_a_small_cap(make_server, http):
     server = await make_server(media_cap_mb=0.2)  # one 2 s 720p video (~130 kB) fits, two do not
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     urls = []
     for _ in range(2):
         task = video_task()

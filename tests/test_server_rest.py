@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from conftest import Api, data_uri, new_uuid, png_bytes, video_task
+from conformance.client import MockClient
+from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 
 INVALID_KEY = {"code": "invalidApiKey", "message": "Invalid API key. Get one at https://my.runware.ai/signup",
                "parameter": "apiKey", "taskType": "authentication"}
@@ -35,7 +36,7 @@ async def test_malformed_body_is_invalid_request_body_400(api, raw, detail):
 async def test_oversized_body_is_request_too_large_413(make_server, http):
     server = await make_server(max_body_mb=0.01)
     payload = json.dumps([{"taskType": "imageUpload", "taskUUID": new_uuid(), "image": "A" * 20_000}]).encode()
-    status, body = await Api(http, server.base_url).post(raw=payload)
+    status, body = await MockClient(server.base_url, KEY, session=http).post(raw=payload)
     assert status == 413
     assert body["errors"][0]["code"] == "requestTooLarge" and body["errors"][0]["max"] == 10485
 
@@ -68,9 +69,9 @@ async def test_bad_task_element_is_rejected_with_its_code(api, task, code):
 # -- authentication ----------------------------------------------------------------------------
 
 @pytest.fixture
-async def keyed(make_server, http) -> Api:
+async def keyed(make_server, http) -> MockClient:
     server = await make_server(api_keys=("good-key", "other-key"))
-    return Api(http, server.base_url, key="good-key")
+    return MockClient(server.base_url, "good-key", session=http)
 
 
 async def test_bearer_key_is_accepted(keyed):
@@ -225,7 +226,7 @@ async def test_drawn_seeds_are_unsigned_32_bit_and_reproducible(make_server, htt
     seeds = []
     for _ in range(2):
         server = await make_server(seed=99)
-        api = Api(http, server.base_url)
+        api = MockClient(server.base_url, KEY, session=http)
         task = video_task(taskUUID="7d0bd235-600c-4d6b-92e9-4dad8671de30")
         await api.post([task])
         _, body = await api.wait_done(task["taskUUID"])
@@ -247,7 +248,7 @@ async def test_output_formats_have_their_extension_and_content_type(api):
 
 # -- imageUpload and UUID inputs ----------------------------------------------------------------
 
-async def upload(api: Api, image: str) -> dict:
+async def upload(api: MockClient, image: str) -> dict:
     task_uuid = new_uuid()
     status, body = await api.post([{"taskType": "imageUpload", "taskUUID": task_uuid, "image": image}])
     assert status == 200, body

@@ -10,8 +10,8 @@ import asyncio
 import pytest
 from jsonschema import Draft7Validator
 
-from conftest import Api, video_task
-from control_client import Control
+from conformance.client import MockClient
+from conftest import KEY, video_task
 from mockserver.config import ConfigError, load_config
 from mockserver.contract import response_schema
 from mockserver.state import JOBS
@@ -20,7 +20,7 @@ ENVELOPE = Draft7Validator(response_schema("envelope"))
 ITEM = {status: Draft7Validator(response_schema(status)) for status in ("processing", "success")}
 
 
-async def submitted(api: Api, headers: dict | None = None, **fields) -> dict:
+async def submitted(api: MockClient, headers: dict | None = None, **fields) -> dict:
     task = video_task(**fields)
     status, body = await api.post([task], headers=headers)
     assert status == 200, body
@@ -32,7 +32,7 @@ async def rendered(server, task: dict, key: str = "test-key") -> None:
     await asyncio.wait_for(server.app[JOBS].wait_rendered(job), 30)
 
 
-async def replies(api: Api, task: dict, count: int) -> list[list[dict]]:
+async def replies(api: MockClient, task: dict, count: int) -> list[list[dict]]:
     """The data items of ``count`` polls, each reply checked against schemas/responses/."""
     found = []
     for _ in range(count):
@@ -65,7 +65,7 @@ def staggered_shape(polls: list[list[dict]], n: int) -> None:
 
 async def test_staggered_releases_one_more_result_per_poll(make_server, http):
     server = await make_server(results="staggered")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, numberResults=3, seed=10, includeCost=True)
     await rendered(server, task)
     polls = await replies(api, task, 3)
@@ -79,7 +79,7 @@ async def test_staggered_releases_one_more_result_per_poll(make_server, http):
 
 
 async def test_together_is_the_default_and_unchanged(server, http):
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, numberResults=3)
     await rendered(server, task)
     [items] = await replies(api, task, 1)
@@ -88,7 +88,7 @@ async def test_together_is_the_default_and_unchanged(server, http):
 
 async def test_staggered_waits_for_the_progression_policy(make_server, http):
     server = await make_server(results="staggered", progression="polls:2")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, numberResults=2)
     await rendered(server, task)
     polls = await replies(api, task, 4)
@@ -98,7 +98,7 @@ async def test_staggered_waits_for_the_progression_policy(make_server, http):
 
 async def test_one_result_is_the_same_in_both_modes(make_server, http):
     server = await make_server(results="staggered")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api)
     await rendered(server, task)
     assert server.app[JOBS].get("test-key", task["taskUUID"]).status == "success"  # no poll needed
@@ -113,7 +113,7 @@ async def test_webhooks_fire_when_the_last_result_is_released(make_server, http)
         finished.append((job.status, len(job.success_items())))
 
     server.app[JOBS].on_job_finished.append(record)
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, numberResults=2, webhookURL="http://127.0.0.1:9/hook")
     await rendered(server, task)
     await replies(api, task, 1)
@@ -126,7 +126,7 @@ async def test_webhooks_fire_when_the_last_result_is_released(make_server, http)
 
 async def test_errors_are_not_staggered(make_server, http):
     server = await make_server(results="staggered")
-    api = Api(http, server.base_url)
+    api = MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, headers={"X-Vidmock-Scenario": "provider-error"}, numberResults=3)
     await rendered(server, task)
     status, body = await api.poll(task["taskUUID"])
@@ -136,13 +136,13 @@ async def test_errors_are_not_staggered(make_server, http):
 
 async def test_complete_releases_everything_at_once(make_server, http):
     server = await make_server(results="staggered")
-    api, control = Api(http, server.base_url), Control(http, server.base_url)
+    api, control = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, KEY, session=http)
     task = await submitted(api, numberResults=3)
     await rendered(server, task)
     await replies(api, task, 1)
-    listed = await control.ok("GET", f"tasks/{task['taskUUID']}")
+    listed = await control.call("GET", f"tasks/{task['taskUUID']}")
     assert (listed["status"], listed["resultRelease"], len(listed["results"])) == ("processing", "staggered", 1)
-    completed = await control.ok("POST", f"tasks/{task['taskUUID']}/complete")
+    completed = await control.call("POST", f"tasks/{task['taskUUID']}/complete")
     assert completed["status"] == "success" and len(completed["results"]) == 3
     assert [statuses(items) for items in await replies(api, task, 1)] == [["success"] * 3]
 
@@ -151,15 +151,15 @@ async def test_complete_releases_everything_at_once(make_server, http):
 
 
 async def test_per_namespace_selection(server, http):
-    api, control = Api(http, server.base_url), Control(http, server.base_url)
-    assert await control.ok("PUT", "progression", {"results": "staggered"}) == {
+    api, control = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, KEY, session=http)
+    assert await control.call("PUT", "progression", {"results": "staggered"}) == {
         "namespace": "test-key", "results": "staggered"}
     mine, theirs = await submitted(api, numberResults=2), await submitted(api.as_key("other"), numberResults=2)
     await rendered(server, mine)
     await rendered(server, theirs, "other")
     staggered_shape(await replies(api, mine, 2), 2)
     assert [statuses(items) for items in await replies(api.as_key("other"), theirs, 1)] == [["success"] * 2]
-    assert await control.ok("PUT", "progression", {"results": None, "policy": "immediate"}) == {
+    assert await control.call("PUT", "progression", {"results": None, "policy": "immediate"}) == {
         "namespace": "test-key", "policy": "immediate", "results": None}
     again = await submitted(api, numberResults=2)
     await rendered(server, again)
@@ -167,9 +167,9 @@ async def test_per_namespace_selection(server, http):
 
 
 async def test_per_task_selection_before_submit(server, http):
-    api, control = Api(http, server.base_url), Control(http, server.base_url)
+    api, control = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, KEY, session=http)
     task, other = video_task(numberResults=2), video_task(numberResults=2)
-    reply = await control.ok("PUT", f"tasks/{task['taskUUID']}/progression", {"results": "staggered"})
+    reply = await control.call("PUT", f"tasks/{task['taskUUID']}/progression", {"results": "staggered"})
     assert reply == {"namespace": "test-key", "taskUUID": task["taskUUID"], "results": "staggered"}
     await api.post([task, other])
     await rendered(server, task)
@@ -179,24 +179,24 @@ async def test_per_task_selection_before_submit(server, http):
 
 
 async def test_server_wide_selection_without_a_key(server, http):
-    api, admin = Api(http, server.base_url), Control(http, server.base_url, key=None)
-    assert await admin.ok("PUT", "progression", {"results": "staggered"}) == {"namespace": None, "results": "staggered"}
+    api, admin = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, None, session=http)
+    assert await admin.call("PUT", "progression", {"results": "staggered"}) == {"namespace": None, "results": "staggered"}
     task = await submitted(api, numberResults=2)
     await rendered(server, task)
     staggered_shape(await replies(api, task, 2), 2)
-    await admin.ok("PUT", "progression", {"results": None})
+    await admin.call("PUT", "progression", {"results": None})
     assert server.app[JOBS].results.default == "together"
 
 
 @pytest.mark.parametrize("body", [{"results": "sometimes"}, {"results": 2}, {}, {"policy": "manual", "results": "x"}])
 async def test_bad_results_requests(server, http, body):
-    status, reply = await Control(http, server.base_url).call("PUT", "progression", body)
+    status, reply = await MockClient(server.base_url, KEY, session=http).request("PUT", "progression", body)
     assert status == 400 and reply["errors"][0]["code"] == "invalidControlRequest"
 
 
 async def test_staggered_results_scenario(server, http):
-    api, control = Api(http, server.base_url), Control(http, server.base_url)
-    listed = {s["name"]: s for s in (await control.ok("GET", "scenarios"))["scenarios"]}
+    api, control = MockClient(server.base_url, KEY, session=http), MockClient(server.base_url, KEY, session=http)
+    listed = {s["name"]: s for s in (await control.call("GET", "scenarios"))["scenarios"]}
     assert listed["staggered-results"]["results"] == "staggered"
     task = await submitted(api, headers={"X-Vidmock-Scenario": "staggered-results, nsfw"}, numberResults=3)
     await rendered(server, task)
