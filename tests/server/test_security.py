@@ -18,7 +18,7 @@ from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 from mockserver.config import ServerConfig
 from mockserver.state import CONFIG
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from serverproc import start_vidmock  # noqa: E402
 
 SECRET = b"vidmock-secret-outside-the-media-dir"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from mockserver.contract import response_schema
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from serverproc import start_vidmock  # noqa: E402
 
 MAX_BODY_MB = 0.25  # a small body limit, so oversized bodies are cheap to send

@@ -1,10 +1,10 @@
 """docs/errors.md documents every code of the catalogue, with its HTTP status."""
 
-from pathlib import Path
+from conftest import REPO
 
 from mockserver.errors import CATALOGUE, RunwareError, kind_of
 
-DOC = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
+DOC = (REPO / "docs" / "errors.md").read_text()
 
 
 def test_every_code_is_documented_with_its_status():
