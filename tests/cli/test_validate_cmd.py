@@ -10,7 +10,7 @@ import pytest
 
 from mockserver.validate_cmd import run
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 EXAMPLE = FIXTURES / "requests" / "example-4-wind-carved-cliffside-glass-conservatory.json"
 
 
