@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from mockserver.contract import task_schema, task_types
 from mockserver.errors import CATALOGUE, ErrorKind, kind_of
 
 EXIT_UNKNOWN = 2
@@ -105,8 +106,38 @@ def explain_code(code: str, kind: ErrorKind) -> str:
     return "\n\n".join([f"{code}: error code{generic}", kind.rule, status, *passages]) + "\n"
 
 
+@cache
+def parameter_codes() -> tuple[str, ...]:
+    """Every code a generic row can produce: its prefix plus a parameter the task schemas name.
+
+    ``invalidSeed`` is one; ``unsupportedModelResolutoin`` (a typo) is not, and gets the nearest.
+    """
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for task_type in task_types():
+        walk(task_schema(task_type))
+    prefixes = [code.removesuffix("<Parameter>") for code in CATALOGUE if code.endswith("<Parameter>")]
+    return tuple(sorted(prefix + name[0].upper() + name[1:] for prefix in prefixes for name in names))
+
+
 def _known(rules: Mapping[str, RuleText]) -> list[str]:
-    return [*rules, *(code for code in CATALOGUE if "<" not in code)]
+    return [*rules, *(code for code in CATALOGUE if "<" not in code), *parameter_codes()]
+
+
+def _code(ident: str) -> str | None:
+    """The code ``ident`` names (any case): a catalogue row or a parameter's generic code."""
+    lower = ident.lower()
+    return next((code for code in (*CATALOGUE, *parameter_codes()) if code.lower() == lower), None)
 
 
 def nearest(word: str, rules: Mapping[str, RuleText]) -> list[str]:
@@ -125,15 +156,13 @@ def run(ident: str | None, rules: Mapping[str, RuleText], *, out: TextIO = sys.s
     if rule:
         out.write(explain_rule(rule))
         return 0
-    code = next((known for known in CATALOGUE if known.lower() == ident.lower()), ident)
-    try:
-        kind = kind_of(code)
-    except KeyError:
+    code = _code(ident)
+    if code is None:
         close = nearest(ident, rules)
         hint = f"nearest: {', '.join(close)}" if close else "`vidmock explain --list` shows them all"
         err.write(f"vidmock explain: {ident!r} is neither a client rule nor an error code; {hint}\n")
         return EXIT_UNKNOWN
-    out.write(explain_code(code, kind))
+    out.write(explain_code(code, kind_of(code)))
     return 0
 
 
