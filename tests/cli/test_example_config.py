@@ -16,7 +16,7 @@ EXAMPLE = REPO / EXAMPLE_CONFIG
 
 def test_the_committed_example_is_what_the_generator_and_print_config_make():
     committed = EXAMPLE.read_text(encoding="utf-8")
-    assert committed == render_toml()
+    assert committed == render_toml(), "run python -m mockserver.config_render"
     done = vidmock("serve", "--print-config")
     assert (done.returncode, done.stdout, done.stderr) == (0, committed, "")
 

@@ -86,7 +86,7 @@ def test_list_names_every_rule_and_code():
 def test_the_shipped_documentation_is_current():
     """mockserver/explain_docs.json is made from docs/ by ``python -m mockserver.explain_cmd``."""
     wanted = docs_data((REPO / RULES_PAGE).read_text(encoding="utf-8"), (REPO / ERRORS_PAGE).read_text(encoding="utf-8"))
-    assert (REPO / "mockserver" / DOCS_FILE).read_text(encoding="utf-8") == wanted
+    assert (REPO / "mockserver" / DOCS_FILE).read_text(encoding="utf-8") == wanted, "run python -m mockserver.explain_cmd"
 
 
 AUDIT = """

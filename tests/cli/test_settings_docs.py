@@ -21,7 +21,7 @@ DELIBERATE_TYPOS = {"VIDMOCK_PROT"}  # docs/server.md shows the warning it gets
 def test_docs_server_md_holds_exactly_the_generated_tables():
     text = DOC.read_text(encoding="utf-8")
     for markers, table in ((SETTINGS_MARKERS, settings_table()), (NAMES_MARKERS, names_table())):
-        assert f"{markers[0]}\n{table}\n{markers[1]}" in text
+        assert f"{markers[0]}\n{table}\n{markers[1]}" in text, "run python -m mockserver.config_render"
     assert doc_page(text) == text  # and regenerating changes nothing
 
 
