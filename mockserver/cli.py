@@ -18,7 +18,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from mockserver.config import SETTINGS, ConfigError, ServerConfig, did_you_mean, load_config
+from mockserver.config import (CONFIG_VARIABLE, SETTINGS, ConfigError, ServerConfig, did_you_mean,
+                               load_config)
 from mockserver.config_render import help_line, render_toml
 
 GC_THRESHOLDS = (10_000, 20, 20)  # collector generations 0/1/2; CPython's defaults are (700, 10, 10)
@@ -83,7 +84,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
                 options["action"] = "append"
         serve.add_argument(s.flag, **options)
     serve.add_argument("--config", type=Path, metavar="FILE",
-                       help="TOML file with the same settings, snake_case keys (or VIDMOCK_CONFIG)")
+                       help=f"TOML file with the same settings, snake_case keys (or {CONFIG_VARIABLE})")
     serve.add_argument("--print-config", action="store_true",
                        help="print the settings in effect as a TOML file, with help comments, and exit")
     serve.set_defaults(run=_run_serve)
@@ -118,7 +119,7 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     cli = {s.name: getattr(args, s.name) for s in SETTINGS}
-    config_file = args.config or os.environ.get("VIDMOCK_CONFIG")
+    config_file = args.config or os.environ.get(CONFIG_VARIABLE)
     notices: list[str] = []
     try:
         config = load_config(cli, os.environ, Path(config_file) if config_file else None, notices=notices)

@@ -23,6 +23,7 @@ from mockserver.ws_hub import IDLE_TIMEOUT, RESUME_WINDOW
 
 MIB = 1024 * 1024
 ENV_PREFIX = "VIDMOCK_"
+CONFIG_VARIABLE = "VIDMOCK_CONFIG"  # names the TOML file when --config is not given
 
 
 class ConfigError(ValueError):
@@ -273,7 +274,7 @@ class Variable:
 CHECK_CLIENT = "`vidmock check` sets it for the client command"
 TEST_SUITE = "vidmock's own test suite"
 OTHER_VARIABLES: tuple[Variable, ...] = (
-    Variable("VIDMOCK_CONFIG", "`vidmock serve`", "the TOML settings file, when `--config` is not given"),
+    Variable(CONFIG_VARIABLE, "`vidmock serve`", "the TOML settings file, when `--config` is not given"),
     Variable("VIDMOCK_HTTP_URL", CHECK_CLIENT, "the REST endpoint, `http://127.0.0.1:PORT/v1`"),
     Variable("VIDMOCK_WS_URL", CHECK_CLIENT, "the WebSocket endpoint, `ws://127.0.0.1:PORT/v1`"),
     Variable("VIDMOCK_BASE_URL", CHECK_CLIENT, "`http://127.0.0.1:PORT`: media and `/__mock/`"),

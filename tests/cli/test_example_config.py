@@ -72,3 +72,13 @@ def test_toml_values_read_back_as_written(tmp_path):
         file.write_text(f"v = {toml_value(value)}\n", encoding="utf-8")
         read = tomllib.loads(file.read_text(encoding="utf-8"))["v"]
         assert (tuple(read) if isinstance(value, tuple) else read) == value
+
+
+def test_vidmock_config_names_the_file_and_the_command_line_names_it_first(tmp_path):
+    from_env, from_flag = tmp_path / "env.toml", tmp_path / "flag.toml"
+    from_env.write_text('api_key = ["from-env-file"]\n')
+    from_flag.write_text('api_key = ["from-flag-file"]\n')
+    done = vidmock("serve", "--print-config", env=clean_env(VIDMOCK_CONFIG=str(from_env)))
+    assert (done.returncode, tomllib.loads(done.stdout)["api_key"]) == (0, ["from-env-file"])
+    done = vidmock("serve", "--print-config", "--config", str(from_flag), env=clean_env(VIDMOCK_CONFIG=str(from_env)))
+    assert (done.returncode, tomllib.loads(done.stdout)["api_key"]) == (0, ["from-flag-file"])
