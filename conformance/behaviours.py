@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from conformance.mock import Namespace
-from mockserver.control.faults import STATUS_CODES, TASK_ERROR_MESSAGES
-from mockserver.control.scenarios import HEADER
+from mockserver.errors import TRANSIENT_STATUSES as STATUS_ERRORS
+from mockserver.jobs import TASK_ERROR_MESSAGES
+from mockserver.protocol import SCENARIO_HEADER as HEADER
+from mockserver.vocabulary import DropKind, FaultAction, JobStatus, ResultRelease
 
-SUCCESS = "success"
-TRANSIENT_STATUSES = tuple(sorted(STATUS_CODES))  # what the fault engine can answer: 429 and 5xx
+SUCCESS = JobStatus.SUCCESS.value
+TRANSIENT_STATUSES = tuple(sorted(STATUS_ERRORS))  # what the fault engine can answer: 429 and 5xx
 TASK_ERRORS = tuple(TASK_ERROR_MESSAGES)  # the task outcomes it can inject
-WS_DROPS = ("close1011", "abort")
+WS_DROPS = tuple(DropKind)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def behaviours(*, max_refusals: int = 2, max_processing: int = 3, max_results: i
 
 
 def _refusal_fault(refusal: Refusal, task_type: str, task_uuid: str) -> dict:
-    fault = {"action": "status", "status": refusal.status, "match": {"taskType": task_type, "taskUUID": task_uuid}}
+    fault = {"action": FaultAction.STATUS, "status": refusal.status, "match": {"taskType": task_type, "taskUUID": task_uuid}}
     if refusal.retry_after is not None:
         fault["retryAfter"] = refusal.retry_after
     return fault
@@ -102,15 +104,15 @@ def fault_specs(behaviour: Behaviour, task_uuid: str) -> list[dict]:
     specs = [_refusal_fault(r, "videoInference", task_uuid) for r in behaviour.submit_refusals]
     specs += [_refusal_fault(r, "getResponse", task_uuid) for r in behaviour.poll_refusals]
     if behaviour.outcome != SUCCESS:
-        specs.append({"action": "taskError", "code": behaviour.outcome, "match": match})
+        specs.append({"action": FaultAction.TASK_ERROR, "code": behaviour.outcome, "match": match})
     if behaviour.webhook:
         trouble = behaviour.webhook
-        specs.append({"action": "webhook", "delayMs": trouble.delay_ms, "duplicate": trouble.duplicate,
+        specs.append({"action": FaultAction.WEBHOOK, "delayMs": trouble.delay_ms, "duplicate": trouble.duplicate,
                       "reorder": trouble.reorder, "match": match})
     if behaviour.ws_drop:
         specs.append({"action": behaviour.ws_drop, "match": {"taskType": "videoInference", **match}})
     if behaviour.reply_delay_ms:
-        specs.append({"action": "delay", "ms": behaviour.reply_delay_ms, "times": "unlimited", "match": match})
+        specs.append({"action": FaultAction.DELAY, "ms": behaviour.reply_delay_ms, "times": "unlimited", "match": match})
     return specs
 
 
@@ -120,7 +122,7 @@ def apply(behaviour: Behaviour, namespace: Namespace, task_uuid: str) -> dict[st
     scenario, if any)."""
     namespace.call("PUT", f"/__mock/tasks/{task_uuid}/progression",
                    {"policy": f"polls:{behaviour.processing_polls}",
-                    "results": "staggered" if behaviour.staggered else "together"})
+                    "results": ResultRelease.STAGGERED if behaviour.staggered else ResultRelease.TOGETHER})
     for spec in fault_specs(behaviour, task_uuid):
         namespace.call("POST", "/__mock/faults", spec)
     return {HEADER: behaviour.scenario} if behaviour.scenario else {}

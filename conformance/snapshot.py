@@ -1,4 +1,5 @@
-"""A snapshot of the contract: every schema, the model profiles and the error catalogue.
+"""A snapshot of the contract: every schema of the mocked API, the model profiles and the error
+catalogue (the control plane's own schemas are vidmock's API, not the mocked one).
 
 ``conformance/contract_snapshot.json`` holds their normalized content and a digest of it. A test
 compares the live contract with it, so *any* change to what clients can rely on fails the suite
@@ -17,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from mockserver.contract import load_json, schemas_root
+from mockserver.contract import api_contract_files, load_json
 from mockserver.errors import CATALOGUE
 
 SNAPSHOT = Path(__file__).with_name("contract_snapshot.json")
@@ -25,7 +26,7 @@ SNAPSHOT = Path(__file__).with_name("contract_snapshot.json")
 
 def contract_content() -> dict:
     """The normalized contract: schema files (profiles included) and the error catalogue."""
-    files = sorted(str(path.relative_to(schemas_root())) for path in schemas_root().rglob("*.json"))
+    files = api_contract_files()
     return {
         "schemas": {name: load_json(name) for name in files},
         "errors": {code: {"httpStatus": kind.http_status, "rule": kind.rule} for code, kind in CATALOGUE.items()},

@@ -1,8 +1,11 @@
-"""The app factory: builds the pipeline (transport -> protocol -> validation -> dispatcher ->
-jobs -> media) for one config, and runs it on a socket.
+"""The composition root: builds the pipeline for one config and runs it on a socket.
 
-Other modules add routes with a ``add_*_routes(app)`` function and reach components through the
-keys in ``mockserver.state``; background work lives in ``cleanup_ctx`` so it stops with the app.
+    transports (REST, WebSocket) -> backend (the mock) -> validation -> jobs -> media -> delivery
+         hooks around and inside: the control plane observes and steers, mounted at /__mock/
+
+Each part gets the parts it needs here, in that order; the control plane is wired in last, through
+the hooks and the stores registry, so nothing below this module knows it exists. Background work
+lives in ``cleanup_ctx`` so it stops with the app.
 """
 
 from __future__ import annotations
@@ -16,25 +19,24 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mockserver.clock import Clock, ManualClock, SystemClock
+from mockserver.backends import BACKEND
+from mockserver.backends.mock import MockBackend
+from mockserver.clock import AdvanceableClock, Clock, ManualClock, SystemClock
 from mockserver.config import ServerConfig
-from mockserver.control.dispatch import ControlledDispatcher
-from mockserver.control.install import install_control_plane
-from mockserver.control.plane import ControlPlane
-from mockserver.control.virtual_clock import AdvanceableClock
+from mockserver.control import install_control_plane
 from mockserver.delivery import DeliveryEngine
-from mockserver.delivery_routes import add_delivery_routes
-from mockserver.http_errors import add_http_error_middleware
+from mockserver.exchange import HOOKS, Hooks
 from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
 from mockserver.pricing import task_cost
 from mockserver.state import (
-    CLOCK, CONFIG, DELIVERY, DISPATCHER, HEALTH_SOURCES, HOUSEKEEPING, JOBS, MEDIA, SYNTHESIZER, UPLOADS,
+    CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, HOUSEKEEPING, IDS, JOBS, MEDIA, STORES, SYNTHESIZER, UPLOADS,
 )
 from mockserver.synth import Synthesizer
-from mockserver.transport_rest import add_rest_routes
-from mockserver.transport_ws import add_ws_routes
+from mockserver.transports.http_errors import add_http_error_middleware
+from mockserver.transports.rest import add_rest_routes
+from mockserver.transports.ws import add_ws_routes
 from mockserver.uploads import UploadStore
 
 # aiohttp answers a header line over its limit with a plain-text 400 that echoes the line (an API
@@ -49,33 +51,38 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
     owns_data_dir = config.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="vidmock-")) if owns_data_dir else config.data_dir
     ids = IdSource(config.seed)
+    hooks = Hooks()
+
+    # -- the stores, bottom up ----------------------------------------------------------------
     synthesizer = Synthesizer(data_dir / "cache", max_concurrency=config.synth_concurrency)
     media = MediaStore(data_dir / "media", clock, config.media_cap_bytes)
     jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost,
                     default_results=config.results)
     uploads = UploadStore(media, ids)
+    delivery = DeliveryEngine.from_config(config, media)
+    jobs.on_job_finished.append(delivery.on_job_finished)
 
     app = web.Application()
-    app[CONFIG], app[CLOCK], app[SYNTHESIZER], app[MEDIA] = config, clock, synthesizer, media
-    app[JOBS], app[UPLOADS] = jobs, uploads
-    control = ControlPlane(clock, jobs, uploads, media, journal_size=config.journal_size,
-                           control_token=config.control_token, seed=config.seed)
-    app[DISPATCHER] = ControlledDispatcher(control, jobs, uploads, ids, config.api_keys)
+    app[CONFIG], app[CLOCK], app[IDS], app[HOOKS] = config, clock, ids, hooks
+    app[SYNTHESIZER], app[MEDIA], app[JOBS], app[UPLOADS], app[DELIVERY] = synthesizer, media, jobs, uploads, delivery
+    app[STORES] = {"jobs": jobs, "uploads": uploads, "media": media, "deliveries": delivery}
     app[HEALTH_SOURCES] = {"jobs": jobs.stats, "media": media.stats, "synthesizer": synthesizer.stats}
-    app[HOUSEKEEPING] = [jobs.tick, media.sweep]  # route modules add their own (idle sockets)
-    app.cleanup_ctx.append(_housekeeping)
-    app.cleanup_ctx.append(_lifetime(data_dir if owns_data_dir else None))
-    delivery = app[DELIVERY] = DeliveryEngine.from_config(config, media)
-    jobs.on_job_finished.append(delivery.on_job_finished)
-    app.on_startup.append(lambda app: delivery.start())
-    app.on_shutdown.append(lambda app: delivery.close())  # before open requests are awaited: ends long-polls
+    app[HOUSEKEEPING] = [jobs.tick, media.sweep]  # the WebSocket transport adds idle sockets
 
+    # -- the backend and the transports in front of it -------------------------------------------
+    app[BACKEND] = MockBackend(jobs, uploads, ids, config.api_keys, hooks)
     add_http_error_middleware(app)
     add_rest_routes(app)
     add_ws_routes(app)
     add_media_routes(app, media)
-    add_delivery_routes(app)
-    install_control_plane(app, control)
+
+    # -- the control plane, observing -----------------------------------------------------------
+    install_control_plane(app)
+
+    app.cleanup_ctx.append(_housekeeping)
+    app.cleanup_ctx.append(_lifetime(data_dir if owns_data_dir else None))
+    app.on_startup.append(lambda app: delivery.start())
+    app.on_shutdown.append(lambda app: delivery.close())  # before open requests are awaited: ends long-polls
     return app
 
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from mockserver.jobs import TOGETHER, Progression, parse_results
-from mockserver.ws_hub import IDLE_TIMEOUT, RESUME_WINDOW
+from mockserver.jobs import Progression, parse_results
+from mockserver.transports.ws_sessions import IDLE_TIMEOUT, RESUME_WINDOW
+from mockserver.vocabulary import ResultRelease
 
 MIB = 1024 * 1024
 ENV_PREFIX = "VIDMOCK_"
@@ -111,7 +112,7 @@ def _progression(value: Any) -> Progression:
     return value if isinstance(value, Progression) else Progression.parse(_text(value))
 
 
-def _results(value: Any) -> str:
+def _results(value: Any) -> ResultRelease:
     return parse_results(_text(value))
 
 
@@ -155,8 +156,8 @@ class ServerConfig:
     progression: Progression = setting(
         Progression("immediate"), _progression, "when a job whose videos exist is reported finished: "
         "immediate | polls:N | seconds:T | manual", metavar="POLICY")
-    results: str = setting(
-        TOGETHER, _results, "how the N results of a task are released: together (one reply) | staggered "
+    results: ResultRelease = setting(
+        ResultRelease.TOGETHER, _results, "how the N results of a task are released: together (one reply) | staggered "
         "(one more per poll)", metavar="MODE")
     ttl: int = setting(3600, _positive(_integer), "seconds a video URL lives when the task sets no ttl",
                        metavar="SECONDS")

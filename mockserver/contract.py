@@ -19,8 +19,9 @@ DEFAULT_MODEL = "alibaba:wan@2.7"
 
 
 def schemas_root() -> Path:
-    """Folder holding the schema files (the installed ``schemas`` package)."""
-    return Path(str(resources.files("schemas")))
+    """Folder holding the schema files: the repository's ``schemas/``, installed as the package
+    data ``mockserver.schemas``."""
+    return Path(str(resources.files("mockserver.schemas")))
 
 
 @cache
@@ -83,6 +84,17 @@ def ecma_regex(pattern: str) -> re.Pattern:
 def definition_regex(name: str) -> re.Pattern:
     """The pattern of a shared definition (``uuid``, ``taskUUID``, ``httpURL``...), compiled."""
     return ecma_regex(load_json("definitions.json")["definitions"][name]["pattern"])
+
+
+CONTROL_FOLDER = "control"  # vidmock's own control API (/__mock/): not part of the mocked contract
+
+
+def api_contract_files() -> list[str]:
+    """The files of the mocked API's contract (schemas and model profiles), relative to ``schemas/``:
+    everything but the control plane's own schemas."""
+    root = schemas_root()
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*.json")
+                  if path.relative_to(root).parts[0] != CONTROL_FOLDER)
 
 
 def schema_files() -> list[str]:

@@ -29,13 +29,13 @@ from yarl import URL
 
 from mockserver.config import ServerConfig
 from mockserver.jobs import ERROR, Job
+from mockserver.layered import LayeredSetting
 from mockserver.media import CONTENT_TYPES, MediaStore
+from mockserver.vocabulary import DeliveryKind, DeliveryState
 
-WEBHOOK, UPLOAD = "webhook", "upload"
-KINDS = (WEBHOOK, UPLOAD)
-PENDING, DELIVERED, FAILED, REFUSED = "pending", "delivered", "failed", "refused"
-STATES = (PENDING, DELIVERED, FAILED, REFUSED)
-FINAL_STATES = frozenset({DELIVERED, FAILED, REFUSED})
+WEBHOOK, UPLOAD = DeliveryKind.WEBHOOK, DeliveryKind.UPLOAD
+PENDING, DELIVERED, FAILED, REFUSED = (DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED,
+                                       DeliveryState.REFUSED)
 BACKOFF_FACTOR = 2
 MAX_REDIRECTS = 5  # same-host hops followed within one attempt, when following is enabled
 
@@ -75,6 +75,10 @@ class WebhookBehaviour:
     duplicate: bool = False  # every webhook is delivered twice (two records)
     reorder: bool = False  # a multi-result task's webhooks go out last result first
 
+    def __post_init__(self) -> None:
+        if self.delay < 0:
+            raise ValueError("delay must not be negative")
+
 
 NORMAL = WebhookBehaviour()
 
@@ -106,7 +110,7 @@ class DeliveryRecord:
     id: int
     namespace: str
     task_uuid: str
-    kind: str
+    kind: DeliveryKind
     url: str
     video_uuid: str | None  # None: the error webhook of a failed task
     content_type: str
@@ -115,14 +119,14 @@ class DeliveryRecord:
     payload: dict | None = None  # a webhook's JSON body
     source: Path | None = None  # an upload's file (not exposed)
     duplicate_of: int | None = None
-    state: str = PENDING
+    state: DeliveryState = PENDING
     reason: str | None = None  # why it failed or was refused
     finished_at: float | None = None
     attempts: list[Attempt] = field(default_factory=list)
 
     @property
     def final(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state.final
 
     @property
     def method(self) -> str:
@@ -172,7 +176,7 @@ class DeliveryEngine:
         self._slots = asyncio.Semaphore(concurrency)
         self._log: deque[DeliveryRecord] = deque(maxlen=log_size)
         self._ids = itertools.count(1)
-        self._behaviours: dict[tuple[str, str | None], WebhookBehaviour] = {}
+        self.behaviours = LayeredSetting(NORMAL)  # per task, else per namespace: late, doubled, reordered
         self._running: dict[str, set[asyncio.Task]] = {}  # per namespace
         self._changed = asyncio.Condition()
         self._session: aiohttp.ClientSession | None = None
@@ -210,7 +214,7 @@ class DeliveryEngine:
         webhookURL or uploadEndpoint, the usual case, costs one check)."""
         if self._closed or not (job.webhook_url or job.upload_endpoint):
             return None
-        behaviour = self.behaviour_for(job.namespace, job.task_uuid)
+        behaviour = self.behaviours.get(job.namespace, job.task_uuid)
         records = self._plan(job, behaviour)
         self._log.extend(records)
         if any(not record.final for record in records):
@@ -247,37 +251,21 @@ class DeliveryEngine:
         raise DeliveryWaitTimeout(f"{len(done)} of {count} {kind or 'deliveries'} for task {task_uuid} "
                                   f"final after {timeout:g} s", self.records(namespace, task_uuid, kind))
 
-    # -- control hooks --------------------------------------------------------------------------
-
-    def set_behaviour(self, namespace: str, task_uuid: str | None = None, *, delay: float = 0.0,
-                      duplicate: bool = False, reorder: bool = False) -> WebhookBehaviour:
-        """Webhook behaviour for a namespace, or one task of it (a task's wins); read when the job
-        finishes, so it may be set before the task is submitted."""
-        if delay < 0:
-            raise ValueError("delay must not be negative")
-        behaviour = WebhookBehaviour(delay, duplicate, reorder)
-        self._behaviours[(namespace, task_uuid)] = behaviour
-        return behaviour
-
-    def clear_behaviour(self, namespace: str, task_uuid: str | None = None) -> None:
-        self._behaviours.pop((namespace, task_uuid), None)
-
-    def behaviour_for(self, namespace: str, task_uuid: str) -> WebhookBehaviour:
-        return (self._behaviours.get((namespace, task_uuid)) or self._behaviours.get((namespace, None))
-                or NORMAL)
-
-    def reset(self, namespace: str) -> None:
-        """Forget a namespace: cancel its pending deliveries, drop its records and behaviours."""
-        for task in self._running.pop(namespace, set()):
-            task.cancel()
-        kept = [record for record in self._log if record.namespace != namespace]
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget a namespace (all when None): cancel its pending deliveries, drop its records and
+        behaviours; returns how many records."""
+        for ns in [ns for ns in self._running if namespace is None or ns == namespace]:
+            for task in self._running.pop(ns):
+                task.cancel()
+        kept = [record for record in self._log if namespace is not None and record.namespace != namespace]
+        dropped = len(self._log) - len(kept)
         self._log = deque(kept, maxlen=self._log.maxlen)
-        for key in [key for key in self._behaviours if key[0] == namespace]:
-            del self._behaviours[key]
+        self.behaviours.reset(namespace)
+        return dropped
 
     def stats(self) -> dict:
         states = [record.state for record in self._log]
-        return {state: states.count(state) for state in STATES}
+        return {state: states.count(state) for state in DeliveryState}
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -409,7 +397,7 @@ class DeliveryEngine:
             self._changed.notify_all()
 
 
-def _settle(record: DeliveryRecord, state: str, reason: str | None) -> DeliveryRecord:
+def _settle(record: DeliveryRecord, state: DeliveryState, reason: str | None) -> DeliveryRecord:
     record.state, record.reason, record.finished_at = state, reason, time.time()
     return record
 

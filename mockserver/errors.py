@@ -81,6 +81,16 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("controlResourceNotFound", 404, "A /__mock/ call names a task or fault this namespace does not have."),
 )
 
+# The statuses a gateway answers when the service is in trouble (Runware's rate-limits page): the
+# error each carries, for the faults that inject them.
+TRANSIENT_STATUSES: dict[int, tuple[str, str]] = {
+    429: ("rateLimitExceeded", "Too many requests. Retry after the number of seconds in the Retry-After header."),
+    500: ("internalServerError", "Internal server error."),
+    502: ("badGateway", "Bad gateway: the upstream service failed."),
+    503: ("serviceUnavailable", "The service is temporarily unavailable. Please retry."),
+    504: ("gatewayTimeout", "Gateway timeout: the upstream service did not answer in time."),
+}
+
 # Codes built from a generic row (missing<Parameter>, ...) take that row's status.
 _GENERIC_PREFIXES = ("missing", "invalid", "unsupported")
 

@@ -17,32 +17,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from mockserver.clock import Clock
 from mockserver.errors import RunwareError
 from mockserver.expiry import ExpiryHeap
 from mockserver.ids import UINT32_MAX, IdSource
+from mockserver.layered import LayeredSetting
 from mockserver.media import MediaStore, media_url
 from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
+from mockserver.vocabulary import JobStatus, ResultRelease
 
 log = logging.getLogger(__name__)
 
-PROCESSING, SUCCESS, ERROR = "processing", "success", "error"
+PROCESSING, SUCCESS, ERROR = JobStatus.PROCESSING, JobStatus.SUCCESS, JobStatus.ERROR
 TASK_TYPE = "videoInference"
-TOGETHER, STAGGERED = "together", "staggered"
-RESULT_RELEASES = (TOGETHER, STAGGERED)
+TASK_ERROR_MESSAGES = {
+    "timeoutProvider": "The provider did not answer in time.",
+    "providerError": "The provider failed to generate the video.",
+}
 
 
-def parse_results(text: str) -> str:
+def parse_results(text: str) -> ResultRelease:
     """A result-release mode: ``together`` (every result in one reply) or ``staggered``."""
-    mode = str(text).strip()
-    if mode not in RESULT_RELEASES:
-        raise ValueError("expected together or staggered")
-    return mode
+    try:
+        return ResultRelease(str(text).strip())
+    except ValueError:
+        raise ValueError(f"expected {' or '.join(ResultRelease)}") from None
 
 
 @dataclass(frozen=True)
@@ -57,20 +62,24 @@ class Progression:
     kind: str
     amount: float = 0
 
+    GRAMMAR = "immediate, polls:N, seconds:T or manual"
+    PATTERN = r"^(immediate|manual|polls:[0-9]+|seconds:[0-9]+(\.[0-9]+)?)$"  # also the control schemas'
+
     @classmethod
     def parse(cls, text: str) -> "Progression":
-        kind, _, amount = text.strip().partition(":")
-        if kind in ("immediate", "manual") and not amount:
+        text = str(text).strip()
+        if not _PROGRESSION.match(text):
+            raise ValueError(f"expected {cls.GRAMMAR}")
+        kind, _, amount = text.partition(":")
+        if not amount:
             return cls(kind)
-        if kind in ("polls", "seconds") and amount:
-            value = int(amount) if kind == "polls" else float(amount)
-            if value < 0:
-                raise ValueError(f"{kind} must not be negative")
-            return cls(kind, value)
-        raise ValueError("expected immediate, polls:N, seconds:T or manual")
+        return cls(kind, int(amount) if kind == "polls" else float(amount))
 
     def __str__(self) -> str:
         return self.kind if self.kind in ("immediate", "manual") else f"{self.kind}:{self.amount:g}"
+
+
+_PROGRESSION = re.compile(Progression.PATTERN.replace("$", r"\Z"))
 
 
 @dataclass
@@ -97,8 +106,7 @@ class Job:
     polls: int = 0
     rendered: bool = False
     render_error: RunwareError | None = None
-    injected_error: RunwareError | None = None  # set by the control plane: the outcome a fault asks for
-    result_overrides: dict[str, Any] = field(default_factory=dict)  # control plane: e.g. NSFWContent
+    nsfw: bool = False  # what its results' NSFWContent says, decided with its outcome
     completed_manually: bool = False
     staggered: bool = False  # done, but its results go out one more per poll (release mode staggered)
     released: int = 0  # results a staggered job has released so far
@@ -145,7 +153,7 @@ class Job:
         for result in self.results:
             item = {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": SUCCESS,
                     "videoUUID": result.video_uuid, "videoURL": self.video_url(result),
-                    "seed": result.seed, "NSFWContent": False, **self.result_overrides}
+                    "seed": result.seed, "NSFWContent": self.nsfw}
             if self.cost is not None:
                 item["cost"] = self.cost
             items.append(item)
@@ -153,53 +161,40 @@ class Job:
 
 
 JobCallback = Callable[[Job], Awaitable[None] | None]  # an awaitable result runs in the background
-T = TypeVar("T")
 
 
-class LayeredSetting(Generic[T]):
-    """A setting chosen per task, else per namespace, else server-wide: how both the progression
-    policy and the result release of a job are picked. A task's value may be set before the task
-    is submitted; ``None`` clears a layer."""
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ends once its videos exist, unless rendering failed: a task error (``error_code``)
+    or success, its results flagged NSFW or not. The control plane picks it per task (a
+    ``taskError`` or ``nsfw`` fault, a scenario); the default is a plain success."""
 
-    def __init__(self, default: T) -> None:
-        self.default = default
-        self._tasks: dict[tuple[str, str], T] = {}
-        self._namespaces: dict[str, T] = {}
+    error_code: str | None = None
+    error_message: str | None = None
+    nsfw: bool = False
 
-    def set_task(self, namespace: str, task_uuid: str, value: T | None) -> None:
-        _assign(self._tasks, (namespace, task_uuid), value)
-
-    def set_namespace(self, namespace: str, value: T | None) -> None:
-        _assign(self._namespaces, namespace, value)
-
-    def for_job(self, job: Job) -> T:
-        return self._tasks.get((job.namespace, job.task_uuid)) or self._namespaces.get(job.namespace) or self.default
-
-    def forget(self, namespace: str | None) -> None:
-        """Drop the task and namespace layers of one namespace (all when None)."""
-        for key in [k for k in self._tasks if namespace is None or k[0] == namespace]:
-            del self._tasks[key]
-        for key in [k for k in self._namespaces if namespace is None or k == namespace]:
-            del self._namespaces[key]
+    def error(self, task_uuid: str) -> RunwareError | None:
+        if self.error_code is None:
+            return None
+        message = self.error_message or TASK_ERROR_MESSAGES.get(self.error_code, "The task failed.")
+        return RunwareError(self.error_code, message, task_type=TASK_TYPE, task_uuid=task_uuid)
 
 
-def _assign(table: dict, key: Any, value: Any) -> None:
-    if value is None:
-        table.pop(key, None)
-    else:
-        table[key] = value
+SUCCEEDS = Outcome()
 
 
 class JobStore:
     def __init__(self, synthesizer: Synthesizer, media: MediaStore, ids: IdSource, clock: Clock,
                  default_policy: Progression, default_ttl: int,
-                 price: Callable[[dict, int, int], float], default_results: str = TOGETHER) -> None:
+                 price: Callable[[dict, int, int], float],
+                 default_results: ResultRelease = ResultRelease.TOGETHER) -> None:
         self.synthesizer = synthesizer
         self.media = media
         self.ids = ids
         self.clock = clock
         self.policies = LayeredSetting(default_policy)  # when a finished render is reported
         self.results = LayeredSetting(default_results)  # together | staggered
+        self.outcomes = LayeredSetting(SUCCEEDS)  # how a rendered job ends
         self.default_ttl = default_ttl
         self.price = price
         self.on_job_finished: list[JobCallback] = []  # called once per job as it finishes
@@ -305,23 +300,24 @@ class JobStore:
                 for result in job.results:
                     self._videos.pop((job.namespace, result.video_uuid), None)
 
-    def reset(self, namespace: str | None = None) -> None:
-        """Forget a namespace's jobs, taskUUIDs and policies (everything when None). Unfinished jobs
-        are silenced (no outcome, no callbacks) and every URL of a forgotten job disappears."""
-        for key, job in list(self._jobs.items()):
-            if namespace is None or job.namespace == namespace:
-                del self._jobs[key]
-                self._waiting.pop(key, None)
-                if job.status == PROCESSING:
-                    job.status = ERROR  # silenced: never settles; a render still running unpublishes its files
-                for result in job.results:
-                    self._videos.pop((job.namespace, result.video_uuid), None)
-                    self.media.start_ttl(result.video_uuid, 0)
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget a namespace's jobs, taskUUIDs and per-task settings (everything when None);
+        returns how many jobs. Unfinished jobs are silenced (no outcome, no callbacks); their media
+        go with the media store's own reset."""
+        doomed = [key for key, job in self._jobs.items() if namespace is None or job.namespace == namespace]
+        for key in doomed:
+            job = self._jobs.pop(key)
+            self._waiting.pop(key, None)
+            if job.status == PROCESSING:
+                job.status = ERROR  # silenced: never settles; a render still running unpublishes its files
+            for result in job.results:
+                self._videos.pop((job.namespace, result.video_uuid), None)
         for key in [key for key in self._claimed if namespace is None or key == namespace]:
             del self._claimed[key]
-        self.policies.forget(namespace)
-        self.results.forget(namespace)
+        for setting in (self.policies, self.results, self.outcomes):
+            setting.reset(namespace)
         self._expiries.compact(self._is_stored, len(self._jobs))
+        return len(doomed)
 
     def stats(self) -> dict:
         statuses = [job.status for job in self._jobs.values()]
@@ -351,7 +347,7 @@ class JobStore:
     def _publish(self, job: Job, videos: list[Rendered]) -> None:
         """Serve the rendered videos (pending until the job finishes) and mark the job rendered."""
         for result, video in zip(job.results, videos):
-            self.media.add_file(result.video_uuid, job.extension, video.path, video.size)
+            self.media.add_file(job.namespace, result.video_uuid, job.extension, video.path, video.size)
             if job.status == ERROR:  # failed by the control plane meanwhile: never served
                 self.media.start_ttl(result.video_uuid, 0)
         job.rendered = True
@@ -361,11 +357,12 @@ class JobStore:
         with several results in ``staggered`` mode is then only marked: polls release its results."""
         if job.status != PROCESSING or not (job.rendered or job.render_error):
             return
-        error = job.render_error or job.injected_error
-        if job.completed_manually:
-            self._finish(job, error)
-        elif not job.staggered and self._due(job):
-            if error is None and len(job.results) > 1 and self.results.for_job(job) == STAGGERED:
+        if job.completed_manually or (not job.staggered and self._due(job)):
+            outcome = self.outcomes.get(job.namespace, job.task_uuid)
+            job.nsfw = outcome.nsfw
+            error = job.render_error or outcome.error(job.task_uuid)
+            if (not job.completed_manually and error is None and len(job.results) > 1
+                    and self.results.get(job.namespace, job.task_uuid) == ResultRelease.STAGGERED):
                 job.staggered = True  # the poll answering now (if any) releases the first result
             else:
                 self._finish(job, error)
@@ -382,7 +379,7 @@ class JobStore:
             self._finish(job, None)
 
     def _due(self, job: Job) -> bool:
-        policy = self.policies.for_job(job)
+        policy = self.policies.get(job.namespace, job.task_uuid)
         if policy.kind == "immediate":
             return True
         if policy.kind == "polls":

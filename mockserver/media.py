@@ -37,6 +37,7 @@ def media_url(base_url: str, media_uuid: str, extension: str) -> str:
 
 @dataclass
 class MediaEntry:
+    namespace: str  # the API key whose task or upload made it
     media_uuid: str
     extension: str
     path: Path
@@ -60,7 +61,8 @@ class MediaStore:
         self._doomed: list[MediaEntry] = []  # evicted by a synchronous add_file: deleted at the next sweep
         self._expiries: ExpiryHeap[MediaEntry] = ExpiryHeap()  # the sweep looks only at what is due
 
-    def add_file(self, media_uuid: str, extension: str, source: Path, size: int | None = None) -> MediaEntry:
+    def add_file(self, namespace: str, media_uuid: str, extension: str, source: Path,
+                 size: int | None = None) -> MediaEntry:
         """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``.
 
         Synchronous, so a submit whose video is already cached finishes without a task. Files the
@@ -69,15 +71,16 @@ class MediaStore:
         source = source if isinstance(source, Path) else Path(source)  # re-wrapping a Path costs a parse
         if size is None:
             size = source.stat().st_size
-        entry = MediaEntry(media_uuid, extension, source, size, self.clock.now(), None, owned=False)
+        entry = MediaEntry(namespace, media_uuid, extension, source, size, self.clock.now(), None, owned=False)
         self._doomed += self._register(entry)
         return entry
 
-    async def add_bytes(self, media_uuid: str, extension: str, data: bytes, ttl: float) -> MediaEntry:
+    async def add_bytes(self, namespace: str, media_uuid: str, extension: str, data: bytes,
+                        ttl: float) -> MediaEntry:
         target = self._path(media_uuid, extension)
         await asyncio.to_thread(_write_atomically, target, data)
         now = self.clock.now()
-        entry = MediaEntry(media_uuid, extension, target, len(data), now, now + ttl)
+        entry = MediaEntry(namespace, media_uuid, extension, target, len(data), now, now + ttl)
         doomed = self._register(entry)
         self._schedule_expiry(entry)
         await self._unlink(doomed)
@@ -99,6 +102,13 @@ class MediaStore:
         if entry is None or entry.extension != match.group(2) or entry.expired(self.clock.now()):
             return None
         return entry
+
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget a namespace's media (all when None) at once; their files go at the next sweep."""
+        doomed = [entry for entry in self._entries.values() if namespace is None or entry.namespace == namespace]
+        self._doomed += [self._forget(entry) for entry in doomed]
+        self._expiries.compact(self._is_stored, len(self._entries))
+        return len(doomed)
 
     def stats(self) -> dict:
         return {"files": len(self._entries), "distinct_files": len(self._references), "bytes": self._used_bytes,

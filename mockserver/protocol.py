@@ -13,6 +13,10 @@ from typing import Any
 
 from mockserver.errors import RunwareError
 
+AUTH = "authentication"
+SCENARIO_HEADER = "X-Vidmock-Scenario"  # vidmock's own: misbehaviours per request (docs/control.md)
+SCENARIO_QUERY = "scenario"  # the same on the WebSocket URL, for the whole connection
+
 
 def decode_tasks(body: bytes) -> list[Any]:
     """The task array of a request body; raises ``invalidRequestBody`` for anything else."""
@@ -32,6 +36,30 @@ def decode_tasks(body: bytes) -> list[Any]:
     if not tasks:
         raise _invalid_body("The request body must contain at least one task.")
     return tasks
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer KEY`` header; "" for any other (unusable) form."""
+    if authorization is None:
+        return None
+    scheme, _, key = authorization.strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def split_names(*values: str | None) -> tuple[str, ...]:
+    """Scenario names from header / query values: comma-separated, blanks ignored, order kept."""
+    return tuple(name.strip() for value in values if value for name in value.split(",") if name.strip())
+
+
+def is_authentication(task: Any) -> bool:
+    return isinstance(task, dict) and task.get("taskType") == AUTH
+
+
+def leading_api_key(tasks: list | None) -> str | None:
+    """The key of a leading authentication task (the way a request authenticates in its body)."""
+    if tasks and is_authentication(tasks[0]) and isinstance(tasks[0].get("apiKey"), str):
+        return tasks[0]["apiKey"]
+    return None
 
 
 def request_too_large(limit_bytes: int) -> RunwareError:

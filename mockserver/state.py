@@ -1,31 +1,46 @@
-"""The application's shared state, as typed ``web.AppKey``s: how any route module (REST,
-WebSocket, ``/__mock/``) reaches the server's components without importing the app factory."""
+"""The application's shared state, as typed ``web.AppKey``s: how a route module (REST, WebSocket,
+media, ``/__mock/``) reaches the server's components without importing the app factory or each
+other. The control plane reaches what the transports own only through the small protocols here."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiohttp import web
 
 from mockserver.clock import Clock
 from mockserver.config import ServerConfig
-from mockserver.control.plane import ControlPlane
 from mockserver.delivery import DeliveryEngine
-from mockserver.dispatcher import Dispatcher
+from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore
 from mockserver.synth import Synthesizer
 from mockserver.uploads import UploadStore
+from mockserver.vocabulary import DropKind
+
+
+class Resettable(Protocol):
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget one namespace's state (every namespace when None); returns how many items."""
+
+
+class SocketDrops(Protocol):
+    async def drop(self, namespace: str, how: DropKind) -> int:
+        """Drop every WebSocket of a key now; returns how many."""
+
 
 CONFIG = web.AppKey("config", ServerConfig)
 CLOCK = web.AppKey("clock", Clock)
+IDS = web.AppKey("ids", IdSource)
 SYNTHESIZER = web.AppKey("synthesizer", Synthesizer)
 MEDIA = web.AppKey("media", MediaStore)
 JOBS = web.AppKey("jobs", JobStore)
 UPLOADS = web.AppKey("uploads", UploadStore)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 DELIVERY = web.AppKey("delivery", DeliveryEngine)
-CONTROL = web.AppKey("control", ControlPlane)
+SOCKETS: web.AppKey[SocketDrops] = web.AppKey("sockets", SocketDrops)  # type: ignore[type-abstract]
+# every store with per-key state, by the name POST /__mock/reset reports its count under
+STORES: web.AppKey[dict[str, Resettable]] = web.AppKey("stores", dict)
 HEALTH_SOURCES: web.AppKey[dict[str, Callable[[], dict]]] = web.AppKey("health_sources", dict)
 # chores the periodic housekeeping runs in order (a chore may return an awaitable to be awaited)
 HOUSEKEEPING: web.AppKey[list[Callable[[], Awaitable[None] | None]]] = web.AppKey("housekeeping", list)

@@ -52,20 +52,19 @@ class UploadStore:
                 raise RunwareError("invalidImage", "The image could not be decoded. Send a PNG, JPEG, WEBP, "
                                    "GIF or BMP as a data URI, base64 or URL.", parameter="image", type="string")
             upload = Upload(self.ids.uuid4(), data, extension, None)
-            await self.media.add_bytes(upload.image_uuid, extension, data, UPLOAD_TTL)
+            await self.media.add_bytes(namespace, upload.image_uuid, extension, data, UPLOAD_TTL)
         self._uploads[(namespace, upload.image_uuid)] = upload
         return upload
 
     def find(self, namespace: str, image_uuid: str) -> Upload | None:
         return self._uploads.get((namespace, image_uuid))
 
-    def forget(self, namespace: str | None = None) -> int:
-        """Drop one namespace's uploads (all when None) and expire their media; returns how many."""
+    def reset(self, namespace: str | None = None) -> int:
+        """Drop one namespace's uploads (all when None); returns how many. Their files go with
+        the media store's own reset."""
         doomed = [key for key in self._uploads if namespace is None or key[0] == namespace]
         for key in doomed:
-            upload = self._uploads.pop(key)
-            if upload.data is not None:
-                self.media.start_ttl(upload.image_uuid, 0)
+            del self._uploads[key]
         return len(doomed)
 
 

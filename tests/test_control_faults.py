@@ -170,7 +170,7 @@ async def test_webhook_fault_sets_the_delivery_behaviour(api: Api, control: Cont
     await control.fault(action="webhook", duplicate=True, delayMs=1500)
     task = video_task()
     await api.post([task])
-    behaviour = server.app[DELIVERY].behaviour_for("test-key", task["taskUUID"])
+    behaviour = server.app[DELIVERY].behaviours.get("test-key", task["taskUUID"])
     assert (behaviour.duplicate, behaviour.delay) == (True, 1.5)
 
 

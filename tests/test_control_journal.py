@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Api, video_task
 from control_client import Control
-from mockserver.state import CONTROL
+from mockserver.control import CONTROL
 
 
 @pytest.fixture

@@ -284,7 +284,7 @@ async def test_host_outside_the_allowlist_is_refused_without_sending(delivering,
 
 async def test_delay_holds_back_the_first_attempt(delivering, receiver):
     server, api = await delivering()
-    engine_of(server).set_behaviour(KEY, delay=0.4)
+    engine_of(server).behaviours.set_namespace(KEY, WebhookBehaviour(delay=0.4))
     task, _ = await submit_and_finish(api, webhookURL=receiver.url())
     [record] = await engine_of(server).wait_for(KEY, task["taskUUID"], "webhook")
     assert record.attempts[0].started_at - record.created_at >= 0.4 - SLACK
@@ -292,7 +292,7 @@ async def test_delay_holds_back_the_first_attempt(delivering, receiver):
 
 async def test_duplicate_delivers_each_webhook_twice(delivering, receiver):
     server, api = await delivering()
-    engine_of(server).set_behaviour(KEY, duplicate=True)
+    engine_of(server).behaviours.set_namespace(KEY, WebhookBehaviour(duplicate=True))
     task, _ = await submit_and_finish(api, webhookURL=receiver.url())
     first, copy = await engine_of(server).wait_for(KEY, task["taskUUID"], "webhook", count=2)
     assert copy.duplicate_of == first.id and copy.payload == first.payload
@@ -302,7 +302,7 @@ async def test_duplicate_delivers_each_webhook_twice(delivering, receiver):
 async def test_reorder_sends_a_tasks_webhooks_last_result_first(delivering, receiver):
     server, api = await delivering()
     task_uuid = new_uuid()
-    engine_of(server).set_behaviour(KEY, task_uuid, reorder=True)
+    engine_of(server).behaviours.set_task(KEY, task_uuid, WebhookBehaviour(reorder=True))
     task, body = await submit_and_finish(api, taskUUID=task_uuid, webhookURL=receiver.url(), numberResults=3)
     await engine_of(server).wait_for(KEY, task["taskUUID"], "webhook", count=3)
     arrived = [json.loads(request.body)["data"][0]["videoUUID"] for request in receiver.requests]
@@ -311,15 +311,15 @@ async def test_reorder_sends_a_tasks_webhooks_last_result_first(delivering, rece
 
 def test_task_behaviour_wins_over_namespace_and_clear_restores():
     engine = DeliveryEngine(media=None)
-    engine.set_behaviour("ns", duplicate=True)
-    engine.set_behaviour("ns", "task-1", delay=2)
-    assert engine.behaviour_for("ns", "task-1") == WebhookBehaviour(delay=2)
-    assert engine.behaviour_for("ns", "task-2") == WebhookBehaviour(duplicate=True)
-    assert engine.behaviour_for("other", "task-1") == WebhookBehaviour()
-    engine.clear_behaviour("ns", "task-1")
-    assert engine.behaviour_for("ns", "task-1") == WebhookBehaviour(duplicate=True)
+    engine.behaviours.set_namespace("ns", WebhookBehaviour(duplicate=True))
+    engine.behaviours.set_task("ns", "task-1", WebhookBehaviour(delay=2))
+    assert engine.behaviours.get("ns", "task-1") == WebhookBehaviour(delay=2)
+    assert engine.behaviours.get("ns", "task-2") == WebhookBehaviour(duplicate=True)
+    assert engine.behaviours.get("other", "task-1") == WebhookBehaviour()
+    engine.behaviours.set_task("ns", "task-1", None)
+    assert engine.behaviours.get("ns", "task-1") == WebhookBehaviour(duplicate=True)
     engine.reset("ns")
-    assert engine.behaviour_for("ns", "task-2") == WebhookBehaviour()
+    assert engine.behaviours.get("ns", "task-2") == WebhookBehaviour()
 
 
 def test_backoff_doubles_up_to_its_cap():
@@ -392,7 +392,7 @@ async def test_reset_forgets_only_that_namespace(delivering, receiver):
 
 async def test_delivery_log_keeps_only_the_newest_records(delivering, receiver):
     server, api = await delivering(delivery_log_size=2)
-    engine_of(server).set_behaviour(KEY, duplicate=True)
+    engine_of(server).behaviours.set_namespace(KEY, WebhookBehaviour(duplicate=True))
     first, _ = await submit_and_finish(api, webhookURL=receiver.url())
     await engine_of(server).wait_for(KEY, first["taskUUID"], count=2)
     second, _ = await submit_and_finish(api, webhookURL=receiver.url())

@@ -9,6 +9,8 @@ from conftest import Api, data_uri, new_uuid, png_bytes, video_task
 from mockserver.clock import ManualClock
 from mockserver.media import MediaStore
 
+NS = "test-key"  # the namespace the stored media belong to
+
 
 @pytest.fixture
 async def video(api) -> tuple[str, bytes]:
@@ -86,14 +88,14 @@ async def test_uploaded_image_ranges_work_too(api):
 async def test_cap_evicts_expired_first_then_oldest(tmp_path):
     clock = ManualClock()
     store = MediaStore(tmp_path, clock, cap_bytes=250)
-    old = await store.add_bytes(new_uuid(), "png", b"a" * 100, ttl=1000)
+    old = await store.add_bytes(NS, new_uuid(), "png", b"a" * 100, ttl=1000)
     clock.advance(1)
-    short = await store.add_bytes(new_uuid(), "png", b"b" * 100, ttl=5)
+    short = await store.add_bytes(NS, new_uuid(), "png", b"b" * 100, ttl=5)
     clock.advance(10)  # `short` has expired
-    newer = await store.add_bytes(new_uuid(), "png", b"c" * 100, ttl=1000)
+    newer = await store.add_bytes(NS, new_uuid(), "png", b"c" * 100, ttl=1000)
     assert store.lookup(f"{old.media_uuid}.png") and store.lookup(f"{newer.media_uuid}.png")
     assert not short.path.exists()
-    newest = await store.add_bytes(new_uuid(), "png", b"d" * 100, ttl=1000)
+    newest = await store.add_bytes(NS, new_uuid(), "png", b"d" * 100, ttl=1000)
     assert store.lookup(f"{old.media_uuid}.png") is None and not old.path.exists()
     assert store.lookup(f"{newest.media_uuid}.png") and store.stats()["bytes"] == 200
 
@@ -102,7 +104,7 @@ async def test_pending_videos_are_never_evicted_by_the_cap(tmp_path):
     source = tmp_path / "rendered.mp4"
     source.write_bytes(b"v" * 300)
     store = MediaStore(tmp_path / "media", ManualClock(), cap_bytes=100)
-    pending = store.add_file(new_uuid(), "mp4", source)
+    pending = store.add_file(NS, new_uuid(), "mp4", source)
     assert store.lookup(f"{pending.media_uuid}.mp4") is not None and source.exists()
 
 
@@ -125,7 +127,7 @@ async def test_an_expired_video_url_leaves_the_synthesizer_cache_intact(tmp_path
     rendered.write_bytes(b"v" * 50)
     clock = ManualClock()
     store = MediaStore(tmp_path / "media", clock, cap_bytes=10)
-    entry = store.add_file(new_uuid(), "mp4", rendered)
+    entry = store.add_file(NS, new_uuid(), "mp4", rendered)
     store.start_ttl(entry.media_uuid, 5)
     clock.advance(6)
     await store.sweep()
@@ -138,7 +140,7 @@ async def test_results_sharing_one_cached_video_count_its_bytes_once(tmp_path):
     rendered.write_bytes(b"v" * 100)
     clock = ManualClock()
     store = MediaStore(tmp_path / "media", clock, cap_bytes=150)
-    entries = [store.add_file(new_uuid(), "mp4", rendered) for _ in range(5)]
+    entries = [store.add_file(NS, new_uuid(), "mp4", rendered) for _ in range(5)]
     for entry in entries:
         store.start_ttl(entry.media_uuid, 1000)
     await store.sweep()
@@ -153,8 +155,8 @@ async def test_uploads_evicted_by_a_published_video_are_deleted_at_the_next_swee
     rendered = tmp_path / "clip.mp4"
     rendered.write_bytes(b"v" * 100)
     store = MediaStore(tmp_path / "media", ManualClock(), cap_bytes=150)
-    upload = await store.add_bytes(new_uuid(), "png", b"i" * 100, ttl=1000)
-    video = store.add_file(new_uuid(), "mp4", rendered)  # synchronous: evicts the upload, deletes nothing yet
+    upload = await store.add_bytes(NS, new_uuid(), "png", b"i" * 100, ttl=1000)
+    video = store.add_file(NS, new_uuid(), "mp4", rendered)  # synchronous: evicts the upload, deletes nothing yet
     assert store.lookup(f"{upload.media_uuid}.png") is None and upload.path.exists()
     assert store.lookup(f"{video.media_uuid}.mp4") is not None and store.stats()["bytes"] == 100
     await store.sweep()
@@ -167,7 +169,7 @@ async def test_the_sweep_follows_the_latest_ttl_of_an_entry(tmp_path):
     rendered.write_bytes(b"v" * 10)
     clock = ManualClock()
     store = MediaStore(tmp_path / "media", clock, cap_bytes=1000)
-    entry = store.add_file(new_uuid(), "mp4", rendered)
+    entry = store.add_file(NS, new_uuid(), "mp4", rendered)
     store.start_ttl(entry.media_uuid, 5)
     store.start_ttl(entry.media_uuid, 100)  # a later expiry replaces the first
     clock.advance(10)

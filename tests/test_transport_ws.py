@@ -12,8 +12,8 @@ import json
 import aiohttp
 import pytest
 
-from mockserver.transport_ws import WS_HUB
-from mockserver.ws_frames import MAX_REPLY_FRAME_BYTES, reply_frames
+from mockserver.transports.ws import WS_HUB
+from mockserver.transports.ws_frames import MAX_REPLY_FRAME_BYTES, reply_frames
 from conftest import data_uri, png_bytes, video_task
 
 KEY = "ws-key"

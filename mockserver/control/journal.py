@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import RunwareError
+from mockserver.exchange import RequestContext
+from mockserver.vocabulary import Transport
 
 DEFAULT_SIZE = 5000
 LONG_STRING = 2048  # longer strings (inline base64 images) are kept abbreviated
@@ -84,6 +86,23 @@ class JournalEntry:
     def task_types(self) -> list[str]:
         return [task["taskType"] for task in self.tasks or []
                 if isinstance(task, Mapping) and isinstance(task.get("taskType"), str)]
+
+    @classmethod
+    def of(cls, ctx: RequestContext) -> "JournalEntry":
+        """The finished exchange as the journal keeps it (copies, secrets redacted)."""
+        entry = cls(transport=ctx.transport, received_at=ctx.received_at, received_wall=ctx.received_wall,
+                    namespace=ctx.claimed_key or None, remote=ctx.remote, method=ctx.method, path=ctx.path,
+                    headers=redact_headers(ctx.headers.items()) if ctx.transport is Transport.REST else {},
+                    request_id=ctx.request_id, body_bytes=ctx.body_bytes,
+                    raw_body=scrub(ctx.raw_body) if ctx.raw_body is not None else None,
+                    response_status=ctx.response_status, response_headers=ctx.sent_headers,
+                    response_body=ctx.sent_body, duration_ms=ctx.elapsed_ms(), faults=ctx.faults,
+                    scenarios=list(ctx.scenarios))
+        if ctx.tasks is not None:
+            entry.record_tasks(ctx.tasks)
+            if ctx.reply is not None and ctx.reply.violations:
+                entry.record_violations(ctx.tasks, ctx.reply.violations)
+        return entry
 
     def record_tasks(self, tasks: list) -> None:
         """Keep the request's tasks. A small body (no string in it can be long) is kept as parsed

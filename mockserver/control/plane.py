@@ -1,38 +1,47 @@
-"""``ControlPlane``: the control components of one server, and the decisions that span them.
+"""The control plane's state, and what it does to every exchange.
 
-Which faults a request or a job gets (installed faults first, in creation order, then the
-request's scenarios), what a job-submission changes on the job, and what a reset or a clock
-advance touches. The transports and the dispatcher wrapper call in here; the ``/__mock/`` routes
-expose it.
+State: the journal, the faults, the scenario catalogue, the recent-task index, the clock and the
+registry of stores it resets. What it does, through the hooks it fills in at composition
+(``mockserver.exchange.Hooks``; nothing below the composition root calls it directly):
+
+- ``socket_opening``: an unknown scenario on a WebSocket upgrade refuses the upgrade;
+- ``before_backend``: an unknown scenario refuses the request; a matching ``delay`` fault waits; a
+  matching response fault answers instead of the backend (``status``) or asks the transport to
+  break the reply (``reset``/``malformed``/``truncated``, ``close1011``/``abort``);
+- ``task_accepted``: a videoInference about to become a job gets the progression, result release,
+  outcome and webhook behaviour its request's scenarios and outcome faults ask for;
+- ``exchange_done``: the journal records the exchange, whatever happened to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Mapping
 from typing import Any
 
-from mockserver.clock import ManualClock
-from mockserver.control.exchange import CURRENT
-from mockserver.control.faults import DELAY, OUTCOME_ACTIONS, RESPONSE_ACTIONS, WS_ONLY, Fault, FaultBook
-from mockserver.control.journal import Journal
+from mockserver.clock import AdvanceableClock, ManualClock
+from mockserver.control.faults import OUTCOME_ACTIONS, RESPONSE_ACTIONS, Fault, FaultBook
+from mockserver.control.journal import Journal, JournalEntry
 from mockserver.control.scenarios import ScenarioCatalogue, Selection
 from mockserver.control.task_index import TaskIndex
-from mockserver.control.virtual_clock import AdvanceableClock
-from mockserver.delivery import DeliveryEngine
-from mockserver.jobs import TASK_TYPE, Job, JobStore
+from mockserver.delivery import DeliveryEngine, WebhookBehaviour
+from mockserver.errors import RunwareError
+from mockserver.exchange import Hooks, RequestContext
+from mockserver.jobs import TASK_TYPE, JobStore, Outcome
 from mockserver.media import MediaStore
-from mockserver.uploads import UploadStore
-from mockserver.ws_hub import WebSocketHub
+from mockserver.protocol import Reply, is_authentication
+from mockserver.state import Resettable
+from mockserver.vocabulary import FaultAction, Transport
 
 
 class ControlPlane:
-    def __init__(self, clock: AdvanceableClock, jobs: JobStore, uploads: UploadStore, media: MediaStore, *,
-                 journal_size: int, control_token: str | None, seed: int | None) -> None:
+    def __init__(self, clock: AdvanceableClock, jobs: JobStore, media: MediaStore, delivery: DeliveryEngine,
+                 stores: dict[str, Resettable], *, journal_size: int, control_token: str | None,
+                 seed: int | None) -> None:
         self.clock = clock
         self.jobs = jobs
-        self.uploads = uploads
         self.media = media
+        self.delivery = delivery
         self.control_token = control_token
         self.default_policy = jobs.policies.default  # what PUT /__mock/progression {"policy": null} restores
         self.default_results = jobs.results.default  # what {"results": null} restores
@@ -42,77 +51,110 @@ class ControlPlane:
         self.scenarios = ScenarioCatalogue()
         self.tasks = TaskIndex(jobs)
         self.rng = random.Random(seed)  # delay samples: reproducible under --seed
-        self.ws_hub: WebSocketHub | None = None  # attached once the WebSocket transport exists
-        self.delivery: DeliveryEngine | None = None
-        jobs.on_job_submitted.append(self.on_job_submitted)
+        jobs.on_job_submitted.append(self.tasks.add)
+        # every store with per-key state, the control plane's own included: one reset for all
+        self.stores = stores
+        stores.update({"journalEntries": self.journal, "faults": self.faults, "scenarioBudgets": self.scenarios,
+                       "taskIndex": self.tasks})
 
-    # -- faults -----------------------------------------------------------------------------------
-
-    def request_faults(self, namespace: str | None, transport: str, tasks: list,
-                       selection: Selection) -> tuple[Fault | None, Fault | None]:
-        """(the delay, the response fault) a request gets: the first matching of each kind."""
-        candidates = [*self.faults.active(namespace), *selection.faults]
-        starts_with_auth = bool(tasks) and isinstance(tasks[0], Mapping) and tasks[0].get("taskType") == "authentication"
-        delay = next((f for f in candidates if f.action == DELAY and f.matches(namespace, transport, tasks)), None)
-        response = next((f for f in candidates if f.action in RESPONSE_ACTIONS
-                         and not (f.action in WS_ONLY and starts_with_auth)  # no session to drop yet
-                         and f.matches(namespace, transport, tasks)), None)
-        return delay, response
+    def install(self, hooks: Hooks) -> None:
+        hooks.socket_opening.append(self.socket_opening)
+        hooks.before_backend.append(self.before_backend)
+        hooks.task_accepted.append(self.task_accepted)
+        hooks.exchange_done.append(self.exchange_done)
 
     def armed(self, scenario_names: tuple[str, ...]) -> bool:
         """Whether any fault is installed or a scenario is in force: when not (the usual case),
         requests and jobs skip fault and scenario matching altogether."""
         return bool(self.faults) or bool(scenario_names)
 
-    def on_job_submitted(self, job: Job) -> None:
-        """Index the job and give it what the request's scenarios and outcome faults ask for."""
-        self.tasks.add(job)
-        exchange = CURRENT.get()
-        if not self.armed(exchange.scenario_names if exchange else ()):
-            return
-        transport = exchange.entry.transport if exchange else None
-        selection = self.scenarios.select(exchange.scenario_names if exchange else (), job.namespace)
-        if selection.policy is not None:
-            self.jobs.policies.set_task(job.namespace, job.task_uuid, selection.policy)
-        if selection.results is not None:
-            self.jobs.results.set_task(job.namespace, job.task_uuid, selection.results)
-        task = [{"taskType": TASK_TYPE, "taskUUID": job.task_uuid}]
-        candidates = [*self.faults.active(job.namespace), *selection.faults]
-        for action in OUTCOME_ACTIONS:
-            fault = next((f for f in candidates if f.action == action and f.matches(job.namespace, transport, task)), None)
-            if fault is None or (action == "webhook" and self.delivery is None):
-                continue
-            fault.consume(fault.budget_key(task))
-            self._apply_outcome(fault, job)
-            if exchange is not None:
-                exchange.entry.faults.append(fault.record(taskUUID=job.task_uuid))
+    # -- the hooks --------------------------------------------------------------------------------
 
-    def _apply_outcome(self, fault: Fault, job: Job) -> None:
-        if fault.action == "taskError":
-            job.injected_error = fault.task_error(job.task_uuid)
-        elif fault.action == "nsfw":
-            job.result_overrides["NSFWContent"] = True
-        else:
+    def socket_opening(self, ctx: RequestContext) -> RunwareError | None:
+        try:
+            self.scenarios.check(ctx.scenarios)
+        except RunwareError as error:
+            return error
+        return None
+
+    async def before_backend(self, ctx: RequestContext) -> Reply | None:
+        if not self.armed(ctx.scenarios):
+            return None
+        try:
+            selection = self.scenarios.select(ctx.scenarios, ctx.claimed_key)
+        except RunwareError as error:  # an unknown scenario: nothing runs
+            return Reply.of([], [error])
+        delay, response = self._request_faults(ctx, selection)
+        if delay is not None:
+            delay.consume(delay.budget_key(ctx.tasks))
+            milliseconds = delay.sample_delay_ms(self.rng)
+            ctx.faults.append(delay.record(delayMs=round(milliseconds, 3)))
+            await asyncio.sleep(milliseconds / 1000)
+        if response is None:
+            return None
+        response.consume(response.budget_key(ctx.tasks))
+        ctx.faults.append(response.record())
+        first = ctx.tasks[0] if ctx.tasks else None
+        if response.action is FaultAction.STATUS:  # answered instead of run, as a gateway would
+            if "retryAfter" in response.params:
+                ctx.response_headers["Retry-After"] = str(response.params["retryAfter"])
+            return Reply.of([], [response.error(first)])
+        ctx.break_reply = response.action
+        if response.action.transport is Transport.REST and not response.params["processed"]:
+            return Reply.of([], [RunwareError("serviceUnavailable", "Connection failed.").for_task(first)])
+        return None  # the backend runs; the transport breaks its reply
+
+    def task_accepted(self, ctx: RequestContext, task: dict) -> None:
+        """Give the task what the request's scenarios and outcome faults ask for."""
+        if not self.armed(ctx.scenarios):
+            return
+        namespace, task_uuid = ctx.namespace, task["taskUUID"]
+        selection = self.scenarios.select(ctx.scenarios, namespace)
+        if selection.policy is not None:
+            self.jobs.policies.set_task(namespace, task_uuid, selection.policy)
+        if selection.results is not None:
+            self.jobs.results.set_task(namespace, task_uuid, selection.results)
+        as_request = [{"taskType": TASK_TYPE, "taskUUID": task_uuid}]
+        candidates = [*self.faults.active(namespace), *selection.faults]
+        outcome = self.jobs.outcomes.task_value(namespace, task_uuid) or Outcome()
+        for action in OUTCOME_ACTIONS:
+            fault = next((f for f in candidates if f.action is action and f.matches(namespace, ctx.transport, as_request)),
+                         None)
+            if fault is None:
+                continue
+            fault.consume(fault.budget_key(as_request))
+            ctx.faults.append(fault.record(taskUUID=task_uuid))
             params = fault.params
-            self.delivery.set_behaviour(job.namespace, job.task_uuid, delay=params.get("delayMs", 0) / 1000,
-                                        duplicate=params.get("duplicate", False), reorder=params.get("reorder", False))
+            if action is FaultAction.TASK_ERROR:
+                outcome = Outcome(params["code"], params.get("message"), outcome.nsfw)
+            elif action is FaultAction.NSFW:
+                outcome = Outcome(outcome.error_code, outcome.error_message, nsfw=True)
+            else:
+                self.delivery.behaviours.set_task(namespace, task_uuid, WebhookBehaviour(
+                    params.get("delayMs", 0) / 1000, params.get("duplicate", False), params.get("reorder", False)))
+        if outcome != Outcome():
+            self.jobs.outcomes.set_task(namespace, task_uuid, outcome)
+
+    def exchange_done(self, ctx: RequestContext) -> None:
+        self.journal.add(JournalEntry.of(ctx))
+
+    def _request_faults(self, ctx: RequestContext, selection: Selection) -> tuple[Fault | None, Fault | None]:
+        """(the delay, the response fault) a request gets: the first matching of each kind."""
+        namespace, tasks = ctx.claimed_key, ctx.tasks or []
+        candidates = [*self.faults.active(namespace), *selection.faults]
+        starts_with_auth = bool(tasks) and is_authentication(tasks[0])
+        delay = next((f for f in candidates if f.action is FaultAction.DELAY
+                      and f.matches(namespace, ctx.transport, tasks)), None)
+        response = next((f for f in candidates if f.action in RESPONSE_ACTIONS
+                         and not (f.action.transport is Transport.WS and starts_with_auth)  # no session to drop yet
+                         and f.matches(namespace, ctx.transport, tasks)), None)
+        return delay, response
 
     # -- namespace-wide operations -------------------------------------------------------------------
 
-    def reset(self, namespace: str | None = None) -> dict[str, Any]:
-        """Forget one namespace's state (everything when None): jobs, uploads, policies, journal,
-        faults, scenario budgets, deliveries."""
-        if self.delivery is not None:
-            namespaces = ({namespace} if namespace is not None
-                          else {record.namespace for record in self.delivery.records()} | self.tasks.namespaces())
-            for ns in namespaces:
-                self.delivery.reset(ns)
-        self.jobs.reset(namespace)
-        uploads = self.uploads.forget(namespace)
-        self.tasks.reset(namespace)
-        self.scenarios.reset(namespace)
-        return {"journalEntries": self.journal.reset(namespace), "faults": self.faults.reset(namespace),
-                "uploads": uploads}
+    def reset(self, namespace: str | None = None) -> dict[str, int]:
+        """Forget one namespace's state (everything when None), in every store; how many of each."""
+        return {name: store.reset(namespace) for name, store in self.stores.items()}
 
     async def advance_clock(self, seconds: float) -> float:
         """Move server time; time-based policies settle and expired media go, before this returns."""
@@ -121,5 +163,5 @@ class ControlPlane:
         await self.media.sweep()
         return self.clock.now()
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         return {**self.journal.stats(), "faults": len(self.faults.listed()), "clockOffset": self.clock.offset}

@@ -14,13 +14,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from mockserver.control.bodies import check
 from mockserver.control.faults import Fault, parse_fault
 from mockserver.errors import RunwareError
 from mockserver.jobs import Progression, parse_results
+from mockserver.protocol import SCENARIO_HEADER
+from mockserver.vocabulary import ResultRelease
 
 CATALOGUE_FILE = Path(__file__).with_name("scenarios.json")
-HEADER = "X-Vidmock-Scenario"
-QUERY = "scenario"
 POLICY_SCENARIOS = {
     "immediate": "Tasks of the request finish as soon as their video exists.",
     "manual": "Tasks of the request finish only through POST /__mock/tasks/{taskUUID}/complete or /fail.",
@@ -36,7 +37,7 @@ class Selection:
     names: tuple[str, ...]
     faults: tuple[Fault, ...]
     policy: Progression | None
-    results: str | None = None  # result-release mode of the tasks the request submits
+    results: ResultRelease | None = None  # result-release mode of the tasks the request submits
 
 
 class ScenarioCatalogue:
@@ -44,7 +45,7 @@ class ScenarioCatalogue:
         self.definitions: dict[str, dict] = json.loads(path.read_text(encoding="utf-8"))
         for name, definition in self.definitions.items():  # fail at start-up, not on first use
             for spec in definition["faults"]:
-                parse_fault(spec, None, source=f"scenario:{name}")
+                check("FaultSpec", spec, f"scenarios.json, {name}: ")
             if "results" in definition:
                 parse_results(definition["results"])
         self._instances: dict[tuple[str | None, str], tuple[Fault, ...]] = {}
@@ -62,7 +63,7 @@ class ScenarioCatalogue:
         for name in names:
             if name in self.definitions:
                 faults.extend(self._faults(namespace, name))
-                results = self.definitions[name].get("results", results)
+                results = parse_results(self.definitions[name]["results"]) if "results" in self.definitions[name] else results
                 continue
             try:
                 policy = Progression.parse(name)
@@ -77,10 +78,12 @@ class ScenarioCatalogue:
     def names(self) -> list[str]:
         return [*self.definitions, *POLICY_SCENARIOS]
 
-    def reset(self, namespace: str | None = None) -> None:
-        """Forget the budgets used by a namespace (all when None)."""
-        for key in [key for key in self._instances if namespace is None or key[0] == namespace]:
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget the budgets used by a namespace (all when None); returns how many scenarios."""
+        doomed = [key for key in self._instances if namespace is None or key[0] == namespace]
+        for key in doomed:
             del self._instances[key]
+        return len(doomed)
 
     def _faults(self, namespace: str | None, name: str) -> tuple[Fault, ...]:
         key = (namespace, name)
@@ -92,11 +95,6 @@ class ScenarioCatalogue:
         return self._instances[key]
 
 
-def split_names(*values: str | None) -> tuple[str, ...]:
-    """Scenario names from header / query values: comma-separated, blanks ignored, order kept."""
-    return tuple(name.strip() for value in values if value for name in value.split(",") if name.strip())
-
-
 def unsupported_scenario(name: str, known: list[str]) -> RunwareError:
-    return RunwareError("unsupportedScenario", f"Unknown scenario {name!r} in {HEADER}. Known scenarios: "
+    return RunwareError("unsupportedScenario", f"Unknown scenario {name!r} in {SCENARIO_HEADER}. Known scenarios: "
                         f"{', '.join(known)} (GET /__mock/scenarios describes them).", allowedValues=known)

@@ -10,7 +10,8 @@ import itertools
 from collections import OrderedDict
 
 from mockserver.control.journal import scrub
-from mockserver.jobs import SUCCESS, Job, JobStore
+from mockserver.jobs import Job, JobStore
+from mockserver.vocabulary import JobStatus
 
 PER_NAMESPACE = 1000
 
@@ -38,19 +39,20 @@ class TaskIndex:
         live = self.jobs.get(job.namespace, job.task_uuid) is job
         return {
             "namespace": job.namespace, "taskUUID": job.task_uuid, "status": job.status if live else "expired",
-            "policy": str(self.jobs.policies.for_job(job)), "polls": job.polls,
+            "policy": str(self.jobs.policies.get(job.namespace, job.task_uuid)), "polls": job.polls,
             "submittedAt": job.submitted_at, "finishedAt": job.finished_at,
-            "resultRelease": self.jobs.results.for_job(job),
-            "results": (job.success_items() if job.status == SUCCESS else job.released_items()) if live else [],
+            "resultRelease": self.jobs.results.get(job.namespace, job.task_uuid),
+            "results": (job.success_items() if job.status == JobStatus.SUCCESS else job.released_items()) if live else [],
             "error": job.error.to_wire() if job.error is not None else None,
             "synthesisStderr": job.synthesis_stderr,
             "webhookURL": job.webhook_url, "uploadEndpoint": job.upload_endpoint,
             "task": scrub(job.task),
         }
 
-    def reset(self, namespace: str | None = None) -> None:
-        for ns in [ns for ns in self._recent if namespace is None or ns == namespace]:
-            del self._recent[ns]
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget a namespace's listing (all when None); returns how many tasks."""
+        doomed = [ns for ns in self._recent if namespace is None or ns == namespace]
+        return sum(len(self._recent.pop(ns)) for ns in doomed)
 
     def namespaces(self) -> set[str]:
         return set(self._recent)

@@ -1,29 +1,32 @@
-"""WebSocket transport: ``GET /v1`` upgrades (any query string ignored); each text frame in is a
-task array, each frame out an envelope, and every task goes through the same dispatcher as REST.
+"""WebSocket transport: ``GET /v1`` upgrades (any query string ignored but ``scenario``); each text
+frame in is a task array, each frame out an envelope, and every task goes to the same backend as
+over REST.
 
 What only a socket has lives here: authentication that lasts for the connection (with session
-resume, see ``ws_hub``), pings answered even before authentication, an idle timeout, malformed
+resume, see ``ws_sessions``), pings answered even before authentication, an idle timeout, malformed
 frames answered with ``invalidRequestBody`` while the socket stays open, reply frames kept under
-1 MiB, and ``POST /__mock/ws/drop``, the test hook that drops a key's sockets.
+1 MiB, and drops (close 1011 or a TCP abort) when a fault asks for one.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from dataclasses import replace
 
 from aiohttp import WSMessage, WSMsgType, web
 
-from mockserver.control.conventions import bad_control_request
-from mockserver.control.middleware import journal_frame
-from mockserver.dispatcher import AUTH, RequestContext
+from mockserver.backends import BACKEND
 from mockserver.errors import RunwareError
-from mockserver.protocol import Reply, decode_tasks, request_too_large
-from mockserver.state import CLOCK, CONFIG, DISPATCHER, HEALTH_SOURCES, HOUSEKEEPING
-from mockserver.transport_rest import request_context
-from mockserver.ws_frames import reply_frames
-from mockserver.ws_hub import DROP_HOW, Connection, WebSocketHub
+from mockserver.exchange import HOOKS, RequestContext, finish, serve
+from mockserver.protocol import (
+    AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, is_authentication, request_too_large, split_names,
+)
+from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
+from mockserver.transports.rest import request_context
+from mockserver.transports.ws_frames import reply_frames
+from mockserver.transports.ws_sessions import Connection, WebSocketHub
+from mockserver.vocabulary import DropKind, Transport
 
 log = logging.getLogger(__name__)
 
@@ -34,57 +37,80 @@ MISSING_KEY_MESSAGE = "Missing API key. Send an authentication task first on thi
 
 async def handle_socket(request: web.Request) -> web.StreamResponse:
     """Serve one socket until the client leaves, it idles out, or a drop is injected."""
+    app = request.app
+    hooks, hub, limit = app[HOOKS], app[WS_HUB], app[CONFIG].max_body_bytes
+    scenarios = split_names(request.headers.get(SCENARIO_HEADER), request.query.get(SCENARIO_QUERY))
+    upgrade = request_context(request, Transport.WS, scenarios)
+    upgrade.api_key = None  # on a socket only an authentication task authenticates
+
+    # -- the upgrade, unless an observer refuses it (an unknown scenario) ----------------------
+    for opening in hooks.socket_opening:
+        error = opening(upgrade)
+        if error is not None:
+            return web.json_response({"errors": [error.to_wire()]}, status=error.http_status)
     if not web.WebSocketResponse().can_prepare(request).ok:
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
-    hub, limit = request.app[WS_HUB], request.app[CONFIG].max_body_bytes
     ws = web.WebSocketResponse(max_msg_size=limit * OVERSIZE_FACTOR, decode_text=False)
     await ws.prepare(request)
     connection = Connection(ws, request)
     hub.register(connection)
-    ctx = request_context(request, "ws")
-    ctx.api_key = None  # on a socket only an authentication task authenticates
     try:
         while True:
             message = await ws.receive()  # the hub closes sockets that stay idle
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 break
             connection.last_frame_at = time.monotonic()
-            reply = await journal_frame(request.app, ctx, message, _reply_to(message, connection, ctx, request.app, limit))
-            await _send(reply, connection, request.app)
+            ctx = replace(upgrade, api_key=connection.api_key, request_id=f"{upgrade.request_id}.{connection.frames}",
+                          received_at=app[CLOCK].now(), received_wall=time.time(), started=time.perf_counter(),
+                          connection=connection, faults=[], response_headers={},
+                          body_bytes=len(message.data) if isinstance(message.data, (bytes, str)) else None)
+            connection.frames += 1
+
+            # -- the frame: tasks, an error about the frame, or a drop on request --------------
+            reply = await _reply_to(message, connection, ctx, app, limit)
+            if ctx.break_reply is not None and ctx.api_key:
+                await hub.drop(ctx.api_key, DropKind(ctx.break_reply))  # the reply waits for a resume
+            ctx.sent_body = reply.envelope()
+            finish(hooks, ctx, reply)
+            await _send(reply, connection, hub)
     except Exception:  # a bug must cost this socket at most, never the server
         log.exception("WebSocket handler failed")
         if not ws.closed:
             await ws.close(code=1011, message=b"internal error")
     finally:
         hub.unregister(connection)
+        await app[BACKEND].socket_closed(connection)
     return ws
 
 
 async def _reply_to(message: WSMessage, connection: Connection, ctx: RequestContext,
                     app: web.Application, limit: int) -> Reply:
     if message.type is not WSMsgType.TEXT:
+        ctx.raw_body = f"<{message.type.name.lower()} frame of {len(message.data or b'')} bytes>"
         return Reply.of([], [RunwareError(
             "invalidRequestBody", "Binary frames are not accepted: send each task array as a UTF-8 text frame.")])
     if len(message.data) > limit:
+        ctx.raw_body = message.data.decode("utf-8", "replace")
         return Reply.of([], [request_too_large(limit)])
     try:
         tasks = decode_tasks(message.data)
     except RunwareError as error:
+        ctx.raw_body = message.data.decode("utf-8", "replace")
         return Reply.of([], [error])
-    if _is_authentication(tasks[0]):
+    if is_authentication(tasks[0]):
         return await _authenticate(tasks, connection, ctx, app)
-    if ctx.api_key is None:
+    if connection.api_key is None:
+        ctx.tasks = tasks
         return _unauthenticated_reply(tasks)
-    reply = await app[DISPATCHER].handle(tasks, ctx)
-    await _maybe_drop(tasks, ctx, app)
-    return reply
+    return await serve(app[BACKEND], app[HOOKS], tasks, ctx)
 
 
 async def _authenticate(tasks: list, connection: Connection, ctx: RequestContext, app: web.Application) -> Reply:
-    """The dispatcher checks the key; the hub decides the session (resumed or new)."""
+    """The backend checks the key; the hub decides the session (resumed or new)."""
     requested_session = tasks[0].get("connectionSessionUUID")
-    reply = await app[DISPATCHER].handle(tasks, ctx)
+    reply = await serve(app[BACKEND], app[HOOKS], tasks, ctx)
     if reply.data and reply.data[0].get("taskType") == AUTH:
+        connection.api_key = ctx.api_key
         session = app[WS_HUB].authenticate(connection, ctx.namespace, requested_session)
         reply.data[0]["connectionSessionUUID"] = session.uuid
     return reply
@@ -102,49 +128,20 @@ def _unauthenticated_reply(tasks: list) -> Reply:
     return Reply.of(data, errors)
 
 
-async def _send(reply: Reply, connection: Connection, app: web.Application) -> None:
-    hub = app[WS_HUB]
+async def _send(reply: Reply, connection: Connection, hub: WebSocketHub) -> None:
     await hub.deliver(connection, reply_frames(reply.envelope()))
     if reply.data and reply.data[0].get("taskType") == AUTH:
         await hub.flush(connection)
 
 
-async def _maybe_drop(tasks: list, ctx: RequestContext, app: web.Application) -> None:
-    """Fire a drop armed through ``/__mock/ws/drop`` for one of this request's task types."""
-    task_types = (task["taskType"] for task in tasks if isinstance(task, dict) and isinstance(task.get("taskType"), str))
-    how = app[WS_HUB].take_armed_drop(ctx.namespace, task_types)
-    if how is not None:
-        await app[WS_HUB].drop(ctx.namespace, how)
-
-
-def _is_authentication(task: Any) -> bool:
-    return isinstance(task, dict) and task.get("taskType") == AUTH
-
-
-async def handle_drop(request: web.Request) -> web.Response:
-    """``POST /__mock/ws/drop`` ``{"apiKey": K, "how": "close1011"|"abort", "on"?: taskType}``:
-    drop the key's sockets now, or (with ``on``) right after its next request of that task type."""
-    try:
-        body = await request.json()
-        namespace, how, on = body["apiKey"], body.get("how", "close1011"), body.get("on")
-        if not isinstance(namespace, str) or how not in DROP_HOW or not isinstance(on, (str, type(None))):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise bad_control_request(f'Expected {{"apiKey": str, "how": {" | ".join(DROP_HOW)}, "on"?: taskType}}.') from None
-    hub = request.app[WS_HUB]
-    if on is not None:
-        hub.arm_drop(namespace, on, how)
-        return web.json_response({"armed": {"apiKey": namespace, "how": how, "on": on}})
-    return web.json_response({"dropped": await hub.drop(namespace, how)})
-
-
 def add_ws_routes(app: web.Application) -> None:
-    """``GET /v1`` upgrades to a WebSocket (``POST /v1`` stays REST); the drop hook under /__mock/."""
+    """``GET /v1`` upgrades to a WebSocket (``POST /v1`` stays REST)."""
     config = app[CONFIG]
-    hub = app[WS_HUB] = WebSocketHub(app[CLOCK], app[DISPATCHER].ids.uuid4, idle_timeout=config.ws_idle_timeout,
+    hub = app[WS_HUB] = WebSocketHub(app[CLOCK], app[IDS].uuid4, idle_timeout=config.ws_idle_timeout,
                                      resume_window=config.ws_resume_window)
+    app[SOCKETS] = hub
+    app[STORES]["wsSessions"] = hub
     app[HEALTH_SOURCES]["websocket"] = hub.stats
     app[HOUSEKEEPING].append(hub.close_idle_sockets)
     app.on_shutdown.append(lambda _app: hub.close_all())
     app.router.add_get("/v1", handle_socket)
-    app.router.add_post("/__mock/ws/drop", handle_drop)

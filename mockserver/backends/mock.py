@@ -1,59 +1,47 @@
-"""The one entry point every transport calls: ``Dispatcher.handle(tasks, ctx) -> Reply``.
+"""The mock: the backend that answers every task itself.
 
-It authenticates the request, then runs each task on its own (validation, then the task's
-handler), so one bad task never spoils the others. Cross-cutting concerns (journal, faults) wrap
-``handle``; task handlers know nothing about them or about the transport.
+``MockBackend.handle`` authenticates the request, then runs each task on its own (validation, then
+the task's handler), so one bad task never spoils the others. Journal and faults happen around
+``handle`` (``mockserver.exchange``); the one hook inside is ``task_accepted``, called once a
+videoInference task is valid and about to become a job, so per-task settings (a scenario's
+policy, an injected outcome) are in place before its job can finish.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 from mockserver.errors import RunwareError
+from mockserver.exchange import Hooks, RequestContext
 from mockserver.ids import IdSource
-from mockserver.jobs import ERROR, PROCESSING, JobStore
-from mockserver.protocol import Reply
+from mockserver.jobs import JobStore
+from mockserver.protocol import AUTH, Reply, is_authentication
 from mockserver.sizing import UUID_PATTERN, resolve_size
 from mockserver.uploads import UploadStore
 from mockserver.validation import validate_task, with_defaults
+from mockserver.vocabulary import JobStatus
 
 log = logging.getLogger(__name__)
 
-AUTH = "authentication"
 INVALID_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
 
 
-@dataclass
-class RequestContext:
-    """Who is asking and how; the API key is also the namespace of all their state."""
-
-    transport: str  # "rest" | "ws"
-    base_url: str  # origin the client used, e.g. http://127.0.0.1:8765: the origin of media URLs
-    api_key: str | None = None  # Bearer header, earlier authentication on the socket, or this request's auth task
-    headers: Mapping[str, str] = field(default_factory=dict)
-    request_id: str = ""
-
-    @property
-    def namespace(self) -> str:
-        assert self.api_key, "namespace read before authentication"
-        return self.api_key
-
-
-class Dispatcher:
-    def __init__(self, jobs: JobStore, uploads: UploadStore, ids: IdSource, api_keys: tuple[str, ...]) -> None:
+class MockBackend:
+    def __init__(self, jobs: JobStore, uploads: UploadStore, ids: IdSource, api_keys: tuple[str, ...],
+                 hooks: Hooks) -> None:
         self.jobs = jobs
         self.uploads = uploads
         self.ids = ids
         self.api_keys = frozenset(api_keys)  # empty: any non-empty key is accepted
+        self.hooks = hooks
 
     async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
         """Run a request's tasks. A leading authentication task sets ``ctx.api_key`` (a WebSocket
         transport keeps it for the connection); an auth failure rejects the whole request."""
         data: list[dict] = []
-        if tasks and _is_auth(tasks[0]):
+        if tasks and is_authentication(tasks[0]):
             try:
                 ctx.api_key, reply = self._authenticate(tasks[0])
             except RunwareError as error:
@@ -75,6 +63,9 @@ class Dispatcher:
                 log.exception("task %s failed unexpectedly", index)
                 errors.append(RunwareError("internalServerError", f"Unexpected error: {exc!r}").for_task(task))
         return Reply.of(data, errors, violations)
+
+    async def socket_closed(self, connection: Any) -> None:
+        """Nothing to release: the mock keeps no per-socket state (sessions are the transport's)."""
 
     # -- authentication -------------------------------------------------------------------------
 
@@ -123,14 +114,16 @@ class Dispatcher:
         self._resolve_inputs(namespace, task)
         task = with_defaults(task)
         width, height = resolve_size(task, lambda uuid: self._uploaded_bytes(namespace, uuid))
+        for accepted in self.hooks.task_accepted:
+            accepted(ctx, task)
         job = self.jobs.submit(namespace, task, width, height, ctx.base_url)
         return {"taskType": "videoInference", "taskUUID": job.task_uuid}  # an ack: no status, no URL
 
     def _get_response(self, task: dict, ctx: RequestContext) -> list[dict]:
         job = self.jobs.poll(ctx.namespace, task["taskUUID"])
-        if job.status == PROCESSING:  # a staggered job shows the results it released so far
+        if job.status == JobStatus.PROCESSING:  # a staggered job shows the results it released so far
             return [*job.released_items(), job.processing_item()]
-        if job.status == ERROR:
+        if job.status == JobStatus.ERROR:
             raise job.error
         return job.success_items()
 
@@ -175,10 +168,6 @@ def _input_references(inputs: dict) -> Iterator[tuple[str, str, str]]:
         yield f"inputs.referenceVideos[{index}]", ref, "video"
     if "audio" in inputs:
         yield "inputs.audio", inputs["audio"], "audio"
-
-
-def _is_auth(task: Any) -> bool:
-    return isinstance(task, dict) and task.get("taskType") == AUTH
 
 
 def _echo_uuid(task: dict) -> dict:

@@ -2,8 +2,8 @@
 
 Runware keeps a session for 120 s after its socket goes away: a client that authenticates again
 with the session's ``connectionSessionUUID`` gets the replies that could not be delivered in the
-meantime. The hub is that buffer, plus the test hook that drops a key's sockets on purpose
-(``drop`` now, or ``arm_drop`` for the next request of a given task type).
+meantime. The hub is that buffer, and it carries out drops (a key's sockets closed with 1011 or
+aborted): the ones a fault asks for, and ``POST /__mock/ws/drop``'s.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from mockserver.clock import Clock
+from mockserver.vocabulary import DropKind
 
 log = logging.getLogger(__name__)
 
 RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
 IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean close (Runware's figure)
-DROP_HOW = ("close1011", "abort")
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
 
@@ -33,6 +33,8 @@ class Connection:
     ws: web.WebSocketResponse
     request: web.Request
     session: Session | None = None
+    api_key: str | None = None  # set by a successful authentication; lasts for the connection
+    frames: int = 0  # frames received so far
     last_frame_at: float = field(default_factory=time.monotonic)  # for the idle timeout
 
     @property
@@ -50,8 +52,8 @@ class Connection:
                 return frames[index:]
         return []
 
-    async def drop(self, how: str) -> None:
-        if how == "abort":
+    async def drop(self, how: DropKind) -> None:
+        if how == DropKind.ABORT:
             transport = self.request.transport
             if transport is not None:
                 transport.abort()
@@ -80,7 +82,6 @@ class WebSocketHub:
         self.idle_timeout = idle_timeout
         self._connections: set[Connection] = set()
         self._sessions: dict[str, Session] = {}
-        self._armed_drops: dict[tuple[str, str], str] = {}  # (namespace, taskType) -> how
         self._counts = {"resumed_sessions": 0, "dropped_sockets": 0}
 
     # -- sockets and sessions ---------------------------------------------------------------------
@@ -149,35 +150,25 @@ class WebSocketHub:
             frames, session.undelivered = session.undelivered, []
             session.undelivered.extend(await connection.send(frames))
 
-    # -- drops (test hook) ------------------------------------------------------------------------
+    # -- drops ------------------------------------------------------------------------------------
 
-    async def drop(self, namespace: str, how: str) -> int:
+    async def drop(self, namespace: str, how: DropKind) -> int:
         """Close (code 1011) or abort (TCP reset, no close frame) every socket of a key; returns
         how many. Their sessions stay resumable, as after a real network failure."""
-        if how not in DROP_HOW:
-            raise ValueError(f"how must be one of {', '.join(DROP_HOW)}")
+        how = DropKind(how)
         targets = [connection for connection in self._connections
                    if connection.session is not None and connection.session.namespace == namespace]
         await asyncio.gather(*(connection.drop(how) for connection in targets), return_exceptions=True)
         self._counts["dropped_sockets"] += len(targets)
         return len(targets)
 
-    def arm_drop(self, namespace: str, task_type: str, how: str) -> None:
-        """Drop the key's sockets right after the next request holding a ``task_type`` task is
-        handled, before its reply is sent: the reply then waits in the session for a resume."""
-        if how not in DROP_HOW:
-            raise ValueError(f"how must be one of {', '.join(DROP_HOW)}")
-        self._armed_drops[(namespace, task_type)] = how
-
-    def take_armed_drop(self, namespace: str, task_types: Iterable[str]) -> str | None:
-        """The drop armed for one of these task types (disarming it), if any."""
-        if not self._armed_drops:
-            return None
-        for task_type in task_types:
-            how = self._armed_drops.pop((namespace, task_type), None)
-            if how is not None:
-                return how
-        return None
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget a key's sessions (all when None) with their undelivered frames; returns how many.
+        Open sockets stay open; a resume of a forgotten session starts a new one."""
+        doomed = [uuid for uuid, session in self._sessions.items() if namespace is None or session.namespace == namespace]
+        for uuid in doomed:
+            del self._sessions[uuid]
+        return len(doomed)
 
     # -- idle sockets -------------------------------------------------------------------------------
 
