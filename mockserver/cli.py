@@ -1,7 +1,9 @@
-"""``vidmock``: ``serve`` runs the mock, ``validate`` checks a request file offline.
+"""``vidmock``: ``serve`` runs the mock, ``validate`` checks requests offline, ``explain`` says what
+a rule id or an error code means.
 
-``check`` (run a client command against a fresh mock) belongs to the conformance harness: it
-registers itself in ``add_subcommands`` below, from ``conformance/``.
+This is the composition root of the command line: ``check`` (run a client command against a fresh
+mock) belongs to the conformance harness and registers itself in ``add_subcommands`` below, and
+``explain`` gets the client rules from ``conformance.rules`` here.
 """
 
 from __future__ import annotations
@@ -13,91 +15,122 @@ import logging
 import os
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 
-from mockserver.config import ConfigError, ServerConfig, load_config
+from mockserver.config import (CONFIG_VARIABLE, SETTINGS, ConfigError, ServerConfig, did_you_mean,
+                               load_config)
+from mockserver.config_render import help_line, render_toml
 
 GC_THRESHOLDS = (10_000, 20, 20)  # collector generations 0/1/2; CPython's defaults are (700, 10, 10)
+EXIT_USAGE = 2
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject's ``version``), as pip sees it."""
+    try:
+        return metadata.version("vidmock")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidmock", description="Offline mock of Runware's videoInference API (Wan 2.7).")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"vidmock {version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_subcommands(commands)
+    for sub in commands.choices.values():  # so that a mistake is answered with the sub-command's usage
+        sub.set_defaults(subparser=sub)
     return parser
 
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser("serve", help="run the mock server until Ctrl-C",
-                                description="Run the mock. Every option also reads VIDMOCK_<NAME> "
-                                "(e.g. VIDMOCK_PORT) and the --config file; the command line wins.")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind, 0 for a free one (default 8765)")
-    serve.add_argument("--api-key", dest="api_keys", action="append", metavar="KEY",
-                       help="accepted API key, repeatable (default: any non-empty key)")
-    serve.add_argument("--data-dir", type=Path, help="media and cache folder (default: a temporary one)")
-    serve.add_argument("--progression", metavar="POLICY",
-                       help="immediate | polls:N | seconds:T | manual (default immediate)")
-    serve.add_argument("--results", metavar="MODE",
-                       help="together | staggered: all results of a task in one reply, or one more per "
-                       "poll (default together)")
-    serve.add_argument("--ttl", type=int, help="seconds a video URL lives unless the task sets ttl (default 3600)")
-    serve.add_argument("--media-cap-mb", type=float, help="disk cap of served media in MiB (default 1024)")
-    serve.add_argument("--seed", type=int, help="seed of the server RNG: drawn seeds and UUIDs (default random)")
-    serve.add_argument("--max-body-mb", type=float, help="largest request body in MiB (default 32)")
-    serve.add_argument("--synth-concurrency", type=int, help="parallel ffmpeg processes (default: CPUs)")
-    serve.add_argument("--delivery-attempts", type=int, help="tries per webhook POST / upload PUT (default 5)")
-    serve.add_argument("--delivery-backoff", type=float, help="seconds before the first retry, doubling (default 1)")
-    serve.add_argument("--delivery-backoff-max", type=float, help="cap of the wait between retries (default 30)")
-    serve.add_argument("--delivery-timeout", type=float, help="seconds per delivery attempt (default 10)")
-    serve.add_argument("--delivery-concurrency", type=int, help="deliveries in flight at once (default 16)")
-    serve.add_argument("--delivery-log-size", type=int, help="delivery records kept (default 10000)")
-    serve.add_argument("--delivery-allow-host", dest="delivery_allow_hosts", action="append", metavar="HOST",
-                       help="deliver only to this host, repeatable (default: any host)")
-    serve.add_argument("--delivery-follow-redirects", action=argparse.BooleanOptionalAction,
-                       help="follow same-host redirects (default: a 3xx fails the attempt)")
-    serve.add_argument("--journal-size", type=int, help="journal entries kept, oldest dropped (default 5000)")
-    serve.add_argument("--control-token", metavar="TOKEN",
-                       help="require header X-Vidmock-Control-Token: TOKEN on /__mock/ (all but health)")
-    serve.add_argument("--virtual-clock", action=argparse.BooleanOptionalAction,
-                       help="freeze server time: it moves only via POST /__mock/clock/advance")
-    serve.add_argument("--ws-idle-timeout", type=float,
-                       help="seconds without a client frame before a WebSocket is closed (default 120)")
-    serve.add_argument("--ws-resume-window", type=float,
-                       help="seconds a WebSocket session can be resumed with connectionSessionUUID (default 120)")
-    serve.add_argument("--config", type=Path, help="TOML file with the same settings (snake_case names)")
-    serve.set_defaults(run=_run_serve)
+    add_serve_command(commands)
 
-    validate = commands.add_parser("validate", help="print the errors the API would return for a request file")
-    validate.add_argument("file", help="JSON file: one task or an array of tasks")
-    validate.add_argument("--json", action="store_true", help="print one JSON report instead of text")
-    validate.set_defaults(run=lambda args: _delegate_validate(args.file, args.json))
+    validate = commands.add_parser(
+        "validate", help="print the errors the API would return for request files",
+        description="Print the reply the API would give to each request file, and every violation. "
+        "Exit status: 0 all valid, 1 a task is invalid, 2 a file cannot be read (the worst of them).")
+    validate.add_argument("files", nargs="+", metavar="FILE",
+                          help="JSON file holding one task or an array of tasks; - reads standard input")
+    validate.add_argument("--json", action="store_true", help="print JSON reports instead of text")
+    validate.set_defaults(run=_run_validate)
+
+    explain = commands.add_parser(
+        "explain", help="say what a client rule (VM004) or an error code (unsupportedModelResolution) means",
+        description="Print a client rule (id, title, documentation, fix) or an error code (HTTP status, "
+        "when it is raised, documentation). Exit status 2 for an unknown id, with the nearest ones.")
+    explain.add_argument("id", nargs="?", metavar="ID", help="a rule id (VM001...) or an error code")
+    explain.add_argument("--list", action="store_true", help="list every rule id and error code")
+    explain.set_defaults(run=_run_explain)
 
     from conformance.check import add_check_command
 
     add_check_command(commands)  # `vidmock check -- CMD ...`
 
 
+def add_serve_command(commands: argparse._SubParsersAction) -> None:
+    """``vidmock serve``: one flag per setting of ``mockserver.config.SETTINGS``."""
+    serve = commands.add_parser("serve", help="run the mock server until Ctrl-C",
+                                description="Run the mock. Every option also reads VIDMOCK_<NAME> "
+                                "(e.g. VIDMOCK_PORT) and the --config file; the command line wins.")
+    for s in SETTINGS:
+        options: dict = {"dest": s.name, "help": help_line(s).replace("%", "%%")}
+        if s.switch:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["metavar"] = s.metavar
+            if s.repeatable:
+                options["action"] = "append"
+        serve.add_argument(s.flag, **options)
+    serve.add_argument("--config", type=Path, metavar="FILE",
+                       help=f"TOML file with the same settings, snake_case keys (or {CONFIG_VARIABLE})")
+    serve.add_argument("--print-config", action="store_true",
+                       help="print the settings in effect as a TOML file, with help comments, and exit")
+    serve.set_defaults(run=_run_serve)
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would answer with the top-level usage; the sub-command's is the useful one
+        command = getattr(args, "subparser", parser)
+        options = list(command._option_string_actions)
+        hints = "".join(did_you_mean(word.partition("=")[0], options, "--") for word in unknown if word.startswith("--"))
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{hints}")
     raise SystemExit(args.run(args))
 
 
-def _delegate_validate(path: str, as_json: bool) -> int:
+def _run_validate(args: argparse.Namespace) -> int:
     from mockserver.validate_cmd import run
 
-    return run(path, as_json=as_json)
+    return run(args.files, as_json=args.json)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from conformance.rules import RULES
+    from mockserver.explain_cmd import RuleText, run
+
+    if not args.id and not args.list:
+        args.subparser.error("give a rule id or an error code, or --list")
+    rules = {rule.id: RuleText(rule.id, rule.title, rule.fix) for rule in RULES.values()}
+    return run(None if args.list else args.id, rules)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    option_names = set(ServerConfig.__dataclass_fields__)
-    cli = {name: value for name, value in vars(args).items() if name in option_names}
-    config_file = args.config or os.environ.get("VIDMOCK_CONFIG")
+    cli = {s.name: getattr(args, s.name) for s in SETTINGS}
+    config_file = args.config or os.environ.get(CONFIG_VARIABLE)
+    notices: list[str] = []
     try:
-        config = load_config(cli, os.environ, Path(config_file) if config_file else None)
+        config = load_config(cli, os.environ, Path(config_file) if config_file else None, notices=notices)
     except ConfigError as exc:
         print(f"vidmock: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    for notice in notices:
+        print(f"vidmock: warning: {notice}", file=sys.stderr)
+    if args.print_config:
+        sys.stdout.write(render_toml(config))
+        return 0
     logging.basicConfig(level=logging.WARNING, format="vidmock %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(_serve(config))
@@ -134,4 +167,3 @@ def _freeze_startup_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
