@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
 import uuid
 from pathlib import Path
 
@@ -92,3 +97,30 @@ def png_bytes(width: int, height: int, colour=(200, 30, 30)) -> bytes:
 
 def data_uri(data: bytes, media_type: str = "image/png") -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    path: Path  # the .whl file
+    site: Path  # its contents, unpacked as pip would install them
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> BuiltWheel:
+    """The wheel of this source tree, built offline with setuptools' backend (once a session)."""
+    root = tmp_path_factory.mktemp("wheel")
+    source = root / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
+    for package in ("mockserver", "conformance", "schemas"):
+        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; "
+                            "print(build_meta.build_wheel(sys.argv[1]))", str(root / "dist")],
+                           cwd=source, capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    wheel = root / "dist" / build.stdout.split()[-1]
+    site = root / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return BuiltWheel(wheel, site)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
-import zipfile
 
 import pytest
 
@@ -106,23 +104,9 @@ with open(sys.argv[1], "w") as report:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
+def installed(built_wheel):
     """The wheel of this source tree, unpacked as pip would install it: a site folder of its own."""
-    root = tmp_path_factory.mktemp("wheel")
-    source = root / "src"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy(REPO / name, source / name)
-    for package in ("mockserver", "conformance", "schemas"):
-        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    build = subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; "
-                            "print(build_meta.build_wheel(sys.argv[1]))", str(root / "dist")],
-                           cwd=source, capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, build.stderr
-    site = root / "site"
-    with zipfile.ZipFile(root / "dist" / build.stdout.split()[-1]) as wheel:
-        wheel.extractall(site)
-    return site
+    return built_wheel.site
 
 
 @pytest.mark.parametrize("args, code, text", [
