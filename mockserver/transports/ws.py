@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
 from aiohttp import WSMessage, WSMsgType, web
 
@@ -60,11 +59,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 break
             connection.last_frame_at = time.monotonic()
-            ctx = replace(upgrade, api_key=connection.api_key, request_id=f"{upgrade.request_id}.{connection.frames}",
-                          received_at=app[CLOCK].now(), received_wall=time.time(), started=time.perf_counter(),
-                          connection=connection, faults=[], response_headers={},
-                          body_bytes=len(message.data) if isinstance(message.data, (bytes, str)) else None)
-            connection.frames += 1
+            ctx = _frame_context(upgrade, connection, message, app[CLOCK].now())
 
             # -- the frame: tasks, an error about the frame, or a drop on request --------------
             reply = await _reply_to(message, connection, ctx, app, limit)
@@ -81,6 +76,16 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
         hub.unregister(connection)
         await app[BACKEND].socket_closed(connection)
     return ws
+
+
+def _frame_context(upgrade: RequestContext, connection: Connection, message: WSMessage, now: float) -> RequestContext:
+    """A frame's own context: what the upgrade said, the key the connection authenticated with."""
+    connection.frames += 1
+    return RequestContext(
+        transport=upgrade.transport, base_url=upgrade.base_url, api_key=connection.api_key, headers=upgrade.headers,
+        request_id=f"{upgrade.request_id}.{connection.frames}", remote=upgrade.remote, path=upgrade.path,
+        scenarios=upgrade.scenarios, connection=connection, received_at=now,
+        body_bytes=len(message.data) if isinstance(message.data, (bytes, str)) else None)
 
 
 async def _reply_to(message: WSMessage, connection: Connection, ctx: RequestContext,
