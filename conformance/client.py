@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from mockserver.vocabulary import DeliveryState, JobStatus
+
 CONTROL_PREFIX = "/__mock/"
 REQUEST_TIMEOUT = 30.0
 T = TypeVar("T")
@@ -120,7 +122,7 @@ class MockClient:
         async with asyncio.timeout(timeout):
             while True:
                 status, body = await self.poll(task_uuid)
-                if body.get("data", [{}])[0].get("status") != "processing":
+                if body.get("data", [{}])[0].get("status") != JobStatus.PROCESSING:
                     return status, body
                 await asyncio.sleep(0.05)
 
@@ -145,7 +147,7 @@ class MockClient:
         deadline = time.monotonic() + timeout
         while True:
             records = await self.deliveries()
-            if all(record["state"] != "pending" for record in records) or time.monotonic() > deadline:
+            if all(record["state"] != DeliveryState.PENDING for record in records) or time.monotonic() > deadline:
                 return records
             await asyncio.sleep(0.1)
 

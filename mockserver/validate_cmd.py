@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO, TextIO
 
-from mockserver.protocol import Reply
+from mockserver.protocol import Reply, is_authentication
 from mockserver.validation import validate_task
 
 STDIN = "-"
@@ -32,7 +32,7 @@ def would_be_reply(tasks: list[Any]) -> Reply:
         violations[index] = found
         if found:
             errors.append(found[0])
-        elif task["taskType"] != "authentication":
+        elif not is_authentication(task):
             data.append({"taskType": task["taskType"], "taskUUID": task.get("taskUUID")})
     return Reply.of(data, errors, violations)
 

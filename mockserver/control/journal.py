@@ -30,7 +30,7 @@ SECRET_HEADERS = frozenset({"authorization", "x-vidmock-control-token"})
 class JournalEntry:
     """One exchange: a REST request or an inbound WebSocket frame, and the reply to it."""
 
-    transport: str  # "rest" | "ws"
+    transport: Transport
     received_at: float  # server clock (what GET /__mock/clock reports; moves with advance)
     received_wall: float  # Unix time
     namespace: str | None = None  # the API key the request used (None: none, or not yet on a socket)
