@@ -3,9 +3,8 @@
 The one module that opens Pillow, so that what vidmock takes as an image (the formats of
 ``IMAGE_TYPES``) is decided in one place for size resolution and ``imageUpload`` alike. The type
 of a file always comes from its bytes, never from the media type a data URI declares: a label can
-be wrong, the bytes cannot. ``sniff`` answers with a
-``MediaType`` whose ``kind`` is read from its Content-Type, so video and audio can be sniffed by
-the same call when a task needs them.
+be wrong, the bytes cannot. ``sniff`` answers with a ``MediaType`` whose ``kind`` is read from its
+Content-Type, so video and audio can be sniffed by the same call when a task needs them.
 """
 
 from __future__ import annotations
