@@ -21,11 +21,9 @@ from aiohttp import web
 
 from mockserver.clock import Clock
 from mockserver.expiry import ExpiryHeap
+from mockserver.images import IMAGE_TYPES
 from mockserver.synth import CONTAINERS
 
-# Uploaded images: Pillow's format name -> (extension, Content-Type).
-IMAGE_TYPES = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp"),
-               "GIF": ("gif", "image/gif"), "BMP": ("bmp", "image/bmp")}
 CONTENT_TYPES = {container.extension: container.content_type for container in CONTAINERS.values()} | dict(
     IMAGE_TYPES.values())
 MEDIA_NAME = re.compile(rf"^([0-9a-f-]{{36}})\.({'|'.join(CONTENT_TYPES)})$")

@@ -8,19 +8,11 @@ never fetched, so their aspect is unknown and the profile's default aspect appli
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
-import warnings
 from collections.abc import Callable
-from io import BytesIO
 
-from PIL import Image
-
-from mockserver.contract import DEFAULT_MODEL, allowed_sizes, definition_regex, frame_positions, model_profile
-
-UUID_PATTERN = definition_regex("uuid")  # an uploaded image or a generated video
-URL_PATTERN = definition_regex("httpURL")  # never fetched
+from mockserver.contract import DEFAULT_MODEL, allowed_sizes, frame_positions, model_profile
+from mockserver.images import UUID_PATTERN, decode_inline, dimensions
 
 ImageLookup = Callable[[str], "bytes | None"]
 
@@ -37,35 +29,6 @@ def resolve_size(task: dict, image_bytes: ImageLookup) -> tuple[int, int]:
     return min(candidates, key=lambda size: abs(math.log(_ratio(*size) / aspect)))
 
 
-def image_dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the image header, without decoding pixels; None when unreadable."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a huge declared size is still just a size here
-            with Image.open(BytesIO(data)) as image:
-                width, height = image.size
-    except Exception:  # noqa: BLE001 - any unreadable input simply means "unknown"
-        return None
-    return (width, height) if width > 0 and height > 0 else None
-
-
-def decode_image_reference(ref: str) -> bytes | None:
-    """The bytes of an inline image (data URI or raw base64); None for UUIDs, URLs and garbage."""
-    ref = ref.strip()
-    if UUID_PATTERN.match(ref) or URL_PATTERN.match(ref):
-        return None
-    if ref.startswith("data:"):
-        header, separator, payload = ref.partition(",")
-        if not separator or not header.endswith(";base64"):
-            return None
-        ref = payload
-    compact = "".join(ref.split())
-    try:
-        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True) or None
-    except (binascii.Error, ValueError):
-        return None
-
-
 def _frame_image_aspect(task: dict, image_bytes: ImageLookup) -> float | None:
     """Aspect ratio of the first frame image, else of the last one, when readable locally."""
     frames = task.get("inputs", {}).get("frameImages") or []
@@ -75,16 +38,16 @@ def _frame_image_aspect(task: dict, image_bytes: ImageLookup) -> float | None:
     for position in ("first", "last"):
         ref = images.get(position)
         data = _image_reference_bytes(ref, image_bytes) if isinstance(ref, str) else None
-        dimensions = image_dimensions(data) if data else None
-        if dimensions:
-            return _ratio(*dimensions)
+        size = dimensions(data) if data else None
+        if size:
+            return _ratio(*size)
     return None
 
 
 def _image_reference_bytes(ref: str, image_bytes: ImageLookup) -> bytes | None:
     if UUID_PATTERN.match(ref.strip()):
         return image_bytes(ref.strip())
-    return decode_image_reference(ref)
+    return decode_inline(ref)
 
 
 def _ratio(width: float, height: float) -> float:

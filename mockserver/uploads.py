@@ -1,23 +1,19 @@
 """imageUpload: images kept per API key, served as media and resolvable as task inputs.
 
-Inline images (data URI or base64) are decoded, checked with Pillow and stored. URL images are
-accepted as references and never fetched (vidmock makes no outbound requests for inputs); their
-``imageURL`` is the URL itself, since there are no bytes to serve.
+Inline images (data URI or base64) are decoded, checked to decode fully (``images``) and stored.
+URL images are accepted as references and never fetched (vidmock makes no outbound requests for
+inputs); their ``imageURL`` is the URL itself, since there are no bytes to serve.
 """
 
 from __future__ import annotations
 
 import asyncio
-import warnings
 from dataclasses import dataclass
-from io import BytesIO
-
-from PIL import Image
 
 from mockserver.errors import RunwareError
 from mockserver.ids import IdSource
-from mockserver.media import IMAGE_TYPES, MediaStore, media_url
-from mockserver.sizing import URL_PATTERN, decode_image_reference
+from mockserver.images import URL_PATTERN, decodable, decode_inline
+from mockserver.media import MediaStore, media_url
 
 UPLOAD_TTL = 30 * 24 * 3600  # Runware deletes uploads 30 days after last use
 
@@ -46,13 +42,13 @@ class UploadStore:
         if URL_PATTERN.match(image):
             upload = Upload(self.ids.uuid4(), None, None, image)
         else:
-            data = decode_image_reference(image)
-            extension = await asyncio.to_thread(_image_extension, data) if data else None
-            if extension is None:
+            data = decode_inline(image)
+            media_type = await asyncio.to_thread(decodable, data) if data else None
+            if media_type is None:
                 raise RunwareError("invalidImage", "The image could not be decoded. Send a PNG, JPEG, WEBP, "
                                    "GIF or BMP as a data URI, base64 or URL.", parameter="image", type="string")
-            upload = Upload(self.ids.uuid4(), data, extension, None)
-            await self.media.add_bytes(namespace, upload.image_uuid, extension, data, UPLOAD_TTL)
+            upload = Upload(self.ids.uuid4(), data, media_type.extension, None)
+            await self.media.add_bytes(namespace, upload.image_uuid, media_type.extension, data, UPLOAD_TTL)
         self._uploads[(namespace, upload.image_uuid)] = upload
         return upload
 
@@ -66,16 +62,3 @@ class UploadStore:
         for key in doomed:
             del self._uploads[key]
         return len(doomed)
-
-
-def _image_extension(data: bytes) -> str | None:
-    """File extension of a fully decodable PNG/JPEG/WEBP/GIF/BMP, else None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(BytesIO(data)) as image:
-                image.load()
-                known = IMAGE_TYPES.get(image.format or "")
-                return known[0] if known else None
-    except Exception:  # noqa: BLE001 - Pillow raises many types for unreadable input
-        return None

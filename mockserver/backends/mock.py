@@ -18,7 +18,8 @@ from mockserver.exchange import Hooks, RequestContext
 from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.protocol import AUTH, Reply, is_authentication
-from mockserver.sizing import UUID_PATTERN, resolve_size
+from mockserver.images import UUID_PATTERN
+from mockserver.sizing import resolve_size
 from mockserver.uploads import UploadStore
 from mockserver.validation import validate_task, with_defaults
 from mockserver.vocabulary import JobStatus

@@ -15,7 +15,7 @@ from mockserver.contract import (
 from mockserver.pricing import task_cost
 from mockserver.validation import validate_task, with_defaults
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 EXAMPLES = sorted((FIXTURES / "requests").glob("example-*.json"))
 
 

@@ -1,30 +1,14 @@
 """Size resolution: explicit dimensions, frame-image aspect snapped to the profile, defaults."""
 
-import base64
-from io import BytesIO
-
 import pytest
-from PIL import Image
+from image_samples import data_uri, image, png_header, raw_base64
 
 from mockserver.contract import allowed_sizes
-from mockserver.sizing import decode_image_reference, image_dimensions, resolve_size
+from mockserver.images import dimensions
+from mockserver.sizing import resolve_size
 
 UPLOADED_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"
 UNKNOWN_UUID = "3ad204c3-a9de-4963-8a1a-c3911e3afafe"
-
-
-def image(width: int, height: int, fmt: str = "PNG") -> bytes:
-    buffer = BytesIO()
-    Image.new("RGB", (width, height), (200, 40, 90)).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def data_uri(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def raw_base64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 def no_uploads(_uuid: str) -> None:
@@ -68,7 +52,7 @@ def test_resolution_defaults_to_the_profile_default():
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
 def test_jpeg_png_and_webp_dimensions_are_read(fmt):
     data = image(123, 77, fmt)
-    assert image_dimensions(data) == (123, 77)
+    assert dimensions(data) == (123, 77)
     mime = f"image/{fmt.lower()}"
     assert resolve_size(task_with_frames([data_uri(data, mime)], "720p"), no_uploads) == (1280, 720)
 
@@ -91,6 +75,11 @@ def test_uploaded_uuid_is_looked_up_through_the_callable():
 
 def test_unknown_uuid_falls_back_to_the_default_aspect():
     assert resolve_size(task_with_frames([UNKNOWN_UUID], "720p"), no_uploads) == (1280, 720)
+
+
+def test_a_frame_image_declaring_a_huge_size_still_gives_its_aspect():
+    """40,000 x 30,000 is past Pillow's decompression-bomb limit; only the header is read."""
+    assert resolve_size(task_with_frames([data_uri(png_header(40_000, 30_000))], "720p"), no_uploads) == (1088, 832)
 
 
 def test_urls_are_not_fetched_and_mean_default_aspect():
@@ -136,20 +125,3 @@ def test_every_resolved_size_is_an_allowed_size():
             task = task_with_frames([data_uri(image(ratio_w * 40, ratio_h * 40))], resolution)
             assert resolve_size(task, no_uploads) in allowed
 
-
-def test_decode_image_reference_handles_data_uri_and_base64_only():
-    data = image(10, 20)
-    assert decode_image_reference(data_uri(data)) == data
-    assert decode_image_reference(raw_base64(data)) == data
-    assert decode_image_reference(UPLOADED_UUID) is None
-    assert decode_image_reference("https://example.com/a.png") is None
-    assert decode_image_reference("%%%") is None
-
-
-def test_image_dimensions_needs_only_the_header():
-    assert image_dimensions(image(640, 480)[:64]) == (640, 480)
-
-
-def test_image_dimensions_never_raises():
-    assert image_dimensions(b"") is None
-    assert image_dimensions(b"\x89PNG\r\n\x1a\n truncated") is None
