@@ -34,7 +34,7 @@ class JournalEntry:
     received_at: float  # server clock (what GET /__mock/clock reports; moves with advance)
     received_wall: float  # Unix time
     namespace: str | None = None  # the API key the request used (None: none, or not yet on a socket)
-    direction: str = "in"  # the client sent the request; the reply is in ``response_*``
+    direction: str = "in"  # the client sent the request, the reply is in ``response_*``; "out": a pushed frame
     remote: str | None = None
     method: str | None = None  # "POST" for REST; None for a WebSocket frame
     path: str = "/v1"
@@ -49,6 +49,7 @@ class JournalEntry:
     duration_ms: float = 0.0
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
+    drift: list[dict] = field(default_factory=list)  # what a proxy found in the exchange (mockserver.drift)
     id: int = 0  # assigned when journalled; increases with arrival order
     _tasks: list | None = field(default=None, repr=False)
     _unscrubbed: list | None = field(default=None, repr=False)
@@ -97,7 +98,8 @@ class JournalEntry:
                     raw_body=scrub(ctx.raw_body) if ctx.raw_body is not None else None,
                     response_status=ctx.response_status, response_headers=ctx.sent_headers,
                     response_body=ctx.sent_body, duration_ms=ctx.elapsed_ms(), faults=ctx.faults,
-                    scenarios=list(ctx.scenarios))
+                    scenarios=list(ctx.scenarios), direction=str(ctx.direction),
+                    drift=[finding.to_json() for finding in ctx.findings])
         if ctx.tasks is not None:
             entry.record_tasks(ctx.tasks)
             if ctx.reply is not None and ctx.reply.violations:
@@ -129,7 +131,7 @@ class JournalEntry:
             "tasks": self.tasks, "valid": self.valid, "violations": self.violations,
             "response": {"status": self.response_status, "headers": self.response_headers,
                          "body": self.response_body},
-            "faults": self.faults, "scenarios": self.scenarios,
+            "faults": self.faults, "scenarios": self.scenarios, "drift": self.drift,
         }
 
 
