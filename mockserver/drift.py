@@ -117,7 +117,8 @@ class DriftJudge:
                      if isinstance(task, dict) and isinstance(task.get("taskUUID"), str)}
         findings = self._acceptance(tasks, verdicts, data, errors)
         if judge_reply:
-            findings += _schema_findings("envelope", body, None)
+            findings += [finding for finding in _schema_findings("envelope", body, None)
+                         if finding.parameter is None or "[" not in finding.parameter]  # items: judged below
             for item in data:
                 findings += self._data_item(namespace, item, requested)
             for error in errors:

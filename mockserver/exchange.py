@@ -54,6 +54,7 @@ class RequestContext:
     reply: Reply | None = None
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     findings: tuple = ()  # drift a proxying backend found in the request or its reply (mockserver.drift)
+    secrets: tuple[str, ...] = ()  # strings never to be written down (a proxied client's real key)
     direction: ExchangeDirection = ExchangeDirection.IN  # OUT: a frame pushed unasked, in sent_body
     # -- asked of the transport ---------------------------------------------------------------
     response_headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After of a 429

@@ -23,9 +23,12 @@ class ClientSocket(Protocol):
     the way to reach the client when something other than a client frame has news (a proxy's
     upstream pushing a frame, or closing)."""
 
-    async def push(self, reply: Reply, findings: tuple = ()) -> None:
-        """Journal and send a frame the client did not ask for; it never overtakes the answer to
-        the frame being answered."""
+    async def push(self, reply: Reply, findings: tuple = (), secrets: tuple = ()) -> None:
+        """Journal (with these ``ctx.findings`` and ``ctx.secrets``) and send a frame the client did
+        not ask for; it never overtakes the answer to the frame being answered."""
+
+    async def drop(self, how: Any) -> None:
+        """Close the client's socket with 1011, or abort its connection (``DropKind``)."""
 
     async def close(self, code: int, message: bytes = b"") -> None:
         """Close the client's socket with this code."""

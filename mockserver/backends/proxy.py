@@ -153,7 +153,10 @@ class ProxyBackend:
 
     async def name_namespace(self, ctx: RequestContext) -> None:
         """A ``before_backend`` hook installed first: the request's namespace becomes its key's
-        fingerprint, so faults, the journal and the drift log never hold a real key."""
+        fingerprint, and the key a secret the journal redacts, so faults, the journal and the
+        drift log never hold a real key."""
+        link = self._links.get(ctx.connection) if ctx.connection is not None else None
+        ctx.secrets = tuple(_secrets(ctx, ctx.tasks or []) | (link.secrets if link else set()))
         key = leading_api_key(ctx.tasks) if ctx.tasks and is_authentication(ctx.tasks[0]) else None
         if key is None and ctx.tasks and is_authentication(ctx.tasks[0]):
             key = ""
@@ -224,6 +227,7 @@ class ProxyBackend:
                 return self._own_error(tasks, "upstreamUnreachable", "The upstream's WebSocket could not be "
                                        f"opened: {type(exc).__name__}.")
         link.secrets |= _secrets(ctx, tasks)
+        ctx.secrets = tuple(link.secrets)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         link.waiting = (tasks, future)
         sent = time.time()
@@ -295,7 +299,7 @@ class ProxyBackend:
             reply = Reply.relay(body, 200)
         self._record(Transport.WS, link.number, None, {"status": None, "headers": {}, "body": body if body is not None
                                                        else text}, None, time.time(), {}, link.secrets)
-        await link.connection.push(reply, tuple(findings))
+        await link.connection.push(reply, tuple(findings), tuple(link.secrets))
 
     async def _mirror_close(self, link: UpstreamLink) -> None:
         """The upstream closed its socket: close the client's the same way, so it resumes."""

@@ -1,7 +1,8 @@
 """The drift log: every finding a proxying backend reported (``mockserver.drift``), with the
 journal entry of the exchange it was found in, served at ``GET /__mock/drift``.
 
-The findings arrive on the exchange's context (``ctx.findings``), through the journal's own hook;
+The findings arrive on the exchange's context (``ctx.findings``), through the journal's own hook
+(as the journal entry shows them, secrets redacted);
 the judging happens below, where the traffic is. ``total`` counts every finding ever logged, so a
 reset clears the list but never hides drift from ``vidmock proxy --fail-on-drift``.
 """
@@ -32,9 +33,9 @@ class DriftLog:
         self.total = 0
         self._codes: Counter[tuple[str, str]] = Counter()  # (direction, code) -> findings ever
 
-    def add(self, namespace: str | None, entry: int, findings: Iterable[Any]) -> None:
-        for finding in findings:
-            wire = finding.to_json()
+    def add(self, namespace: str | None, entry: int, findings: Iterable[dict[str, Any]]) -> None:
+        """Log the findings (``Finding.to_json()`` forms) of one journal entry."""
+        for wire in findings:
             self._findings.append(LoggedFinding(namespace, entry, wire))
             self.total += 1
             self._codes[(wire["direction"], wire["code"])] += 1

@@ -17,6 +17,7 @@ from typing import Any
 
 from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
+from mockserver.redaction import redact as redact_secrets
 from mockserver.vocabulary import Transport
 
 DEFAULT_SIZE = 5000
@@ -104,7 +105,21 @@ class JournalEntry:
             entry.record_tasks(ctx.tasks)
             if ctx.reply is not None and ctx.reply.violations:
                 entry.record_violations(ctx.tasks, ctx.reply.violations)
+        if ctx.secrets:
+            entry.redact(ctx.secrets)
         return entry
+
+    def redact(self, secrets: tuple[str, ...]) -> None:
+        """Replace every occurrence of ``secrets`` (a proxied client's real key, wherever it hides:
+        a webhook URL, a prompt, an upstream's message) in what the entry shows."""
+        if self.has_tasks:
+            self._tasks, self._unscrubbed = redact_secrets(self.tasks, secrets), None
+        self.raw_body = redact_secrets(self.raw_body, secrets)
+        self.headers = redact_secrets(self.headers, secrets)
+        self.response_headers = redact_secrets(self.response_headers, secrets)
+        self.response_body = redact_secrets(self.response_body, secrets)
+        self.violations = redact_secrets(self.violations, secrets)
+        self.drift = redact_secrets(self.drift, secrets)
 
     def record_tasks(self, tasks: list) -> None:
         """Keep the request's tasks. A small body (no string in it can be long) is kept as parsed

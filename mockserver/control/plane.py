@@ -140,8 +140,8 @@ class ControlPlane:
 
     def exchange_done(self, ctx: RequestContext) -> None:
         entry = self.journal.add(JournalEntry.of(ctx))
-        if ctx.findings:
-            self.drift.add(entry.namespace, entry.id, ctx.findings)
+        if entry.drift:
+            self.drift.add(entry.namespace, entry.id, entry.drift)
 
     def _request_faults(self, ctx: RequestContext, selection: Selection) -> tuple[Fault | None, Fault | None]:
         """(the delay, the response fault) a request gets: the first matching of each kind."""

@@ -147,14 +147,14 @@ async def _send(reply: Reply, connection: Connection, hub: WebSocketHub) -> None
 
 
 async def _push(app: web.Application, upgrade: RequestContext, connection: Connection, reply: Reply,
-                findings: tuple) -> None:
+                findings: tuple, secrets: tuple) -> None:
     """A frame nobody asked for (``Connection.push``): journalled as an outbound exchange, then
     delivered like any reply (to the session's socket, or kept for its resume)."""
     connection.pushed += 1
     ctx = replace(upgrade, api_key=connection.api_key, request_id=f"{upgrade.request_id}.out{connection.pushed}",
                   received_at=app[CLOCK].now(), received_wall=time.time(), started=time.perf_counter(),
                   connection=connection, faults=[], response_headers={}, body_bytes=None,
-                  direction=ExchangeDirection.OUT, findings=findings)
+                  direction=ExchangeDirection.OUT, findings=findings, secrets=secrets)
     ctx.sent_body = reply.envelope()
     finish(app[HOOKS], ctx, reply)
     await _send(reply, connection, app[WS_HUB])

@@ -27,7 +27,7 @@ IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean c
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
 
-Pusher = Callable[[Any, tuple], Awaitable[None]]  # (Reply, findings) -> journalled and delivered
+Pusher = Callable[[Any, tuple, tuple], Awaitable[None]]  # (Reply, findings, secrets) -> journalled, delivered
 
 
 @dataclass(eq=False)
@@ -47,18 +47,19 @@ class Connection:
     pusher: Pusher | None = None  # how the transport journals and delivers a pushed frame
     answering: bool = False  # a client frame is being answered: pushes wait for its reply
     pushed: int = 0  # frames pushed so far
-    _held: list[tuple[Any, tuple]] = field(default_factory=list)
+    _held: list[tuple[Any, tuple, tuple]] = field(default_factory=list)
     _releasing: bool = False
 
     @property
     def open(self) -> bool:
         return not self.ws.closed
 
-    async def push(self, reply: Any, findings: tuple = ()) -> None:
-        """Send a frame the client did not ask for (a ``Reply``), in the order pushed. While a client
-        frame is being answered it waits, so it never overtakes that answer (a resumed session's
-        buffered replies must follow the authentication reply)."""
-        self._held.append((reply, tuple(findings)))
+    async def push(self, reply: Any, findings: tuple = (), secrets: tuple = ()) -> None:
+        """Send a frame the client did not ask for (a ``Reply``), in the order pushed; ``findings``
+        and ``secrets`` are what its journal entry gets (``RequestContext``). While a client frame
+        is being answered it waits, so it never overtakes that answer (a resumed session's buffered
+        replies must follow the authentication reply)."""
+        self._held.append((reply, tuple(findings), tuple(secrets)))
         if not self.answering:
             await self.release_pushes()
 
@@ -69,8 +70,7 @@ class Connection:
         self._releasing = True
         try:
             while self._held and not self.answering:
-                reply, findings = self._held.pop(0)
-                await self.pusher(reply, findings)
+                await self.pusher(*self._held.pop(0))
         finally:
             self._releasing = False
 

@@ -52,9 +52,10 @@ class DriftingUpstream:
     """A real vidmock behind a mutator: REST bodies and WebSocket frames pass through, and every
     reply is changed by ``mutate`` on its way back."""
 
-    def __init__(self, honest_base: str, mutate: Mutation) -> None:
+    def __init__(self, honest_base: str, mutate: Mutation, rewrite: Callable[[list], list] = lambda tasks: tasks) -> None:
         self.honest_base = honest_base
         self.mutate = mutate
+        self.rewrite = rewrite  # what the upstream really runs instead of the request
         self.runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -77,7 +78,7 @@ class DriftingUpstream:
         tasks = await request.json()
         headers = {"Authorization": request.headers.get("Authorization", "")}
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{self.honest_base}/v1", json=tasks, headers=headers) as response:
+            async with session.post(f"{self.honest_base}/v1", json=self.rewrite(tasks), headers=headers) as response:
                 status, body = self.mutate(tasks, response.status, await response.json())
         return web.json_response(body, status=status)
 
@@ -95,7 +96,7 @@ class DriftingUpstream:
             async for message in client:
                 if message.type is aiohttp.WSMsgType.TEXT:
                     last[:] = json.loads(message.data)
-                    await honest.send_str(message.data)
+                    await honest.send_json(self.rewrite(last))
             pump.cancel()
         return client
 
