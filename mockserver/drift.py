@@ -136,10 +136,12 @@ class DriftJudge:
         task = submitted.task
         if submitted.explicit_size:
             expected = {(submitted.width, submitted.height)}
-        else:  # sized from its frame image: any size of the requested resolution class
-            expected = {(w, h) for w, h, cls in allowed_sizes(task["model"]) if cls == task.get("resolution", "1080p")}
+            wanted = f"{submitted.width}x{submitted.height}"
+        else:  # sized from its frame image, whose aspect may be unknown offline: any size of its class
+            resolution = resolution_class(task["model"], submitted.width, submitted.height)
+            expected = {(w, h) for w, h, cls in allowed_sizes(task["model"]) if cls == resolution}
+            wanted = f"a {resolution} size ({', '.join(f'{w}x{h}' for w, h in sorted(expected))})"
         if (facts.width, facts.height) not in expected:
-            wanted = " or ".join(f"{w}x{h}" for w, h in sorted(expected))
             findings.append(Finding(REPLY, task_uuid, DriftCode.SIZE, "videoURL",
                                     f"The video is {facts.width}x{facts.height}; the task asked for {wanted}."))
         fps = model_profile(task["model"])["fps"]
