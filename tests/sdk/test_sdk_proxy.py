@@ -6,36 +6,23 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_sdks import (KEY, WEBSOCKET_SDKS, MockServer, assert_generated_video, run_client, sdks_installed,  # noqa: F401
-                       serve)
+from test_sdks import (KEY, WEBSOCKET_SDKS, MockServer, assert_generated_video, run_client, run_vidmock,  # noqa: F401
+                       sdks_installed, serve)
 
 pytestmark = pytest.mark.sdk
 
 
 def proxy(upstream: MockServer, log_dir: Path) -> Iterator[MockServer]:
-    """``vidmock proxy --port 0 --upstream UPSTREAM`` in a subprocess, offline-guarded."""
-    stderr = open(log_dir / "vidmock-proxy.log", "w")
-    env = {**os.environ, "VIDMOCK_OFFLINE": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", "proxy", "--port", "0", "--upstream",
-                                upstream.base_url + "/v1"], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
-    try:
-        line = process.stdout.readline()
-        if not line.startswith("vidmock proxy serving on "):
-            process.kill()
-            pytest.fail(f"vidmock proxy did not start: {line!r}, see {stderr.name}")
-        yield MockServer(line.split()[-1])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        stderr.close()
+    """``vidmock proxy --port 0 --upstream UPSTREAM`` in a subprocess (offline-guarded: the test
+    suite sets VIDMOCK_OFFLINE=1, which the subprocess inherits)."""
+    assert os.environ.get("VIDMOCK_OFFLINE") == "1"
+    yield from run_vidmock(["proxy", "--upstream", upstream.base_url + "/v1"], log_dir / "vidmock-proxy.log")
 
 
 @pytest.fixture(scope="module")
