@@ -317,12 +317,12 @@ def _schema_findings(name: str, item: Any, uuid: str | None) -> list[Finding]:
             known = schema.get("properties", {})
             for extra in (key for key in instance if key not in known):
                 findings.append(Finding(REPLY, uuid, DriftCode.UNEXPECTED_FIELD, parameter_path(path + [extra]),
-                                        f"A {name} item carries {parameter_path(path + [extra])}, which vidmock's "
+                                        f"The {name} item carries {parameter_path(path + [extra])}, which vidmock's "
                                         f"schema responses/{name}.json does not define."))
         elif error.validator == "required" and isinstance(instance, dict):
             for missing in (key for key in error.validator_value if key not in instance):
                 findings.append(Finding(REPLY, uuid, DriftCode.MISSING_FIELD, parameter_path(path + [missing]),
-                                        f"A {name} item lacks {parameter_path(path + [missing])}, which "
+                                        f"The {name} item lacks {parameter_path(path + [missing])}, which "
                                         f"responses/{name}.json requires."))
         else:
             where = parameter_path(path) or None
