@@ -197,6 +197,7 @@ def _run_proxy(args: argparse.Namespace) -> int:
 async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
     """Serve until SIGINT/SIGTERM; returns how many drift findings a proxy recorded."""
     from mockserver.app import start_server
+    from mockserver.backends import BACKEND
     from mockserver.control import CONTROL
     from mockserver.control.exposure import warn_if_control_exposed
 
@@ -209,6 +210,9 @@ async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
     server = await start_server(config, backend=backend)
     _freeze_startup_heap()
     print(f"vidmock {'proxy ' if proxy else ''}serving on {server.base_url}", flush=True)
+    if proxy:
+        upstream = server.app[BACKEND].health()
+        print(f"vidmock proxy: forwarding to {upstream['upstream']} and {upstream['upstreamWs']}", file=sys.stderr)
     warn_if_control_exposed(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -94,11 +94,11 @@ def check_upstreams(urls: list[str], environ: Mapping[str, str]) -> None:
 
 @dataclass
 class ProxyStats:
-    requests: int = 0
-    upstream_sockets: int = 0
-    failures: int = 0
-    recorded: int = 0
-    media: int = 0
+    requests: int = 0  # requests and frames forwarded
+    upstreamSockets: int = 0  # noqa: N815 - opened so far; named as /__mock/health shows it
+    failures: int = 0  # answered with the proxy's own error
+    recorded: int = 0  # lines written to --record
+    media: int = 0  # videos downloaded into --record-media
 
 
 @dataclass(eq=False)
@@ -262,7 +262,7 @@ class ProxyBackend:
         link = UpstreamLink(next(self._link_numbers), ws, connection)
         link.reader = asyncio.create_task(self._read(link))
         self._links[connection] = link
-        self.stats.upstream_sockets += 1
+        self.stats.upstreamSockets += 1
         return link
 
     async def _read(self, link: UpstreamLink) -> None:
@@ -303,7 +303,8 @@ class ProxyBackend:
 
     async def _mirror_close(self, link: UpstreamLink) -> None:
         """The upstream closed its socket: close the client's the same way, so it resumes."""
-        self._links.pop(link.connection, None)
+        if self._links.get(link.connection) is link:
+            del self._links[link.connection]
         code = link.ws.close_code
         try:
             if code is None or code == ABNORMAL_CLOSE:
