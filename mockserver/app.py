@@ -1,6 +1,7 @@
 """The composition root: builds the pipeline for one config and runs it on a socket.
 
     transports (REST, WebSocket) -> backend (the mock) -> validation -> jobs -> media -> delivery
+                                    (or the proxy, or the replayer: mockserver/backends/)
          hooks around and inside: the control plane observes and steers, mounted at /__mock/
 
 Each part gets the parts it needs here, in that order; the control plane is wired in last, through
@@ -13,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
-from mockserver.backends import BACKEND
+from mockserver.backends import BACKEND, Backend
 from mockserver.backends.mock import MockBackend
+from mockserver.backends.replay import install_replay
 from mockserver.clock import AdvanceableClock, Clock, ManualClock, SystemClock
 from mockserver.config import ServerConfig
 from mockserver.control import install_control_plane
@@ -45,8 +47,15 @@ HTTP_PARSER_LIMITS = {"max_line_size": 65536, "max_field_size": 65536}
 HOUSEKEEPING_INTERVAL = 0.5  # seconds between time-policy checks, media sweeps and idle-socket checks
 
 
-def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Application:
-    """A ready-to-run application. ``clock`` replaces real time (tests, virtual clock)."""
+BackendFactory = Callable[[web.Application, MockBackend], Backend]
+"""Builds the backend that stands behind the transports, given the app (its config and stores)
+and the mock (what a replayer falls back to): ``vidmock proxy`` passes ``install_proxy``."""
+
+
+def create_app(config: ServerConfig, *, clock: Clock | None = None,
+               backend: BackendFactory | None = None) -> web.Application:
+    """A ready-to-run application. ``clock`` replaces real time (tests, virtual clock); ``backend``
+    replaces the mock (``config.replay`` alone picks the replayer)."""
     clock = AdvanceableClock(clock or (ManualClock() if config.virtual_clock else SystemClock()))
     owns_data_dir = config.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="vidmock-")) if owns_data_dir else config.data_dir
@@ -70,7 +79,10 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
     app[HOUSEKEEPING] = [jobs.tick, media.sweep]  # the WebSocket transport adds idle sockets
 
     # -- the backend and the transports in front of it -------------------------------------------
-    app[BACKEND] = MockBackend(jobs, uploads, ids, config.api_keys, hooks)
+    mock = MockBackend(jobs, uploads, ids, config.api_keys, hooks)
+    if backend is None and config.replay is not None:
+        backend = install_replay
+    app[BACKEND] = backend(app, mock) if backend is not None else mock
     add_http_error_middleware(app)
     add_rest_routes(app)
     add_ws_routes(app)
@@ -127,9 +139,10 @@ class RunningServer:
         await self.runner.cleanup()
 
 
-async def start_server(config: ServerConfig, *, clock: Clock | None = None) -> RunningServer:
+async def start_server(config: ServerConfig, *, clock: Clock | None = None,
+                       backend: BackendFactory | None = None) -> RunningServer:
     """Bind ``config.host:config.port`` (port 0: a free one) and serve until ``stop()``."""
-    runner = web.AppRunner(create_app(config, clock=clock), access_log=None, handle_signals=False,
+    runner = web.AppRunner(create_app(config, clock=clock, backend=backend), access_log=None, handle_signals=False,
                            **HTTP_PARSER_LIMITS)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)

@@ -1,5 +1,5 @@
-"""``vidmock``: ``serve`` runs the mock, ``validate`` checks requests offline, ``explain`` says what
-a rule id or an error code means.
+"""``vidmock``: ``serve`` runs the mock, ``proxy`` stands between a client and the real API,
+``validate`` checks requests offline, ``explain`` says what a rule id or an error code means.
 
 This is the composition root of the command line: ``check`` (run a client command against a fresh
 mock) belongs to the conformance harness and registers itself in ``add_subcommands`` below, and
@@ -24,6 +24,7 @@ from mockserver.config_render import help_line, render_toml
 
 GC_THRESHOLDS = (10_000, 20, 20)  # collector generations 0/1/2; CPython's defaults are (700, 10, 10)
 EXIT_USAGE = 2
+EXIT_DRIFT = 3  # vidmock proxy --fail-on-drift found drift
 
 
 def version() -> str:
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_subcommands(commands: argparse._SubParsersAction) -> None:
     add_serve_command(commands)
+    add_proxy_command(commands)
 
     validate = commands.add_parser(
         "validate", help="print the errors the API would return for request files",
@@ -74,7 +76,29 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the mock server until Ctrl-C",
                                 description="Run the mock. Every option also reads VIDMOCK_<NAME> "
                                 "(e.g. VIDMOCK_PORT) and the --config file; the command line wins.")
+    _add_settings(serve, "serve")
+    serve.set_defaults(run=_run_serve)
+
+
+def add_proxy_command(commands: argparse._SubParsersAction) -> None:
+    """``vidmock proxy``: the serve settings that apply, plus the proxy's own (docs/drift.md)."""
+    proxy = commands.add_parser(
+        "proxy", help="stand between a client and the real API, judging both directions (docs/drift.md)",
+        description="Serve what vidmock serve serves (POST /v1, WebSocket /v1, /__mock/) but forward every "
+        "request to the upstream (default: Runware's production API, https://api.runware.ai/v1 and "
+        "wss://ws-api.runware.ai/v1) with the client's own key, pass its replies back unchanged, and report "
+        "where requests or replies depart from vidmock's schemas (GET /__mock/drift, a summary on exit). "
+        "Exit status: 0, 1 when it cannot serve, 2 for a usage error, 3 with --fail-on-drift when drift was "
+        "found. Every option also reads VIDMOCK_<NAME> and the --config file.")
+    _add_settings(proxy, "proxy")
+    proxy.set_defaults(run=_run_proxy)
+
+
+def _add_settings(parser: argparse.ArgumentParser, command: str) -> None:
+    """One flag per setting of ``mockserver.config.SETTINGS`` that belongs to ``command``."""
     for s in SETTINGS:
+        if not s.belongs_to(command):
+            continue
         options: dict = {"dest": s.name, "help": help_line(s).replace("%", "%%")}
         if s.switch:
             options["action"] = argparse.BooleanOptionalAction
@@ -82,12 +106,11 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
             options["metavar"] = s.metavar
             if s.repeatable:
                 options["action"] = "append"
-        serve.add_argument(s.flag, **options)
-    serve.add_argument("--config", type=Path, metavar="FILE",
-                       help=f"TOML file with the same settings, snake_case keys (or {CONFIG_VARIABLE})")
-    serve.add_argument("--print-config", action="store_true",
-                       help="print the settings in effect as a TOML file, with help comments, and exit")
-    serve.set_defaults(run=_run_serve)
+        parser.add_argument(s.flag, **options)
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help=f"TOML file with the same settings, snake_case keys (or {CONFIG_VARIABLE})")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the settings in effect as a TOML file, with help comments, and exit")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,8 +140,10 @@ def _run_explain(args: argparse.Namespace) -> int:
     return run(None if args.list else args.id, rules)
 
 
-def _run_serve(args: argparse.Namespace) -> int:
-    cli = {s.name: getattr(args, s.name) for s in SETTINGS}
+def _load(args: argparse.Namespace, command: str) -> ServerConfig | int:
+    """The config of a serving command, or its exit status when it must not run (usage error, or
+    --print-config done)."""
+    cli = {s.name: getattr(args, s.name, None) for s in SETTINGS}
     config_file = args.config or os.environ.get(CONFIG_VARIABLE)
     notices: list[str] = []
     try:
@@ -129,24 +154,65 @@ def _run_serve(args: argparse.Namespace) -> int:
     for notice in notices:
         print(f"vidmock: warning: {notice}", file=sys.stderr)
     if args.print_config:
-        sys.stdout.write(render_toml(config))
+        sys.stdout.write(render_toml(config, command))
         return 0
     logging.basicConfig(level=logging.WARNING, format="vidmock %(levelname)s %(name)s: %(message)s")
+    return config
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    config = _load(args, "serve")
+    if isinstance(config, int):
+        return config
+    from mockserver.recording import RecordingError
+
     try:
         asyncio.run(_serve(config))
+    except RecordingError as exc:  # --replay names a file vidmock cannot read
+        print(f"vidmock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:  # port in use, address not available
         print(f"vidmock: cannot serve on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(config: ServerConfig) -> None:
+def _run_proxy(args: argparse.Namespace) -> int:
+    config = _load(args, "proxy")
+    if isinstance(config, int):
+        return config
+    from mockserver.backends.proxy import UpstreamRefused
+
+    try:
+        findings = asyncio.run(_serve(config, proxy=True))
+    except UpstreamRefused as exc:
+        print(f"vidmock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # port in use, address not available, --record not writable
+        print(f"vidmock: cannot proxy on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    return EXIT_DRIFT if config.fail_on_drift and findings else 0
+
+
+async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
+    """Serve until SIGINT/SIGTERM; returns how many drift findings a proxy recorded."""
     from mockserver.app import start_server
+    from mockserver.backends import BACKEND
+    from mockserver.control import CONTROL
     from mockserver.control.exposure import warn_if_control_exposed
 
-    server = await start_server(config)
+    backend = None
+    if proxy:
+        from mockserver.backends.proxy import install_proxy
+
+        def backend(app, _mock):
+            return install_proxy(app, os.environ, version())
+    server = await start_server(config, backend=backend)
     _freeze_startup_heap()
-    print(f"vidmock serving on {server.base_url}", flush=True)
+    print(f"vidmock {'proxy ' if proxy else ''}serving on {server.base_url}", flush=True)
+    if proxy:
+        upstream = server.app[BACKEND].health()
+        print(f"vidmock proxy: forwarding to {upstream['upstream']} and {upstream['upstreamWs']}", file=sys.stderr)
     warn_if_control_exposed(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -155,7 +221,11 @@ async def _serve(config: ServerConfig) -> None:
     try:
         await stop.wait()
     finally:
+        drift = server.app[CONTROL].drift
         await server.stop()
+    if proxy:
+        print(drift.summary(), file=sys.stderr)
+    return drift.total
 
 
 def _freeze_startup_heap() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mockserver.jobs import Progression, parse_results
 from mockserver.transports.ws_sessions import IDLE_TIMEOUT, RESUME_WINDOW
@@ -116,6 +117,20 @@ def _results(value: Any) -> ResultRelease:
     return parse_results(_text(value))
 
 
+def _url(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).strip()
+        parts = urlsplit(text)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"expected an absolute {' or '.join(schemes)} URL")
+        return text
+    return parse
+
+
+_http_url = _url("http", "https")
+_ws_url = _url("ws", "wss")
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -130,16 +145,17 @@ def _flag(value: Any) -> bool:
 
 def setting(default: Any, parse: Callable[[Any], Any], help: str, *, metavar: str | None = None,
             default_text: str | None = None, example: Any = None, name: str | None = None,
-            aliases: tuple[str, ...] = ()) -> Any:
+            aliases: tuple[str, ...] = (), command: str | None = None) -> Any:
     """A ``ServerConfig`` field that is also a user-facing setting.
 
     ``help`` is one line without the default (added from ``default`` or ``default_text``, for
     defaults that need words). ``example`` is shown, commented out, in the example config for a
     setting whose default is "not set". ``name`` is the user-facing name when it differs from the
     attribute; ``aliases`` are deprecated names still read from variables and TOML files.
+    ``command`` is the one command the setting belongs to (``serve`` or ``proxy``); None: both.
     """
     spec = dict(parse=parse, help=help, metavar=metavar, default_text=default_text, example=example,
-                name=name, aliases=aliases)
+                name=name, aliases=aliases, command=command)
     return field(default=default, metadata={"setting": spec})
 
 
@@ -205,6 +221,36 @@ class ServerConfig:
         RESUME_WINDOW, _non_negative, "seconds a WebSocket session (and its buffered replies) can be "
         "resumed with its connectionSessionUUID", metavar="SECONDS")
     verbose: bool = setting(False, _flag, "one line per REST request and per WebSocket frame on stderr")
+    # -- vidmock serve --replay: answer from a recording (docs/drift.md) ------------------------------
+    replay: Path | None = setting(
+        None, _optional(_path), "answer the tasks a recording holds (vidmock proxy --record) with its replies; "
+        "the rest as the mock", metavar="FILE", default_text="none", example="recording.jsonl", command="serve")
+    replay_media: Path | None = setting(
+        None, _optional(_path), "the recorded videos of --replay (vidmock proxy --record-media); without them, "
+        "placeholders of the recorded size", metavar="DIR", default_text="none", example="recording-media",
+        command="serve")
+    replay_strict: bool = setting(
+        False, _flag, "refuse a videoInference or imageUpload the --replay recording does not hold "
+        "(recordingNotFound) instead of mocking it", command="serve")
+    # -- vidmock proxy: forward to a real upstream and judge the traffic (docs/drift.md) -------------
+    upstream: str = setting(
+        "https://api.runware.ai/v1", _http_url, "the REST endpoint requests are forwarded to (Runware's "
+        "production API by default)", metavar="URL", command="proxy")
+    upstream_ws: str | None = setting(
+        None, _optional(_ws_url), "the WebSocket endpoint sockets are forwarded to", metavar="URL",
+        default_text="derived: Runware's WebSocket endpoint for its REST one, else the upstream URL with ws(s) for http(s)",
+        example="ws://127.0.0.1:9000/v1", command="proxy")
+    upstream_timeout: float = setting(
+        60.0, _positive(_number), "seconds to wait for the upstream's reply to a request or frame",
+        metavar="SECONDS", command="proxy")
+    record: Path | None = setting(
+        None, _optional(_path), "write every exchange with the upstream to this JSON Lines file, keys redacted",
+        metavar="FILE", default_text="none", example="recording.jsonl", command="proxy")
+    record_media: Path | None = setting(
+        None, _optional(_path), "also download each result's video into this folder (and check its size, "
+        "frame rate and length)", metavar="DIR", default_text="none", example="recording-media", command="proxy")
+    fail_on_drift: bool = setting(
+        False, _flag, "exit with status 3 when the proxy found any drift (for a nightly CI job)", command="proxy")
 
     @property
     def max_body_bytes(self) -> int:
@@ -228,6 +274,10 @@ class Setting:
     default_text: str | None
     example: Any
     aliases: tuple[str, ...]
+    command: str | None  # "serve" | "proxy": the one command it belongs to; None: both
+
+    def belongs_to(self, command: str) -> bool:
+        return self.command in (None, command)
 
     @property
     def flag(self) -> str:
@@ -276,6 +326,8 @@ CHECK_CLIENT = "`vidmock check` sets it for the client command"
 TEST_SUITE = "vidmock's own test suite"
 OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable(CONFIG_VARIABLE, "`vidmock serve`", "the TOML settings file, when `--config` is not given"),
+    Variable("VIDMOCK_OFFLINE", TEST_SUITE + " and `vidmock proxy`", "`1`: the proxy refuses any upstream, and any "
+             "video download, not on 127.0.0.1/localhost (the test suite sets it, so no test can reach Runware)"),
     Variable("VIDMOCK_HTTP_URL", CHECK_CLIENT, "the REST endpoint, `http://127.0.0.1:PORT/v1`"),
     Variable("VIDMOCK_WS_URL", CHECK_CLIENT, "the WebSocket endpoint, `ws://127.0.0.1:PORT/v1`"),
     Variable("VIDMOCK_BASE_URL", CHECK_CLIENT, "`http://127.0.0.1:PORT`: media and `/__mock/`"),

@@ -81,7 +81,8 @@ def settings_table() -> str:
     for s in SETTINGS:
         env_kind, toml_kind = _kind(s)
         default = s.default_text or f"`{shown(s.default)}`"
-        rows.append(f"| {_option(s)} | `{s.env}`{env_kind} | `{s.name}`{toml_kind} | {default} | {_cell(s.help)} |")
+        only = f" (`vidmock {s.command}` only)" if s.command else ""
+        rows.append(f"| {_option(s)} | `{s.env}`{env_kind} | `{s.name}`{toml_kind} | {default} | {_cell(s.help)}{only} |")
     old = [f"`{env_name(alias)}` / `{alias}` (now `{s.env}` / `{s.name}`)" for s in SETTINGS for alias in s.aliases]
     if old:
         rows += ["", "Deprecated names, still read with a warning at start-up: " + "; ".join(old) + "."]
@@ -92,7 +93,7 @@ def names_table() -> str:
     """Every ``VIDMOCK_*`` name (and ``RUNWARE_API_KEY``): who sets or reads it, and what it means."""
     rows: list[tuple[str, str, str]] = []
     for s in SETTINGS:
-        rows.append((s.env, f"`vidmock serve` (setting `{s.name}`)", s.help))
+        rows.append((s.env, f"`vidmock {s.command or 'serve'}` (setting `{s.name}`)", s.help))
         rows += [(env_name(alias), "`vidmock serve`, deprecated", f"the old name of `{s.env}`") for alias in s.aliases]
     rows += [(v.name, v.where, v.meaning) for v in OTHER_VARIABLES]
     rows.sort(key=lambda row: row[0])
@@ -135,15 +136,16 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def render_toml(config: ServerConfig | None = None) -> str:
-    """A TOML file holding ``config`` (the defaults by default): each key with its help as a comment.
+def render_toml(config: ServerConfig | None = None, command: str = "serve") -> str:
+    """A TOML file holding ``config`` (the defaults by default): each key of ``command``'s settings
+    with its help as a comment.
 
     A setting that is not set (``seed``, ``data_dir``...) has no TOML form, so it is shown
     commented out with an example value.
     """
     config = config or ServerConfig()
-    parts = [TOML_HEADER]
-    for s in SETTINGS:
+    parts = [TOML_HEADER.replace("vidmock serve", f"vidmock {command}")]
+    for s in (s for s in SETTINGS if s.belongs_to(command)):
         value = getattr(config, s.attribute)
         lines = [f"# {s.help}" + ("; a list" if s.repeatable else "") + f" (default: {default_words(s)})"]
         if value is None:
@@ -154,9 +156,11 @@ def render_toml(config: ServerConfig | None = None) -> str:
     return "\n".join(parts)
 
 
-def example_values() -> ServerConfig:
-    """The defaults with every unset setting given its example: what uncommenting them all loads."""
-    return replace(ServerConfig(), **{s.attribute: s.parse(s.example) for s in SETTINGS if s.default is None})
+def example_values(command: str = "serve") -> ServerConfig:
+    """The defaults with every unset setting of ``command`` given its example: what uncommenting
+    them all in its example config loads."""
+    return replace(ServerConfig(), **{s.attribute: s.parse(s.example) for s in SETTINGS
+                                      if s.default is None and s.belongs_to(command)})
 
 
 # --- regeneration -----------------------------------------------------------------------------------

@@ -75,6 +75,11 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("badGateway", 502, "Injected 502 (fault or scenario)."),
     ("gatewayTimeout", 504, "Injected 504 (fault or scenario)."),
     ("unsupportedScenario", 400, "X-Vidmock-Scenario (or ?scenario= on the socket URL) names a scenario vidmock does not know."),
+    # Proxy and replay (`vidmock proxy`, `vidmock serve --replay`): vidmock's own words, never an upstream's
+    ("upstreamUnreachable", 502, "vidmock proxy could not reach the upstream, or the connection broke before a reply."),
+    ("upstreamTimeout", 504, "vidmock proxy got no reply from the upstream within --upstream-timeout."),
+    ("upstreamInvalidReply", 502, "vidmock proxy got a reply from the upstream that is not JSON; the message quotes its start."),
+    ("recordingNotFound", 404, "vidmock serve --replay-strict: the recording holds no request with this task (taskUUID aside)."),
     # Control API (/__mock/)
     ("invalidControlToken", 401, "A control token is configured and X-Vidmock-Control-Token is missing or wrong."),
     ("invalidControlRequest", 400, "A /__mock/ call has a body or query the control API cannot accept."),

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from mockserver.errors import RunwareError
 from mockserver.protocol import Reply, leading_api_key
-from mockserver.vocabulary import FaultAction, Transport
+from mockserver.vocabulary import ExchangeDirection, FaultAction, Transport
 
 if TYPE_CHECKING:
     from mockserver.backends import Backend
@@ -53,6 +53,9 @@ class RequestContext:
     raw_body: str | None = None  # an undecodable WebSocket frame, as the journal shows it
     reply: Reply | None = None
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
+    findings: tuple = ()  # drift a proxying backend found in the request or its reply (mockserver.drift)
+    secrets: tuple[str, ...] = ()  # strings never to be written down (a proxied client's real key)
+    direction: ExchangeDirection = ExchangeDirection.IN  # OUT: a frame pushed unasked, in sent_body
     # -- asked of the transport ---------------------------------------------------------------
     response_headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After of a 429
     break_reply: FaultAction | None = None  # reset | malformed | truncated (REST), close1011 | abort (WS)

@@ -72,7 +72,8 @@ class Reply:
     """What one request produced, before it is put on the wire.
 
     ``violations`` keeps, per task index, every validation error found, while the wire carries only
-    the first (as the API does); the journal reads the rest.
+    the first (as the API does); the journal reads the rest. A *relayed* reply (``Reply.relay``)
+    came from elsewhere, a proxied upstream or a recording, and goes out exactly as received.
     """
 
     data: list[dict]
@@ -80,6 +81,7 @@ class Reply:
     http_status: int
     violations: dict[int, list[RunwareError]] = field(default_factory=dict)
     _envelope: dict[str, list] | None = field(default=None, repr=False, compare=False)
+    relayed: bool = False
 
     @classmethod
     def of(cls, data: list[dict], errors: list[RunwareError],
@@ -87,9 +89,21 @@ class Reply:
         status = 200 if data or not errors else errors[0].http_status
         return cls(data, errors, status, violations or {})
 
+    @classmethod
+    def relay(cls, envelope: Any, http_status: int,
+              violations: dict[int, list[RunwareError]] | None = None) -> "Reply":
+        """A reply received from an upstream (or read from a recording): ``envelope()`` is that body
+        unchanged, whatever its shape, and ``http_status`` its status. ``None`` means nothing came
+        back (the upstream socket closed first): a WebSocket transport then sends nothing.
+        ``data`` holds the body's data items that are objects, the same objects, so a transport
+        reads the authentication item as it would the mock's."""
+        raw = envelope.get("data") if isinstance(envelope, dict) else None
+        data = [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
+        return cls(data, [], http_status, violations or {}, _envelope=envelope, relayed=True)
+
     def envelope(self) -> dict[str, list]:
         """The wire body, built once: the journal and the transport both read it."""
-        if self._envelope is None:
+        if self._envelope is None and not self.relayed:
             body: dict[str, list] = {}
             if self.data or not self.errors:
                 body["data"] = self.data

@@ -87,8 +87,22 @@ class DeliveryState(StrEnum):
         return self is not DeliveryState.PENDING
 
 
+class DriftDirection(StrEnum):
+    """Which side of a proxied exchange a drift finding is about (``mockserver.drift``)."""
+
+    REQUEST = "request"  # the upstream accepted a task vidmock rejects
+    REPLY = "reply"  # the reply departs from schemas/responses/ or the model profile
+
+
+class ExchangeDirection(StrEnum):
+    """Who started a journalled exchange."""
+
+    IN = "in"  # the client sent a request or frame; the reply is what went back
+    OUT = "out"  # the server pushed a frame unasked (a proxied upstream's own frames)
+
+
 VOCABULARIES: dict[str, type[StrEnum]] = {
     cls.__name__: cls for cls in (JobStatus, ResultRelease, Transport, DropKind, ReplyBreak, FaultAction,
-                                  DeliveryKind, DeliveryState)
+                                  DeliveryKind, DeliveryState, DriftDirection, ExchangeDirection)
 }
 """By name, for the ``x-enum`` placeholders of the control plane's schemas."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,9 @@ from conformance.client import MockClient
 from mockserver.app import RunningServer, start_server
 from mockserver.config import ServerConfig
 from mockserver.jobs import Progression
+
+# No test may reach Runware: a proxy under VIDMOCK_OFFLINE refuses any upstream that is not loopback.
+os.environ["VIDMOCK_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "alibaba:wan@2.7"

@@ -17,6 +17,7 @@ from typing import Any
 
 from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
+from mockserver.redaction import redact as redact_secrets
 from mockserver.vocabulary import Transport
 
 DEFAULT_SIZE = 5000
@@ -34,7 +35,7 @@ class JournalEntry:
     received_at: float  # server clock (what GET /__mock/clock reports; moves with advance)
     received_wall: float  # Unix time
     namespace: str | None = None  # the API key the request used (None: none, or not yet on a socket)
-    direction: str = "in"  # the client sent the request; the reply is in ``response_*``
+    direction: str = "in"  # the client sent the request, the reply is in ``response_*``; "out": a pushed frame
     remote: str | None = None
     method: str | None = None  # "POST" for REST; None for a WebSocket frame
     path: str = "/v1"
@@ -49,6 +50,7 @@ class JournalEntry:
     duration_ms: float = 0.0
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
+    drift: list[dict] = field(default_factory=list)  # what a proxy found in the exchange (mockserver.drift)
     id: int = 0  # assigned when journalled; increases with arrival order
     _tasks: list | None = field(default=None, repr=False)
     _unscrubbed: list | None = field(default=None, repr=False)
@@ -97,12 +99,27 @@ class JournalEntry:
                     raw_body=scrub(ctx.raw_body) if ctx.raw_body is not None else None,
                     response_status=ctx.response_status, response_headers=ctx.sent_headers,
                     response_body=ctx.sent_body, duration_ms=ctx.elapsed_ms(), faults=ctx.faults,
-                    scenarios=list(ctx.scenarios))
+                    scenarios=list(ctx.scenarios), direction=str(ctx.direction),
+                    drift=[finding.to_json() for finding in ctx.findings])
         if ctx.tasks is not None:
             entry.record_tasks(ctx.tasks)
             if ctx.reply is not None and ctx.reply.violations:
                 entry.record_violations(ctx.tasks, ctx.reply.violations)
+        if ctx.secrets:
+            entry.redact(ctx.secrets)
         return entry
+
+    def redact(self, secrets: tuple[str, ...]) -> None:
+        """Replace every occurrence of ``secrets`` (a proxied client's real key, wherever it hides:
+        a webhook URL, a prompt, an upstream's message) in what the entry shows."""
+        if self.has_tasks:
+            self._tasks, self._unscrubbed = redact_secrets(self.tasks, secrets), None
+        self.raw_body = redact_secrets(self.raw_body, secrets)
+        self.headers = redact_secrets(self.headers, secrets)
+        self.response_headers = redact_secrets(self.response_headers, secrets)
+        self.response_body = redact_secrets(self.response_body, secrets)
+        self.violations = redact_secrets(self.violations, secrets)
+        self.drift = redact_secrets(self.drift, secrets)
 
     def record_tasks(self, tasks: list) -> None:
         """Keep the request's tasks. A small body (no string in it can be long) is kept as parsed
@@ -129,7 +146,7 @@ class JournalEntry:
             "tasks": self.tasks, "valid": self.valid, "violations": self.violations,
             "response": {"status": self.response_status, "headers": self.response_headers,
                          "body": self.response_body},
-            "faults": self.faults, "scenarios": self.scenarios,
+            "faults": self.faults, "scenarios": self.scenarios, "drift": self.drift,
         }
 
 

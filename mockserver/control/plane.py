@@ -10,7 +10,8 @@ registry of stores it resets. What it does, through the hooks it fills in at com
   break the reply (``reset``/``malformed``/``truncated``, ``close1011``/``abort``);
 - ``task_accepted``: a videoInference about to become a job gets the progression, result release,
   outcome and webhook behaviour its request's scenarios and outcome faults ask for;
-- ``exchange_done``: the journal records the exchange, whatever happened to it.
+- ``exchange_done``: the journal records the exchange, whatever happened to it, and the drift log
+  the findings a proxying backend left on it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import random
 from typing import Any
 
 from mockserver.clock import AdvanceableClock, ManualClock
+from mockserver.control.drift_log import DriftLog
 from mockserver.control.faults import OUTCOME_ACTIONS, RESPONSE_ACTIONS, Fault, FaultBook
 from mockserver.control.journal import Journal, JournalEntry
 from mockserver.control.scenarios import ScenarioCatalogue, Selection
@@ -50,12 +52,13 @@ class ControlPlane:
         self.faults = FaultBook()
         self.scenarios = ScenarioCatalogue()
         self.tasks = TaskIndex(jobs)
+        self.drift = DriftLog()  # what a proxy found (ctx.findings), by journal entry
         self.rng = random.Random(seed)  # delay samples: reproducible under --seed
         jobs.on_job_submitted.append(self.tasks.add)
         # every store with per-key state, the control plane's own included: one reset for all
         self.stores = stores
         stores.update({"journalEntries": self.journal, "faults": self.faults, "scenarioBudgets": self.scenarios,
-                       "taskIndex": self.tasks})
+                       "taskIndex": self.tasks, "driftFindings": self.drift})
 
     def install(self, hooks: Hooks) -> None:
         hooks.socket_opening.append(self.socket_opening)
@@ -136,7 +139,9 @@ class ControlPlane:
             self.jobs.outcomes.set_task(namespace, task_uuid, outcome)
 
     def exchange_done(self, ctx: RequestContext) -> None:
-        self.journal.add(JournalEntry.of(ctx))
+        entry = self.journal.add(JournalEntry.of(ctx))
+        if entry.drift:
+            self.drift.add(entry.namespace, entry.id, entry.drift)
 
     def _request_faults(self, ctx: RequestContext, selection: Selection) -> tuple[Fault | None, Fault | None]:
         """(the delay, the response fault) a request gets: the first matching of each kind."""
@@ -164,4 +169,5 @@ class ControlPlane:
         return self.clock.now()
 
     def stats(self) -> dict[str, Any]:
-        return {**self.journal.stats(), "faults": len(self.faults.listed()), "clockOffset": self.clock.offset}
+        return {**self.journal.stats(), "faults": len(self.faults.listed()), "clockOffset": self.clock.offset,
+                **self.drift.stats()}

@@ -1,4 +1,4 @@
-"""The ``/__mock/`` routes: journal, faults, scenarios, progression, tasks, clock, reset,
+"""The ``/__mock/`` routes: journal, drift, faults, scenarios, progression, tasks, clock, reset,
 deliveries, WebSocket drops, health, the OpenAPI description and the dashboard.
 
 Every route acts on the namespace of the API key it is called with (``Authorization: Bearer KEY``
@@ -87,6 +87,12 @@ async def get_journal(request: web.Request, query: dict) -> web.Response:
 
 async def delete_journal(request: web.Request) -> web.Response:
     return web.json_response({"deleted": _plane(request).journal.reset(namespace_of(request))})
+
+
+async def get_drift(request: web.Request, query: dict) -> web.Response:
+    """What ``vidmock proxy`` found where requests or replies depart from vidmock's schemas."""
+    findings = _plane(request).drift.findings(namespace_of(request), query.get("direction"), query.get("taskUUID"))
+    return web.json_response({"findings": findings, "total": _plane(request).drift.total})
 
 
 # -- faults -----------------------------------------------------------------------------------------
@@ -301,6 +307,9 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "/openapi.json", openapi, "This description."),
     R("GET", "/journal", get_journal, "Journal entries, oldest first.", "Journal", query="JournalQuery", errors=(400,)),
     R("DELETE", "/journal", delete_journal, "Forget the namespace's entries (all without a key).", "Deleted"),
+    R("GET", "/drift", get_drift, "Drift findings of vidmock proxy: requests the upstream accepted but vidmock "
+      "rejects, replies that depart from schemas/responses/ or the model profile; oldest first.", "Drift",
+      query="DriftQuery", errors=(400,)),
     R("POST", "/faults", create_fault, "Install a fault.", "Fault", status=201, body="FaultSpec", errors=(400,)),
     R("GET", "/faults", list_faults, "The namespace's faults (all without a key).", "Faults"),
     R("DELETE", "/faults", delete_faults, "Remove the namespace's faults (all without a key).", "Deleted"),

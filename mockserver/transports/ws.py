@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
+from functools import partial
 
 from aiohttp import WSMessage, WSMsgType, web
 
@@ -25,7 +27,7 @@ from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, S
 from mockserver.transports.rest import request_context
 from mockserver.transports.ws_frames import reply_frames
 from mockserver.transports.ws_sessions import Connection, WebSocketHub
-from mockserver.vocabulary import DropKind, Transport
+from mockserver.vocabulary import DropKind, ExchangeDirection, Transport
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(max_msg_size=limit * OVERSIZE_FACTOR, decode_text=False)
     await ws.prepare(request)
     connection = Connection(ws, request)
+    connection.pusher = partial(_push, app, upgrade, connection)
     hub.register(connection)
     try:
         while True:
@@ -60,6 +63,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
                 break
             connection.last_frame_at = time.monotonic()
             ctx = _frame_context(upgrade, connection, message, app[CLOCK].now())
+            connection.answering = True  # frames a backend pushes meanwhile follow this answer
 
             # -- the frame: tasks, an error about the frame, or a drop on request --------------
             reply = await _reply_to(message, connection, ctx, app, limit)
@@ -68,6 +72,8 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
             ctx.sent_body = reply.envelope()
             finish(hooks, ctx, reply)
             await _send(reply, connection, hub)
+            connection.answering = False
+            await connection.release_pushes()
     except Exception:  # a bug must cost this socket at most, never the server
         log.exception("WebSocket handler failed")
         if not ws.closed:
@@ -113,11 +119,16 @@ async def _reply_to(message: WSMessage, connection: Connection, ctx: RequestCont
 async def _authenticate(tasks: list, connection: Connection, ctx: RequestContext, app: web.Application) -> Reply:
     """The backend checks the key; the hub decides the session (resumed or new)."""
     requested_session = tasks[0].get("connectionSessionUUID")
-    reply = await serve(app[BACKEND], app[HOOKS], tasks, ctx)
+    backend = app[BACKEND]
+    reply = await serve(backend, app[HOOKS], tasks, ctx)
     if reply.data and reply.data[0].get("taskType") == AUTH:
         connection.api_key = ctx.api_key
-        session = app[WS_HUB].authenticate(connection, ctx.namespace, requested_session)
-        reply.data[0]["connectionSessionUUID"] = session.uuid
+        if getattr(backend, "names_sessions", False):  # a proxy: the client keeps the upstream's session
+            granted = reply.data[0].get("connectionSessionUUID")
+            app[WS_HUB].authenticate(connection, ctx.namespace, granted, name=granted if isinstance(granted, str) else None)
+        else:
+            session = app[WS_HUB].authenticate(connection, ctx.namespace, requested_session)
+            reply.data[0]["connectionSessionUUID"] = session.uuid
     return reply
 
 
@@ -134,9 +145,25 @@ def _unauthenticated_reply(tasks: list) -> Reply:
 
 
 async def _send(reply: Reply, connection: Connection, hub: WebSocketHub) -> None:
-    await hub.deliver(connection, reply_frames(reply.envelope()))
+    envelope = reply.envelope()
+    if envelope is not None:  # None: a relayed reply that never came (the upstream socket closed)
+        await hub.deliver(connection, reply_frames(envelope))
     if reply.data and reply.data[0].get("taskType") == AUTH:
         await hub.flush(connection)
+
+
+async def _push(app: web.Application, upgrade: RequestContext, connection: Connection, reply: Reply,
+                findings: tuple, secrets: tuple) -> None:
+    """A frame nobody asked for (``Connection.push``): journalled as an outbound exchange, then
+    delivered like any reply (to the session's socket, or kept for its resume)."""
+    connection.pushed += 1
+    ctx = replace(upgrade, api_key=connection.api_key, request_id=f"{upgrade.request_id}.out{connection.pushed}",
+                  received_at=app[CLOCK].now(), received_wall=time.time(), started=time.perf_counter(),
+                  connection=connection, faults=[], response_headers={}, body_bytes=None,
+                  direction=ExchangeDirection.OUT, findings=findings, secrets=secrets)
+    ctx.sent_body = reply.envelope()
+    finish(app[HOOKS], ctx, reply)
+    await _send(reply, connection, app[WS_HUB])
 
 
 def add_ws_routes(app: web.Application) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -26,9 +27,16 @@ IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean c
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
 
+Pusher = Callable[[Any, tuple, tuple], Awaitable[None]]  # (Reply, findings, secrets) -> journalled, delivered
+
+
 @dataclass(eq=False)
 class Connection:
-    """One accepted socket; ``session`` is set once it has authenticated."""
+    """One accepted socket; ``session`` is set once it has authenticated.
+
+    A backend that talks to something with a life of its own (a proxy's upstream socket) reaches
+    the client through it: ``push`` sends a frame nobody asked for, ``close`` ends the socket.
+    """
 
     ws: web.WebSocketResponse
     request: web.Request
@@ -36,10 +44,39 @@ class Connection:
     api_key: str | None = None  # set by a successful authentication; lasts for the connection
     frames: int = 0  # frames received so far
     last_frame_at: float = field(default_factory=time.monotonic)  # for the idle timeout
+    pusher: Pusher | None = None  # how the transport journals and delivers a pushed frame
+    answering: bool = False  # a client frame is being answered: pushes wait for its reply
+    pushed: int = 0  # frames pushed so far
+    _held: list[tuple[Any, tuple, tuple]] = field(default_factory=list)
+    _releasing: bool = False
 
     @property
     def open(self) -> bool:
         return not self.ws.closed
+
+    async def push(self, reply: Any, findings: tuple = (), secrets: tuple = ()) -> None:
+        """Send a frame the client did not ask for (a ``Reply``), in the order pushed; ``findings``
+        and ``secrets`` are what its journal entry gets (``RequestContext``). While a client frame
+        is being answered it waits, so it never overtakes that answer (a resumed session's buffered
+        replies must follow the authentication reply)."""
+        self._held.append((reply, tuple(findings), tuple(secrets)))
+        if not self.answering:
+            await self.release_pushes()
+
+    async def release_pushes(self) -> None:
+        """Deliver the held pushes, oldest first (the transport calls it after each answer)."""
+        if self._releasing or self.pusher is None:
+            return
+        self._releasing = True
+        try:
+            while self._held and not self.answering:
+                await self.pusher(*self._held.pop(0))
+        finally:
+            self._releasing = False
+
+    async def close(self, code: int, message: bytes = b"") -> None:
+        """Close the client's socket with ``code`` (a proxy mirrors its upstream's close)."""
+        await self.ws.close(code=code, message=message)
 
     async def send(self, frames: list[str]) -> list[str]:
         """Send the frames in order; return those that could not be sent."""
@@ -94,13 +131,15 @@ class WebSocketHub:
         self._connections.discard(connection)
         self.detach(connection)
 
-    def authenticate(self, connection: Connection, namespace: str, requested_uuid: object) -> Session:
+    def authenticate(self, connection: Connection, namespace: str, requested_uuid: object,
+                     name: str | None = None) -> Session:
         """Attach the socket to the session it asks to resume, when that session is this key's and
-        still alive; otherwise to a new session."""
+        still alive; otherwise to a new session, named ``name`` when the backend names sessions (a
+        proxy: the upstream's connectionSessionUUID), else a fresh UUID."""
         self._forget_expired()
         session = self._sessions.get(requested_uuid) if isinstance(requested_uuid, str) else None
         if session is None or session.namespace != namespace:
-            session = Session(self.new_uuid(), namespace)
+            session = Session(name or self.new_uuid(), namespace)
             self._sessions[session.uuid] = session
         else:
             self._counts["resumed_sessions"] += 1

@@ -207,20 +207,25 @@ def test_version_is_the_installed_distributions():
     assert metadata.version("vidmock") == declared
 
 
-def test_serve_help_shows_every_setting_with_its_help_and_default():
-    done = vidmock("serve", "--help")
+@pytest.mark.parametrize("command", ["serve", "proxy"])
+def test_help_shows_every_setting_of_the_command_with_its_help_and_default(command):
+    done = vidmock(command, "--help")
     text = " ".join(done.stdout.split())  # argparse wraps lines
     for s in SETTINGS:
-        assert f"{s.flag} {s.metavar}" in text if not s.switch else f"{s.flag}, --no-{s.flag[2:]}" in text
-        assert " ".join(help_line(s).split()) in text, s.name
+        shown = f"{s.flag} {s.metavar}" in text if not s.switch else f"{s.flag}, --no-{s.flag[2:]}" in text
+        assert shown == s.belongs_to(command), s.name
+        assert (" ".join(help_line(s).split()) in text) == s.belongs_to(command), s.name
     assert "(default 8765)" in text and "(default: random)" in text
 
 
-def test_serve_flags_are_exactly_the_settings():
-    serve = build_parser()._subparsers._group_actions[0].choices["serve"]
-    flags = {option for action in serve._actions for option in action.option_strings}
-    expected = {s.flag for s in SETTINGS} | {f"--no-{s.flag[2:]}" for s in SETTINGS if s.switch}
+@pytest.mark.parametrize("command", ["serve", "proxy"])
+def test_flags_are_exactly_the_settings_of_the_command(command):
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    flags = {option for action in parser._actions for option in action.option_strings}
+    mine = [s for s in SETTINGS if s.belongs_to(command)]
+    expected = {s.flag for s in mine} | {f"--no-{s.flag[2:]}" for s in mine if s.switch}
     assert flags == expected | {"-h", "--help", "--config", "--print-config"}
+    assert ("--replay" in flags, "--upstream" in flags) == (command == "serve", command == "proxy")
 
 
 # --- load_config: names, aliases, value checks ---------------------------------------------------

@@ -111,15 +111,20 @@ class MockServer:
 def serve(progression: str, log_dir: Path, *options: str) -> Iterator[MockServer]:
     """``vidmock serve --port 0`` in a subprocess (plus ``options``, e.g. ``--results staggered``),
     until the fixture ends."""
-    stderr = open(log_dir / f"vidmock-{progression.replace(':', '-')}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--api-key", KEY, "--api-key", DROP_KEY,
-         "--progression", progression, *options], stdout=subprocess.PIPE, stderr=stderr, text=True)
+    yield from run_vidmock(["serve", "--api-key", KEY, "--api-key", DROP_KEY, "--progression", progression, *options],
+                           log_dir / f"vidmock-{progression.replace(':', '-')}.log")
+
+
+def run_vidmock(args: list[str], log: Path) -> Iterator[MockServer]:
+    """``vidmock COMMAND --port 0 ARGS`` in a subprocess until the fixture ends; stderr goes to ``log``."""
+    stderr = open(log, "w")
+    process = subprocess.Popen([sys.executable, "-m", "mockserver", args[0], "--port", "0", *args[1:]],
+                               stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
-        line = process.stdout.readline()  # "vidmock serving on http://HOST:PORT"
-        if not line.startswith("vidmock serving on "):
+        line = process.stdout.readline()  # "vidmock [proxy ]serving on http://HOST:PORT"
+        if " serving on http://" not in line:
             process.kill()
-            pytest.fail(f"vidmock serve did not start: {line!r}, see {stderr.name}")
+            pytest.fail(f"vidmock {args[0]} did not start: {line!r}, see {stderr.name}")
         yield MockServer(line.split()[-1])
     finally:
         process.terminate()
