@@ -118,11 +118,12 @@ class MockClient:
         return await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
 
     async def wait_done(self, task_uuid: str, timeout: float = 60) -> tuple[int, dict]:
-        """Poll until the task is no longer processing."""
+        """Poll until the task is no longer processing: no ``processing`` item left (a staggered
+        reply leads with the results released so far)."""
         async with asyncio.timeout(timeout):
             while True:
                 status, body = await self.poll(task_uuid)
-                if body.get("data", [{}])[0].get("status") != JobStatus.PROCESSING:
+                if all(item.get("status") != JobStatus.PROCESSING for item in body.get("data", [])):
                     return status, body
                 await asyncio.sleep(0.05)
 
