@@ -178,7 +178,7 @@ class MockClient:
         return await self.call("PUT", path, {"policy": policy})
 
     async def results(self, mode: str | None, task_uuid: str | None = None) -> dict:
-        """How results are released (``together``, ``staggered``; None clears), for the namespace or
+        """How results are released (``together``, ``staggered``, ``generations``; None clears), for the namespace or
         for one task (which may not be submitted yet)."""
         path = f"tasks/{task_uuid}/progression" if task_uuid else "progression"
         return await self.call("PUT", path, {"results": mode})

@@ -251,7 +251,7 @@ class JobStore:
         self.ids = ids
         self.clock = clock
         self.policies = LayeredSetting(default_policy)  # when a finished render is reported
-        self.results = LayeredSetting(default_results)  # together | staggered
+        self.results = LayeredSetting(default_results)  # together | staggered | generations
         self.outcomes = LayeredSetting(SUCCEEDS)  # how a rendered job ends
         self.default_ttl = default_ttl
         self.price = price
