@@ -3,7 +3,8 @@ behave that way through its control API.
 
 A ``Behaviour`` is what one task meets: refusals of its submit and of its polls (429 with
 Retry-After, 5xx), how many polls answer ``processing``, how it ends (success with N videos, or a
-task error), whether its N videos arrive in one reply or in separate polls (staggered release:
+task error, of the whole task or of some generations only), whether its N videos arrive in one
+reply or in separate polls (staggered release:
 each reply re-sends the results released so far), late or doubled or reordered webhooks, a
 dropped WebSocket, slow replies. Because it
 is plain data, hypothesis can generate it and shrink a failing one to the smallest behaviour
@@ -52,12 +53,20 @@ class Behaviour:
     poll_refusals: tuple[Refusal, ...] = ()
     processing_polls: int = 0
     outcome: str = SUCCESS  # or a task error code (timeoutProvider, providerError)
+    failed_generations: tuple[int, ...] = ()  # with an error outcome: only these fail (0-based), the others deliver
     number_results: int = 1
     staggered: bool = False  # results arrive in separate polls, each reply cumulative (release mode staggered)
     webhook: WebhookTrouble | None = None
     ws_drop: str | None = None  # close1011 | abort, right after the WebSocket submit is accepted
     reply_delay_ms: int = 0  # every reply of the task waits this long
     scenario: str | None = None  # sent by the client as X-Vidmock-Scenario
+
+    @property
+    def fails(self) -> bool:
+        """Whether the task meets its error outcome: always when the error is the whole task's, else
+        when one of the failed generations exists (indices past numberResults never apply)."""
+        return self.outcome != SUCCESS and (not self.failed_generations
+                                            or min(self.failed_generations) < self.number_results)
 
 
 def refusals(max_size: int = 2, retry_after: int = 0) -> st.SearchStrategy[tuple[Refusal, ...]]:
@@ -69,15 +78,18 @@ def refusals(max_size: int = 2, retry_after: int = 0) -> st.SearchStrategy[tuple
 
 def behaviours(*, max_refusals: int = 2, max_processing: int = 3, max_results: int = 1,
                staggered: bool = False, webhooks: bool = False, ws: bool = False, max_delay_ms: int = 0,
-               scenarios: tuple[str, ...] = ()) -> st.SearchStrategy[Behaviour]:
+               scenarios: tuple[str, ...] = (), per_generation: bool = False) -> st.SearchStrategy[Behaviour]:
     """Behaviours within the given bounds; everything off by default shrinks toward "all is well".
-    ``staggered`` lets results arrive in separate polls (it matters with ``max_results`` > 1)."""
+    ``staggered`` lets results arrive in separate polls (it matters with ``max_results`` > 1);
+    ``per_generation`` lets an error outcome fail only some generations."""
     return st.builds(
         Behaviour,
         submit_refusals=refusals(max_refusals),
         poll_refusals=refusals(max_refusals),
         processing_polls=st.integers(0, max_processing),
         outcome=st.sampled_from((SUCCESS, *TASK_ERRORS)),
+        failed_generations=st.lists(st.integers(0, max_results - 1), min_size=1, max_size=max_results, unique=True)
+        .map(lambda found: tuple(sorted(found))) | st.just(()) if per_generation else st.just(()),
         number_results=st.integers(1, max_results),
         staggered=st.booleans() if staggered else st.just(False),
         webhook=st.none() | st.builds(WebhookTrouble, st.integers(0, 500), st.booleans(), st.booleans())
@@ -104,7 +116,8 @@ def fault_specs(behaviour: Behaviour, task_uuid: str) -> list[dict]:
     specs = [_refusal_fault(r, "videoInference", task_uuid) for r in behaviour.submit_refusals]
     specs += [_refusal_fault(r, "getResponse", task_uuid) for r in behaviour.poll_refusals]
     if behaviour.outcome != SUCCESS:
-        specs.append({"action": FaultAction.TASK_ERROR, "code": behaviour.outcome, "match": match})
+        generations = {"generations": list(behaviour.failed_generations)} if behaviour.failed_generations else {}
+        specs.append({"action": FaultAction.TASK_ERROR, "code": behaviour.outcome, "match": match, **generations})
     if behaviour.webhook:
         trouble = behaviour.webhook
         specs.append({"action": FaultAction.WEBHOOK, "delayMs": trouble.delay_ms, "duplicate": trouble.duplicate,

@@ -118,11 +118,12 @@ class MockClient:
         return await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
 
     async def wait_done(self, task_uuid: str, timeout: float = 60) -> tuple[int, dict]:
-        """Poll until the task is no longer processing."""
+        """Poll until the task is no longer processing: no ``processing`` item left (a staggered
+        reply leads with the results released so far)."""
         async with asyncio.timeout(timeout):
             while True:
                 status, body = await self.poll(task_uuid)
-                if body.get("data", [{}])[0].get("status") != JobStatus.PROCESSING:
+                if all(item.get("status") != JobStatus.PROCESSING for item in body.get("data", [])):
                     return status, body
                 await asyncio.sleep(0.05)
 
@@ -177,7 +178,7 @@ class MockClient:
         return await self.call("PUT", path, {"policy": policy})
 
     async def results(self, mode: str | None, task_uuid: str | None = None) -> dict:
-        """How results are released (``together``, ``staggered``; None clears), for the namespace or
+        """How results are released (``together``, ``staggered``, ``generations``; None clears), for the namespace or
         for one task (which may not be submitted yet)."""
         path = f"tasks/{task_uuid}/progression" if task_uuid else "progression"
         return await self.call("PUT", path, {"results": mode})

@@ -174,7 +174,7 @@ class ServerConfig:
         "immediate | polls:N | seconds:T | manual", metavar="POLICY")
     results: ResultRelease = setting(
         ResultRelease.TOGETHER, _results, "how the N results of a task are released: together (one reply) | staggered "
-        "(one more per poll)", metavar="MODE")
+        "(one more per poll) | generations (one more per poll, one status item per generation)", metavar="MODE")
     ttl: int = setting(3600, _positive(_integer), "seconds a video URL lives when the task sets no ttl",
                        metavar="SECONDS")
     media_cap_mb: float = setting(

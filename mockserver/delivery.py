@@ -28,6 +28,7 @@ import aiohttp
 from yarl import URL
 
 from mockserver.config import ServerConfig
+from mockserver.errors import RunwareError
 from mockserver.jobs import ERROR, Job
 from mockserver.layered import LayeredSetting
 from mockserver.media import CONTENT_TYPES, MediaStore
@@ -112,13 +113,14 @@ class DeliveryRecord:
     task_uuid: str
     kind: DeliveryKind
     url: str
-    video_uuid: str | None  # None: the error webhook of a failed task
+    video_uuid: str | None  # None: an error webhook (of a failed task or generation)
     content_type: str
     size: int  # body bytes
     created_at: float  # Unix time
     payload: dict | None = None  # a webhook's JSON body
     source: Path | None = None  # an upload's file (not exposed)
     duplicate_of: int | None = None
+    generation: int | None = None  # which of the task's generations (0-based); None: the whole task's error
     state: DeliveryState = PENDING
     reason: str | None = None  # why it failed or was refused
     finished_at: float | None = None
@@ -143,7 +145,8 @@ class DeliveryRecord:
                 "method": self.method, "url": self.url, "videoUUID": self.video_uuid,
                 "contentType": self.content_type, "bytes": self.size, "state": self.state,
                 "reason": self.reason, "createdAt": self.created_at, "finishedAt": self.finished_at,
-                "duplicateOf": self.duplicate_of, "attempts": [a.to_json() for a in self.attempts]}
+                "duplicateOf": self.duplicate_of, "generation": self.generation,
+                "attempts": [a.to_json() for a in self.attempts]}
         if self.payload is not None:
             body["payload"] = self.payload
         return body
@@ -157,9 +160,9 @@ class DeliveryWaitTimeout(TimeoutError):
         self.records = records
 
 
-def error_item(job: Job) -> dict:
-    """The failed task as getResponse reports it in ``errors[]``: with taskUUID and status."""
-    item = job.error.to_wire()
+def error_item(job: Job, error: RunwareError) -> dict:
+    """A failed task or generation as getResponse reports it in ``errors[]``: with taskUUID and status."""
+    item = error.to_wire()
     item.setdefault("taskUUID", job.task_uuid)
     item.setdefault("status", ERROR)
     return item
@@ -270,36 +273,43 @@ class DeliveryEngine:
     # -- planning -------------------------------------------------------------------------------
 
     def _plan(self, job: Job, behaviour: WebhookBehaviour) -> list[DeliveryRecord]:
-        """Every delivery of a finished job, in sending order: uploads, then webhooks."""
+        """Every delivery of a finished job, in sending order: uploads (of the generations that
+        succeeded), then one webhook per generation, a failed one's carrying its error; a task that
+        failed as a whole gets one error webhook."""
         records: list[DeliveryRecord] = []
-        if job.status == ERROR:
+        if job.error is not None:
             if job.webhook_url:
-                records.append(self._webhook(job, {"errors": [error_item(job)]}, None))
+                records.append(self._webhook(job, {"errors": [error_item(job, job.error)]}, None, None))
             return records
+        generations = list(enumerate(job.results))
         if job.upload_endpoint:
-            for result in job.results:
-                records.append(self._upload(job, result.video_uuid))
+            for index, result in generations:
+                if result.error is None:
+                    records.append(self._upload(job, result.video_uuid, index))
         if job.webhook_url:
-            items = job.success_items()
-            for item in reversed(items) if behaviour.reorder else items:
-                first = self._webhook(job, {"data": [item]}, item["videoUUID"])
+            for index, result in reversed(generations) if behaviour.reorder else generations:
+                if result.error is None:
+                    first = self._webhook(job, {"data": [job.success_item(result)]}, result.video_uuid, index)
+                else:
+                    first = self._webhook(job, {"errors": [error_item(job, result.error)]}, None, index)
                 records.append(first)
                 if behaviour.duplicate:
-                    copy = self._webhook(job, first.payload, item["videoUUID"])
+                    copy = self._webhook(job, first.payload, first.video_uuid, index)
                     copy.duplicate_of = first.id
                     records.append(copy)
         return records
 
-    def _webhook(self, job: Job, payload: dict, video_uuid: str | None) -> DeliveryRecord:
+    def _webhook(self, job: Job, payload: dict, video_uuid: str | None, generation: int | None) -> DeliveryRecord:
         record = DeliveryRecord(next(self._ids), job.namespace, job.task_uuid, WEBHOOK, job.webhook_url, video_uuid,
-                                "application/json", len(_json_bytes(payload)), time.time(), payload=payload)
+                                "application/json", len(_json_bytes(payload)), time.time(), payload=payload,
+                                generation=generation)
         return self._screen(record)
 
-    def _upload(self, job: Job, video_uuid: str) -> DeliveryRecord:
+    def _upload(self, job: Job, video_uuid: str, generation: int) -> DeliveryRecord:
         entry = self.media.lookup(f"{video_uuid}.{job.extension}")
         record = DeliveryRecord(next(self._ids), job.namespace, job.task_uuid, UPLOAD, job.upload_endpoint,
                                 video_uuid, CONTENT_TYPES[job.extension], entry.size if entry else 0, time.time(),
-                                source=entry.path if entry else None)
+                                source=entry.path if entry else None, generation=generation)
         if entry is None:
             return _settle(record, FAILED, "the video is no longer in the media store")
         return self._screen(record)

@@ -3,11 +3,14 @@
 A job is ``processing`` until its outcome is both *known* (the videos are rendered, or ffmpeg
 failed) and *due* under its progression policy; it then becomes ``success`` or ``error`` exactly
 once, and ``on_job_finished`` callbacks run (webhooks and uploadEndpoint subscribe there).
-In the ``staggered`` result-release mode a successful job with several results reaches
-``success`` later: once due, each getResponse releases one more result, and the poll that
-releases the last one finishes it. Rendering starts at submit, in the background, so the ack
-never waits for ffmpeg; a job whose videos are all in the synthesizer's cache already is
-rendered at submit, without a background task.
+Each of its ``numberResults`` generations ends on its own: a success, or an error when the outcome
+names it (the task-polling docs: "the current status of each generation"); the task fails as a
+whole only when every generation failed or the outcome is the task's own error.
+In the ``staggered`` and ``generations`` result-release modes a job with several results reaches
+its end later: once due, each getResponse settles one more generation, and the poll that settles
+the last one finishes it. Rendering starts at submit, in the background, so the ack never waits
+for ffmpeg; a job whose videos are all in the synthesizer's cache already is rendered at submit,
+without a background task.
 
 State is namespaced by API key: jobs, seen taskUUIDs and policies of one key are invisible to
 another.
@@ -43,11 +46,12 @@ TASK_ERROR_MESSAGES = {
 
 
 def parse_results(text: str) -> ResultRelease:
-    """A result-release mode: ``together`` (every result in one reply) or ``staggered``."""
+    """A result-release mode: ``together`` (every result in one reply), ``staggered`` or ``generations``."""
     try:
         return ResultRelease(str(text).strip())
     except ValueError:
-        raise ValueError(f"expected {' or '.join(ResultRelease)}") from None
+        *first, last = ResultRelease
+        raise ValueError(f"expected {', '.join(first)} or {last}") from None
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,11 @@ _PROGRESSION = re.compile(Progression.PATTERN.replace("$", r"\Z"))
 
 @dataclass
 class VideoResult:
+    """One generation of a task: its video, or the error it ended in (decided when the job is due)."""
+
     video_uuid: str
     seed: int
+    error: RunwareError | None = None
 
 
 @dataclass
@@ -101,15 +108,16 @@ class Job:
     results: list[VideoResult]
     cost: float | None  # per video, only when includeCost
     status: str = PROCESSING
-    error: RunwareError | None = None
+    error: RunwareError | None = None  # the task's own error (render failure, task outcome, /fail); not a generation's
     synthesis_stderr: str | None = None  # ffmpeg's words when rendering failed (for the journal)
     polls: int = 0
     rendered: bool = False
     render_error: RunwareError | None = None
     nsfw: bool = False  # what its results' NSFWContent says, decided with its outcome
     completed_manually: bool = False
-    staggered: bool = False  # done, but its results go out one more per poll (release mode staggered)
-    released: int = 0  # results a staggered job has released so far
+    staggered: bool = False  # done, but its generations settle one more per poll (staggered, generations)
+    released: int = 0  # generations a staggered job has settled so far
+    release: ResultRelease | None = None  # its result release, read when it became due
     finished_at: float | None = None
     render: asyncio.Task | None = field(default=None, repr=False)
 
@@ -143,21 +151,60 @@ class Job:
     def processing_item(self) -> dict:
         return {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": PROCESSING}
 
+    def settled(self) -> list[VideoResult]:
+        """The generations whose end is known to the client: all once finished, else those a
+        staggered job has settled so far."""
+        return self.results if self.status != PROCESSING else self.results[:self.released]
+
     def released_items(self) -> list[dict]:
         """The success items a still-processing job already shows (staggered release only)."""
-        return self.success_items()[:self.released] if self.status == PROCESSING else []
+        return [self.success_item(r) for r in self.settled() if r.error is None] if self.status == PROCESSING else []
 
     def success_items(self) -> list[dict]:
-        """Every result, in one list: the SDKs want all numberResults items in one reply."""
-        items = []
-        for result in self.results:
-            item = {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": SUCCESS,
-                    "videoUUID": result.video_uuid, "videoURL": self.video_url(result),
-                    "seed": result.seed, "NSFWContent": self.nsfw}
-            if self.cost is not None:
-                item["cost"] = self.cost
-            items.append(item)
-        return items
+        """Every successful generation's item, in one list: the SDKs want all numberResults items in one reply."""
+        return [self.success_item(result) for result in self.results if result.error is None]
+
+    def success_item(self, result: VideoResult) -> dict:
+        item = {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": SUCCESS,
+                "videoUUID": result.video_uuid, "videoURL": self.video_url(result),
+                "seed": result.seed, "NSFWContent": self.nsfw}
+        if self.cost is not None:
+            item["cost"] = self.cost
+        return item
+
+    def generations(self) -> list[dict]:
+        """Each generation as the control plane shows it: its index (what a ``taskError`` fault's
+        ``generations`` names), status, video and error."""
+        settled = len(self.settled())
+        shown = []
+        for index, result in enumerate(self.results):
+            done = index < settled
+            error = (self.error or result.error) if done else None
+            status = PROCESSING if not done else ERROR if error else SUCCESS
+            shown.append({"generation": index, "status": status, "videoUUID": result.video_uuid,
+                          "seed": result.seed, "error": error.to_wire() if error else None})
+        return shown
+
+    def reply(self, release: ResultRelease) -> tuple[list[dict], list[RunwareError]]:
+        """What getResponse answers now, as (data items, errors): settled generations in
+        generation order, a success in ``data`` and a failure in ``errors`` ("failed generations
+        are moved to the errors array", the task-polling docs), then what is still running: one
+        ``processing`` item for the task, or one per generation in the ``generations`` release.
+        A failure of the whole task is its one error."""
+        if self.error is not None:
+            return [], [self.error]
+        data: list[dict] = []
+        errors: list[RunwareError] = []
+        settled = self.settled()
+        for result in settled:
+            if result.error is None:
+                data.append(self.success_item(result))
+            else:
+                errors.append(result.error)
+        running = len(self.results) - len(settled)
+        if running:
+            data.extend(self.processing_item() for _ in range(running if release == ResultRelease.GENERATIONS else 1))
+        return data, errors
 
 
 JobCallback = Callable[[Job], Awaitable[None] | None]  # an awaitable result runs in the background
@@ -165,19 +212,30 @@ JobCallback = Callable[[Job], Awaitable[None] | None]  # an awaitable result run
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job ends once its videos exist, unless rendering failed: a task error (``error_code``)
-    or success, its results flagged NSFW or not. The control plane picks it per task (a
-    ``taskError`` or ``nsfw`` fault, a scenario); the default is a plain success."""
+    """How a job ends once its videos exist, unless rendering failed: an error (``error_code``) of
+    the whole task, or of only some ``generations`` (0-based indices; those past numberResults
+    never apply) while the others succeed, or success; its results flagged NSFW or not. The control
+    plane picks it per task (a ``taskError`` or ``nsfw`` fault, a scenario); the default is a plain
+    success."""
 
     error_code: str | None = None
     error_message: str | None = None
     nsfw: bool = False
+    generations: tuple[int, ...] | None = None  # None: the error is the whole task's
 
     def error(self, task_uuid: str) -> RunwareError | None:
+        """The task's own error (None when it succeeds or only some generations fail)."""
+        return self._error(task_uuid) if self.generations is None else None
+
+    def generation_error(self, index: int, task_uuid: str) -> RunwareError | None:
+        """The error generation ``index`` ends in, if the outcome names it."""
+        return self._error(task_uuid) if self.generations is not None and index in self.generations else None
+
+    def _error(self, task_uuid: str) -> RunwareError | None:
         if self.error_code is None:
             return None
         message = self.error_message or TASK_ERROR_MESSAGES.get(self.error_code, "The task failed.")
-        return RunwareError(self.error_code, message, task_type=TASK_TYPE, task_uuid=task_uuid)
+        return _failed(RunwareError(self.error_code, message, task_type=TASK_TYPE, task_uuid=task_uuid))
 
 
 SUCCEEDS = Outcome()
@@ -193,7 +251,7 @@ class JobStore:
         self.ids = ids
         self.clock = clock
         self.policies = LayeredSetting(default_policy)  # when a finished render is reported
-        self.results = LayeredSetting(default_results)  # together | staggered
+        self.results = LayeredSetting(default_results)  # together | staggered | generations
         self.outcomes = LayeredSetting(SUCCEEDS)  # how a rendered job ends
         self.default_ttl = default_ttl
         self.price = price
@@ -248,9 +306,10 @@ class JobStore:
         """The job a getResponse names, after counting the poll and applying its policy."""
         job = self._jobs.get((namespace, task_uuid))
         if job is None or self._expired(job):
+            # taskType is "the task type of the request that failed" (the errors doc): this getResponse
             raise RunwareError("taskFailedOrNotFound",
                                f"No task with taskUUID {task_uuid} was found, or its results expired.",
-                               parameter="taskUUID", task_type=TASK_TYPE, task_uuid=task_uuid, type="string")
+                               parameter="taskUUID", task_type="getResponse", task_uuid=task_uuid, type="string")
         if job.status == PROCESSING:
             job.polls += 1
             self._settle(job)
@@ -258,10 +317,17 @@ class JobStore:
             self._release(job)
         return job
 
+    def reply(self, job: Job) -> tuple[list[dict], list[RunwareError]]:
+        """What getResponse answers for a job now (``Job.reply`` under the job's result release)."""
+        return job.reply(job.release or self.results.get(job.namespace, job.task_uuid))
+
     def find_video(self, namespace: str, video_uuid: str) -> Job | None:
-        """The finished, unexpired job that produced a videoUUID (so it can be used as an input)."""
+        """The finished, unexpired job that produced a videoUUID (so it can be used as an input);
+        a generation that failed produced nothing."""
         job = self._videos.get((namespace, video_uuid))
-        return job if job is not None and job.status == SUCCESS and not self._expired(job) else None
+        if job is None or job.status != SUCCESS or self._expired(job):
+            return None
+        return job if any(r.video_uuid == video_uuid and r.error is None for r in job.results) else None
 
     # -- control plane --------------------------------------------------------------------------
 
@@ -353,17 +419,21 @@ class JobStore:
         job.rendered = True
 
     def _settle(self, job: Job) -> None:
-        """Move a processing job to its outcome if the outcome is known and due. A successful job
-        with several results in ``staggered`` mode is then only marked: polls release its results."""
+        """Move a processing job to its outcome if the outcome is known and due. A job with several
+        results in the ``staggered`` or ``generations`` mode is then only marked: polls settle its
+        generations, one each."""
         if job.status != PROCESSING or not (job.rendered or job.render_error):
             return
         if job.completed_manually or (not job.staggered and self._due(job)):
             outcome = self.outcomes.get(job.namespace, job.task_uuid)
             job.nsfw = outcome.nsfw
+            job.release = self.results.get(job.namespace, job.task_uuid)
             error = job.render_error or outcome.error(job.task_uuid)
+            for index, result in enumerate(job.results):
+                result.error = None if error else outcome.generation_error(index, job.task_uuid)
             if (not job.completed_manually and error is None and len(job.results) > 1
-                    and self.results.get(job.namespace, job.task_uuid) == ResultRelease.STAGGERED):
-                job.staggered = True  # the poll answering now (if any) releases the first result
+                    and job.release != ResultRelease.TOGETHER):
+                job.staggered = True  # the poll answering now (if any) settles the first generation
             else:
                 self._finish(job, error)
         key = (job.namespace, job.task_uuid)
@@ -373,7 +443,7 @@ class JobStore:
             self._waiting.pop(key, None)
 
     def _release(self, job: Job) -> None:
-        """One more result for a staggered job; releasing the last one finishes it."""
+        """One more generation of a staggered job settles; settling the last one finishes it."""
         job.released += 1
         if job.released >= len(job.results):
             self._finish(job, None)
@@ -389,15 +459,14 @@ class JobStore:
         return False  # manual
 
     def _finish(self, job: Job, error: RunwareError | None) -> None:
-        if error is not None:
-            error.extra.setdefault("status", ERROR)  # the docs' form of a failed task in errors[]
-        job.status = ERROR if error else SUCCESS
-        job.error = error
+        """End the job: in ``error`` (the whole task's), else ``success`` unless every generation failed."""
+        job.status = ERROR if error or all(r.error for r in job.results) else SUCCESS
+        job.error = _failed(error) if error is not None else None
         job.finished_at = self.clock.now()
         self._waiting.pop((job.namespace, job.task_uuid), None)
         self._expiries.push(job.expires_at, job)
         for result in job.results:
-            self.media.start_ttl(result.video_uuid, 0 if error else job.ttl)
+            self.media.start_ttl(result.video_uuid, 0 if error or result.error else job.ttl)
         for callback in self.on_job_finished:
             pending = callback(job)
             if pending is not None:
@@ -429,3 +498,9 @@ class JobStore:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background job task failed", exc_info=task.exception())
+
+
+def _failed(error: RunwareError) -> RunwareError:
+    """The docs' form of a failed task or generation in errors[]: with ``status: "error"``."""
+    error.extra.setdefault("status", ERROR)
+    return error

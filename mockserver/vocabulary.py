@@ -25,6 +25,7 @@ class ResultRelease(StrEnum):
 
     TOGETHER = "together"  # every result in one reply
     STAGGERED = "staggered"  # one more result per getResponse, each reply cumulative
+    GENERATIONS = "generations"  # one status item per generation in every reply; one more settles per poll
 
 
 class Transport(StrEnum):

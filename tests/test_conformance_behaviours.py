@@ -100,7 +100,7 @@ def client_copes(vidmock, behaviour: Behaviour, *, gives_up_on_5xx: bool = False
     except GaveUp:
         return False
     distinct = {video["videoUUID"] for video in videos}
-    return behaviour.outcome == SUCCESS and len(videos) == len(distinct) == behaviour.number_results
+    return not behaviour.fails and len(videos) == len(distinct) == behaviour.number_results
 
 
 def test_the_planted_bug_is_found_and_shrunk_to_one_5xx_on_a_poll(vidmock):
@@ -134,9 +134,23 @@ def test_the_fixed_client_copes_with_every_behaviour(vidmock):
     copes()
 
 
+def test_the_fixed_client_copes_when_generations_fail_alone(vidmock):
+    """A failed generation is an errors[] item of the task: the client ends in its error."""
+    @CHECK
+    @given(behaviours(max_results=3, staggered=True, per_generation=True))
+    def copes(behaviour):
+        assert client_copes(vidmock, behaviour), behaviour
+
+    copes()
+    one_of_two = Behaviour(outcome="providerError", number_results=2, failed_generations=(1,))
+    past_the_end = Behaviour(outcome="providerError", number_results=1, failed_generations=(1,))
+    assert (one_of_two.fails, past_the_end.fails) == (True, False)
+    assert client_copes(vidmock, one_of_two) and client_copes(vidmock, past_the_end)
+
+
 def test_every_generated_behaviour_is_accepted_by_the_control_api(vidmock):
     @CHECK
-    @given(behaviours(max_results=4, staggered=True, webhooks=True, ws=True, max_delay_ms=50))
+    @given(behaviours(max_results=4, staggered=True, webhooks=True, ws=True, max_delay_ms=50, per_generation=True))
     def accepted(behaviour):
         task_uuid = str(uuid.uuid4())
         apply(behaviour, vidmock, task_uuid)

@@ -22,7 +22,6 @@ from mockserver.images import UUID_PATTERN
 from mockserver.sizing import resolve_size
 from mockserver.uploads import UploadStore
 from mockserver.validation import validate_task, with_defaults
-from mockserver.vocabulary import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,8 @@ class MockBackend:
         offset = 1 if data else 0
         for index, task in enumerate(tasks, start=offset):
             try:
-                data.extend(await self._run(task, ctx, violations, index))
+                for item in await self._run(task, ctx, violations, index):  # a failed generation is an error item
+                    (errors if isinstance(item, RunwareError) else data).append(item)
             except RunwareError as error:
                 errors.append(error.for_task(task))
             except Exception as exc:  # a bug must cost one task, never the server
@@ -93,7 +93,7 @@ class MockBackend:
 
     # -- tasks ------------------------------------------------------------------------------------
 
-    async def _run(self, task: Any, ctx: RequestContext, violations: dict, index: int) -> list[dict]:
+    async def _run(self, task: Any, ctx: RequestContext, violations: dict, index: int) -> list[dict | RunwareError]:
         found = validate_task(task)
         if found:
             violations[index] = found
@@ -120,13 +120,11 @@ class MockBackend:
         job = self.jobs.submit(namespace, task, width, height, ctx.base_url)
         return {"taskType": "videoInference", "taskUUID": job.task_uuid}  # an ack: no status, no URL
 
-    def _get_response(self, task: dict, ctx: RequestContext) -> list[dict]:
-        job = self.jobs.poll(ctx.namespace, task["taskUUID"])
-        if job.status == JobStatus.PROCESSING:  # a staggered job shows the results it released so far
-            return [*job.released_items(), job.processing_item()]
-        if job.status == JobStatus.ERROR:
-            raise job.error
-        return job.success_items()
+    def _get_response(self, task: dict, ctx: RequestContext) -> list[dict | RunwareError]:
+        """Every generation's status: processing and successful ones as data items, failed ones as
+        errors (a task that failed as a whole: its one error)."""
+        data, errors = self.jobs.reply(self.jobs.poll(ctx.namespace, task["taskUUID"]))
+        return [*data, *errors]
 
     async def _image_upload(self, task: dict, ctx: RequestContext) -> dict:
         namespace = ctx.namespace

@@ -4,7 +4,7 @@ Every body and query is checked against its schema and nothing else, so the serv
 document (built from the same file) and the checks never disagree. The file is data with two kinds
 of placeholder, filled in here so each fact stays stated once: ``{"x-enum": NAME}`` takes the
 values of a ``StrEnum`` of ``mockserver/vocabulary.py``, ``{"x-fragment": NAME}`` one of the
-``FRAGMENTS`` below (the progression grammar, the error-code catalogue). A refusal names the field
+``FRAGMENTS`` below (the progression grammar, the error-code catalogue, the generation indices). A refusal names the field
 and says what it takes, from the schema's ``x-message`` where it has one.
 """
 
@@ -18,7 +18,7 @@ from aiohttp import web
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-from mockserver.contract import load_json
+from mockserver.contract import load_json, task_schema
 from mockserver.errors import CATALOGUE, TRANSIENT_STATUSES, RunwareError
 from mockserver.jobs import Progression
 from mockserver.vocabulary import VOCABULARIES
@@ -26,11 +26,14 @@ from mockserver.vocabulary import VOCABULARIES
 SCHEMA_FILE = "control/control.json"
 REF_PREFIX = "#/definitions/"
 _GENERIC_CODE = r"^(missing|invalid|unsupported)[A-Z][A-Za-z0-9]*$"  # invalidSeed, missingTaskUUID, ...
+_LAST_GENERATION = task_schema("videoInference")["properties"]["numberResults"]["maximum"] - 1  # 0-based
 
 FRAGMENTS: dict[str, dict] = {
     "progression": {"type": "string", "pattern": Progression.PATTERN,
                     "examples": ["immediate", "polls:2", "seconds:30", "manual"]},
     "transientStatus": {"type": "integer", "enum": sorted(TRANSIENT_STATUSES)},
+    "generationIndex": {"type": "integer", "minimum": 0, "maximum": _LAST_GENERATION,
+                        "x-message": f"{{path}}: {{value}} is not a generation index (0..{_LAST_GENERATION})"},
     "errorCode": {"type": "string", "anyOf": [
         {"enum": sorted(code for code in CATALOGUE if "<" not in code)}, {"pattern": _GENERIC_CODE}]},
 }

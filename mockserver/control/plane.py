@@ -129,9 +129,10 @@ class ControlPlane:
             ctx.faults.append(fault.record(taskUUID=task_uuid))
             params = fault.params
             if action is FaultAction.TASK_ERROR:
-                outcome = Outcome(params["code"], params.get("message"), outcome.nsfw)
+                generations = tuple(sorted(params["generations"])) if "generations" in params else None
+                outcome = Outcome(params["code"], params.get("message"), outcome.nsfw, generations)
             elif action is FaultAction.NSFW:
-                outcome = Outcome(outcome.error_code, outcome.error_message, nsfw=True)
+                outcome = Outcome(outcome.error_code, outcome.error_message, True, outcome.generations)
             else:
                 self.delivery.behaviours.set_task(namespace, task_uuid, WebhookBehaviour(
                     params.get("delayMs", 0) / 1000, params.get("duplicate", False), params.get("reorder", False)))

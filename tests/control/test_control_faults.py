@@ -201,6 +201,50 @@ async def test_invalid_faults_are_refused(control: MockClient, spec, words):
     assert words in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("generations, message", [
+    ([4], "generations.0: 4 is not a generation index (0..3)."),
+    ([-1], "generations.0: -1 is not a generation index (0..3)."),
+    ([0, 2.5], "generations.1: 2.5 is not a generation index (0..3)."),
+    ([], "generations is a non-empty list of distinct 0-based generation indices."),
+    ([1, 1], "generations is a non-empty list of distinct 0-based generation indices."),
+    (1, "generations is a non-empty list of distinct 0-based generation indices."),
+])
+async def test_task_error_generations_are_checked(control: MockClient, generations, message):
+    status, body = await control.request("POST", "faults", {"action": "taskError", "generations": generations})
+    assert status == 400 and (body["errors"][0]["code"], body["errors"][0]["message"]) == (
+        "invalidControlRequest", message)
+    assert (await control.call("GET", "faults"))["faults"] == []
+
+
+async def test_generations_belong_to_task_errors_only(control: MockClient):
+    status, body = await control.request("POST", "faults", {"action": "nsfw", "generations": [1]})
+    assert status == 400 and body["errors"][0]["message"] == "unknown field for action nsfw: generations."
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws"])
+async def test_task_error_of_one_generation_over_both_transports(server, http, control: MockClient, transport):
+    """The fault is listed with its generations, matched on either transport, and journalled."""
+    fault = await control.fault(action="taskError", code="timeoutProvider", generations=[0], match={"transport": transport})
+    assert (fault["generations"], fault["code"], fault["match"]) == ([0], "timeoutProvider", {"transport": transport})
+    task = video_task(numberResults=2)
+    if transport == "rest":
+        assert (await control.post([task]))[0] == 200
+    else:
+        async with http.ws_connect(f"{server.base_url}/v1") as ws:
+            await ws.send_json([{"taskType": "authentication", "apiKey": "test-key"}, task])
+            assert (await ws.receive_json())["data"][1] == {"taskType": "videoInference", "taskUUID": task["taskUUID"]}
+    _, body = await control.wait_done(task["taskUUID"])
+    assert [(e["code"], e["status"], e["taskUUID"]) for e in body["errors"]] == [
+        ("timeoutProvider", "error", task["taskUUID"])]
+    listed = await control.call("GET", f"tasks/{task['taskUUID']}")
+    assert [g["status"] for g in listed["generations"]] == ["error", "success"]
+    assert [item["videoUUID"] for item in body["data"]] == [listed["generations"][1]["videoUUID"]]
+    [entry] = [e for e in await control.journal(taskUUID=task["taskUUID"]) if e["tasks"][-1]["taskType"] == "videoInference"]
+    assert entry["faults"] == [{"id": fault["id"], "action": "taskError", "source": "control", "code": "timeoutProvider",
+                                "generations": [0], "taskUUID": task["taskUUID"]}]
+    assert (await control.call("GET", f"faults/{fault['id']}"))["applied"] == 1
+
+
 async def test_ws_close1011_after_accepting(server, http, control: MockClient):
     await control.fault(action="close1011", match={"taskType": "videoInference"})
     async with http.ws_connect(f"{server.base_url}/v1") as ws:

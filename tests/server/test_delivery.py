@@ -210,6 +210,51 @@ async def test_failed_task_posts_its_error_item(delivering, receiver):
     jsonschema.validate(payload, response_schema("webhook"))
 
 
+async def test_a_failed_generation_gets_its_own_error_webhook_and_no_upload(delivering, make_receiver):
+    """One webhook per generation, in generation order; the failed one's body is its errors[] item."""
+    server, api = await delivering()
+    bucket, hook = await make_receiver(), await make_receiver()
+    task_uuid = new_uuid()
+    await api.fault("taskError", generations=[1], match={"taskUUID": task_uuid})
+    task, body = await submit_and_finish(api, taskUUID=task_uuid, numberResults=3, webhookURL=hook.url(),
+                                         uploadEndpoint=bucket.url())
+    records = await engine_of(server).wait_for(KEY, task_uuid, count=5)
+    assert [(r.kind, r.generation, r.state) for r in records] == [
+        ("upload", 0, "delivered"), ("upload", 2, "delivered"),
+        ("webhook", 0, "delivered"), ("webhook", 1, "delivered"), ("webhook", 2, "delivered")]
+    posted = [json.loads(request.body) for request in hook.requests]
+    assert posted == [{"data": [body["data"][0]]}, {"errors": body["errors"]}, {"data": [body["data"][1]]}]
+    for payload in posted:
+        jsonschema.validate(payload, response_schema("webhook"))
+    assert [r.video_uuid for r in records] == [body["data"][0]["videoUUID"], body["data"][1]["videoUUID"],
+                                              body["data"][0]["videoUUID"], None, body["data"][1]["videoUUID"]]
+    assert [request.method for request in bucket.requests] == ["PUT", "PUT"]
+    listed = await api.deliveries(taskUUID=task_uuid, kind="webhook")
+    assert [(d["generation"], d["videoUUID"]) for d in listed] == [(r.generation, r.video_uuid) for r in records[2:]]
+
+
+async def test_a_task_that_fails_as_a_whole_gets_one_webhook_without_a_generation(delivering, receiver):
+    server, api = await delivering()
+    task_uuid = new_uuid()
+    await api.fault("taskError", match={"taskUUID": task_uuid})
+    task, body = await submit_and_finish(api, taskUUID=task_uuid, numberResults=3, webhookURL=receiver.url())
+    [record] = await engine_of(server).wait_for(KEY, task_uuid, "webhook")
+    assert (record.generation, record.video_uuid, record.payload) == (None, None, {"errors": body["errors"]})
+    assert len(body["errors"]) == 1 and len(receiver.requests) == 1
+
+
+async def test_reorder_sends_a_failed_generations_webhook_in_its_place(delivering, receiver):
+    server, api = await delivering()
+    task_uuid = new_uuid()
+    engine_of(server).behaviours.set_task(KEY, task_uuid, WebhookBehaviour(reorder=True))
+    await api.fault("taskError", generations=[0], match={"taskUUID": task_uuid})
+    task, body = await submit_and_finish(api, taskUUID=task_uuid, webhookURL=receiver.url(), numberResults=2)
+    records = await engine_of(server).wait_for(KEY, task_uuid, "webhook", count=2)
+    assert [r.generation for r in records] == [1, 0]
+    assert [json.loads(request.body) for request in receiver.requests] == [{"data": body["data"]},
+                                                                           {"errors": body["errors"]}]
+
+
 # -- uploads -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("output_format, content_type", [("MP4", "video/mp4"), ("WEBM", "video/webm"),

@@ -159,10 +159,11 @@ async def test_success_item_has_exact_fields(api):
 
 
 async def test_get_response_of_unknown_task_is_task_failed_or_not_found(api):
+    """taskType is "the task type of the request that failed" (the errors doc): the getResponse."""
     task_uuid = new_uuid()
     status, error = await api.one_error([{"taskType": "getResponse", "taskUUID": task_uuid}])
     assert status == 400 and error["code"] == "taskFailedOrNotFound"
-    assert error["taskUUID"] == task_uuid and error["taskType"] == "videoInference"
+    assert error["taskUUID"] == task_uuid and error["taskType"] == "getResponse"
 
 
 async def test_invalid_video_task_reports_only_the_first_violation(api):
