@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -340,3 +341,18 @@ async def test_unknown_path_is_a_runware_404(server, http):
 async def test_unknown_media_stays_a_plain_404(server, http):
     async with http.get(server.base_url + "/media/00000000-0000-4000-8000-000000000000.mp4") as response:
         assert response.status == 404 and response.content_type == "text/plain"
+
+
+async def test_a_request_that_is_not_http_is_400_and_one_warning_without_traceback(server, caplog):
+    """aiohttp answers a message it cannot parse itself (here a NUL in a header, which schemathesis
+    sends to probe) and logs it as an ERROR with a traceback; vidmock makes that one WARNING line."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST /v1 HTTP/1.1\r\nHost: x\r\nX-Probe: a\x00b\r\nContent-Length: 2\r\n\r\n[]")
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.split()[1] == b"400"
+    await asyncio.sleep(0.05)
+    logged = [record for record in caplog.records if record.name == "aiohttp.server"]
+    assert [(record.levelname, record.exc_info) for record in logged] == [("WARNING", None)]
+    assert "not valid HTTP (400, Invalid header value char" in logged[0].getMessage()
