@@ -223,6 +223,23 @@ async def test_number_results_4_gives_4_videos_with_consecutive_seeds(api):
     assert len(set(videos)) == 4  # each seed is its own video
 
 
+async def test_whole_numbers_written_as_floats_are_integers(api):
+    """JSON Schema counts 2.0 as an integer, so the task is valid; schemathesis sent
+    ``numberResults: 4.0`` and vidmock failed the task with internalServerError (range() of a float)."""
+    raw = (b'[{"taskType": "videoInference", "taskUUID": "%s", "model": "alibaba:wan@2.7", "positivePrompt": "x",'
+           b' "width": 1280.0, "height": 7.2e2, "duration": 2.0, "numberResults": 2.0, "seed": 500.0}]')
+    task_uuid = new_uuid()
+    status, body = await api.post(raw=raw % task_uuid.encode())
+    assert (status, body) == (200, {"data": [{"taskType": "videoInference", "taskUUID": task_uuid}]})
+    status, body = await api.wait_done(task_uuid)
+    assert [item["seed"] for item in body["data"]] == [500, 501]
+    assert all(type(item["seed"]) is int for item in body["data"])
+    status, body = await api.post(raw=b'[{"taskType": "videoInference", "taskUUID": "%s", "model": "alibaba:wan@2.7",'
+                                      b' "positivePrompt": "x", "width": 1280, "height": 720, "numberResults": 2.5}]'
+                                      % new_uuid().encode())
+    assert (status, body["errors"][0]["code"]) == (400, "invalidNumberResults")
+
+
 async def test_drawn_seeds_are_unsigned_32_bit_and_reproducible(make_server, http):
     seeds = []
     for _ in range(2):
