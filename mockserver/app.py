@@ -29,6 +29,7 @@ from mockserver.exchange import HOOKS, Hooks
 from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
+from mockserver.openapi import add_openapi_route
 from mockserver.pricing import task_cost
 from mockserver.state import (
     CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, HOUSEKEEPING, IDS, JOBS, MEDIA, STORES, SYNTHESIZER, UPLOADS,
@@ -75,6 +76,7 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
     add_rest_routes(app)
     add_ws_routes(app)
     add_media_routes(app, media)
+    add_openapi_route(app)
 
     # -- the control plane, observing -----------------------------------------------------------
     install_control_plane(app)
