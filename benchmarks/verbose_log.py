@@ -17,13 +17,10 @@ Run: ``python benchmarks/verbose_log.py`` (about 30 s on 2 cores; ``--quick`` fo
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import time
 
 from latency import API_KEY, CACHED_SEED, finished_task, is_ack, video_task
 from loadgen import Batch, rest_load, ws_load
-from serverproc import command_line, machine, start_vidmock
+from serverproc import command_line, machine, print_run, start_vidmock
 
 OPERATIONS = ("rest ping", "rest submit", "ws getResponse")
 
@@ -101,10 +98,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    started = time.monotonic()
-    result = asyncio.run(run(parse_args(argv)))
-    result["duration_s"] = round(time.monotonic() - started, 1)
-    print(json.dumps(result, indent=2))
+    print_run(run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -78,8 +78,9 @@ async def test_verbose_logs_every_rest_request_and_websocket_frame_with_the_key_
     assert all(float(line["ms"]) < 10_000 for line in lines)
 
 
-async def test_without_verbose_nothing_is_logged():
-    process, base_url = await start_serve("--port", "0", env=clean_env())
+async def one_ping(env: dict[str, str]) -> str:
+    """Start ``vidmock serve`` in ``env``, send one REST ping, stop it: its stderr."""
+    process, base_url = await start_serve("--port", "0", env=env)
     try:
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base_url}/v1", json=[{"taskType": "ping"}],
@@ -87,19 +88,16 @@ async def test_without_verbose_nothing_is_logged():
                 assert response.status == 200
     finally:
         stderr = await stop_serve(process)
-    assert stderr == ""
+    return stderr
+
+
+async def test_without_verbose_nothing_is_logged():
+    assert await one_ping(clean_env()) == ""
 
 
 async def test_vidmock_verbose_variable_turns_it_on():
-    process, base_url = await start_serve("--port", "0", env=clean_env(VIDMOCK_VERBOSE="1"))
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{base_url}/v1", json=[{"taskType": "ping"}],
-                                    headers={"Authorization": f"Bearer {KEY}"}) as response:
-                assert response.status == 200
-    finally:
-        stderr = await stop_serve(process)
-    assert [summary(line) for line in verbose_lines(stderr)] == [("rest", "secr...(21)", "ping", "200", "ping", "-")]
+    lines = verbose_lines(await one_ping(clean_env(VIDMOCK_VERBOSE="1")))
+    assert [summary(line) for line in lines] == [("rest", "secr...(21)", "ping", "200", "ping", "-")]
 
 
 def test_the_observer_is_registered_only_when_verbose_is_on():
