@@ -9,8 +9,8 @@ media files (``mockserver.media``), authentication, and the WebSocket endpoint, 
 cannot model: it is described on ``GET /v1`` (the upgrade) and in the ``x-websocket`` extension.
 
 The schemas are draft-07; once their ``$ref``s point inside the document they read the same
-under OpenAPI 3.1's dialect (JSON Schema 2020-12): no ``$ref`` has sibling keywords the two
-drafts treat differently, and patterns are ECMA-262 in both. The control plane describes itself
+under OpenAPI 3.1's dialect (JSON Schema 2020-12): beside a ``$ref`` there are only annotations
+(draft-07 ignores siblings, 2020-12 applies them), and patterns are ECMA-262 in both. The control plane describes itself
 at ``/__mock/openapi.json`` (``mockserver/control/openapi.py``); this document leaves it out.
 """
 

@@ -52,6 +52,24 @@ def test_every_schema_file_is_a_component_as_it_is_written():
         assert json.dumps(SCHEMAS[f"reply.{name}"], sort_keys=True) == component_of(load_json(f"responses/{name}.json"))
 
 
+def test_no_ref_has_a_sibling_the_two_drafts_would_read_differently():
+    """Draft-07 ignores the keywords beside a ``$ref``, 2020-12 applies them: only annotations may
+    stand there for the draft-07 schemas to mean the same inside the OpenAPI 3.1 document."""
+    annotations = {"$ref", "title", "description", "$comment", "default", "examples"}
+
+    def siblings(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield from set(node) - annotations
+            for value in node.values():
+                yield from siblings(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from siblings(value)
+
+    assert list(siblings(SCHEMAS)) == []
+
+
 def test_post_v1_takes_every_task_and_answers_every_reply_item():
     body = DOCUMENT["paths"]["/v1"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     tasks = SCHEMAS[body["$ref"].rsplit("/", 1)[1]]
