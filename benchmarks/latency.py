@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sys
-import time
 import uuid
 
 import aiohttp
 
 from loadgen import Batch, rest_load, ws_load
-from serverproc import command_line, machine, start_floor, start_vidmock
+from serverproc import command_line, machine, print_run, start_floor, start_vidmock
 
 API_KEY = "bench-key"
 MODEL = "alibaba:wan@2.7"
@@ -218,10 +216,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    started = time.monotonic()
-    result = asyncio.run(run(parse_args(argv)))
-    result["duration_s"] = round(time.monotonic() - started, 1)
-    print(json.dumps(result, indent=2))
+    print_run(run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ how ``vidmock serve --port 0`` reports the free port it picked.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import platform
 import re
@@ -15,8 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SERVING_LINE = re.compile(r"serving on (http://\S+)")
 BENCHMARKS = Path(__file__).resolve().parent
@@ -130,6 +134,14 @@ def _cpu_model() -> str | None:
     except OSError:
         pass
     return None
+
+
+def print_run(benchmark: Coroutine[Any, Any, dict]) -> None:
+    """Run a benchmark's coroutine and print its JSON, with the seconds the run took."""
+    started = time.monotonic()
+    result = asyncio.run(benchmark)
+    result["duration_s"] = round(time.monotonic() - started, 1)
+    print(json.dumps(result, indent=2))
 
 
 def command_line() -> str:

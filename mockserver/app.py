@@ -31,6 +31,7 @@ from mockserver.exchange import HOOKS, Hooks
 from mockserver.ids import IdSource
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
+from mockserver.openapi import add_openapi_route
 from mockserver.pricing import task_cost
 from mockserver.state import (
     CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, HOUSEKEEPING, IDS, JOBS, MEDIA, STORES, SYNTHESIZER, UPLOADS,
@@ -40,6 +41,7 @@ from mockserver.transports.http_errors import add_http_error_middleware
 from mockserver.transports.rest import add_rest_routes
 from mockserver.transports.ws import add_ws_routes
 from mockserver.uploads import UploadStore
+from mockserver.verbose_log import install as install_verbose_log
 
 # aiohttp answers a header line over its limit with a plain-text 400 that echoes the line (an API
 # key, for Authorization). 8 KiB is aiohttp's default; presigned URLs and long tokens fit in 64.
@@ -87,9 +89,12 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None,
     add_rest_routes(app)
     add_ws_routes(app)
     add_media_routes(app, media)
+    add_openapi_route(app)
 
-    # -- the control plane, observing -----------------------------------------------------------
+    # -- the observers: the control plane, and the --verbose log line ----------------------------
     install_control_plane(app)
+    if config.verbose:  # off, nothing is registered: a request pays nothing for the setting
+        install_verbose_log(hooks)
 
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_lifetime(data_dir if owns_data_dir else None))

@@ -1,5 +1,6 @@
 """``vidmock``: ``serve`` runs the mock, ``proxy`` stands between a client and the real API,
-``validate`` checks requests offline, ``explain`` says what a rule id or an error code means.
+``validate`` checks requests offline, ``explain`` says what a rule id or an error code means,
+``openapi`` prints the mocked API's OpenAPI description.
 
 This is the composition root of the command line: ``check`` (run a client command against a fresh
 mock) belongs to the conformance harness and registers itself in ``add_subcommands`` below, and
@@ -65,6 +66,14 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("id", nargs="?", metavar="ID", help="a rule id (VM001...) or an error code")
     explain.add_argument("--list", action="store_true", help="list every rule id and error code")
     explain.set_defaults(run=_run_explain)
+
+    openapi = commands.add_parser(
+        "openapi", help="print the OpenAPI 3.1 description of the mocked API",
+        description="Print the OpenAPI 3.1 description of the mocked API (POST /v1 with every task and reply "
+        "schema, the WebSocket at /v1, /media/{file}) as JSON, built from the schemas. A running server serves "
+        "the same at GET /openapi.json; the control API's is at GET /__mock/openapi.json.")
+    openapi.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE instead of standard output")
+    openapi.set_defaults(run=_run_openapi)
 
     from conformance.check import add_check_command
 
@@ -138,6 +147,20 @@ def _run_explain(args: argparse.Namespace) -> int:
         args.subparser.error("give a rule id or an error code, or --list")
     rules = {rule.id: RuleText(rule.id, rule.title, rule.fix) for rule in RULES.values()}
     return run(None if args.list else args.id, rules)
+
+
+def _run_openapi(args: argparse.Namespace) -> int:
+    from mockserver.openapi import openapi_json
+
+    if args.output is None:
+        sys.stdout.write(openapi_json())
+        return 0
+    try:
+        args.output.write_text(openapi_json(), encoding="utf-8")
+    except OSError as exc:
+        print(f"vidmock: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _load(args: argparse.Namespace, command: str) -> ServerConfig | int:

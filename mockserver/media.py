@@ -93,7 +93,7 @@ class MediaStore:
 
     def lookup(self, name: str) -> MediaEntry | None:
         """The live entry for a file name, or None (bad name, wrong extension, unknown, expired)."""
-        match = MEDIA_NAME.match(name)
+        match = MEDIA_NAME.fullmatch(name)  # fullmatch: a final newline is not "the end" either
         if not match:
             return None
         entry = self._entries.get(match.group(1))

@@ -121,4 +121,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(text, **kw) builds one per call
+def _number(text: str) -> int | float:
+    """A JSON number written with a fraction or an exponent. A whole one (``4.0``, ``1e3``) is an
+    integer, as JSON Schema and JavaScript read it: the task is valid, so everything behind
+    validation gets an ``int`` to count with (``range(numberResults)``, frame counts, seeds)."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_number)  # built once: json.loads(text, **kw) builds one per call

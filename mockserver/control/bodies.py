@@ -75,6 +75,11 @@ def check(name: str, value: Any, what: str = "") -> Any:
     return value
 
 
+def accepts_no_body(name: str) -> bool:
+    """Whether a call may leave out the body of schema ``name``: an empty body is read as ``{}``."""
+    return not any(_validator(name).iter_errors({}))
+
+
 def check_query(name: str, request: web.Request) -> dict[str, Any]:
     """The query of a request, read as the schema ``name`` types its parameters, and checked."""
     properties = definitions()[name]["properties"]

@@ -12,7 +12,7 @@ import re
 from functools import cache
 from typing import Any
 
-from mockserver.control.bodies import REF_PREFIX, definitions
+from mockserver.control.bodies import REF_PREFIX, accepts_no_body, definitions
 from mockserver.control.middleware import TOKEN_HEADER, OPEN_PATHS
 from mockserver.control.routes import ROUTES, Route
 
@@ -71,7 +71,8 @@ def _operation(route: Route) -> dict:
                                  "parameters": _parameters(route),
                                  "responses": {str(route.status): _reply(route), **_errors(route)}}
     if route.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
+        operation["requestBody"] = {"required": not accepts_no_body(route.body),  # an empty body is {}
+                                    "content": {"application/json": {"schema": _ref(route.body)}}}
     return operation
 
 

@@ -1,10 +1,18 @@
 """Runware-shaped replies for requests no route serves (``GET /v1`` without an upgrade, a
 wrong path, a wrong method), so a misconfigured client reads an error it understands instead of
-aiohttp's plain text. Media keep their plain 404: they are files, not API replies."""
+aiohttp's plain text. Media keep their plain 404: they are files, not API replies.
+
+A request that is not valid HTTP at all (a NUL in a header, a broken request line) never reaches
+a route: aiohttp answers it 400 itself and logs it at ERROR with a traceback, as if the server had
+failed. ``ClientProtocolErrors`` makes that one WARNING line naming what the client sent.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver.errors import RunwareError
 
@@ -29,5 +37,21 @@ async def runware_http_errors(request: web.Request, handler) -> web.StreamRespon
         return web.json_response({"errors": [error.to_wire()]}, status=404)
 
 
+class ClientProtocolErrors(logging.Filter):
+    """On ``aiohttp.server``: a request aiohttp could not parse is the client's mistake, not a
+    server failure: one WARNING line, the first line of the parser's message, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+            record.msg = f"{record.getMessage()}: not valid HTTP ({error.code}, {str(error.message).splitlines()[0]})"
+            record.args, record.exc_info, record.exc_text = (), None, None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
 def add_http_error_middleware(app: web.Application) -> None:
     app.middlewares.append(runware_http_errors)
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(existing, ClientProtocolErrors) for existing in server_log.filters):
+        server_log.addFilter(ClientProtocolErrors())

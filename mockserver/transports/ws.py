@@ -86,10 +86,10 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
 
 def _frame_context(upgrade: RequestContext, connection: Connection, message: WSMessage, now: float) -> RequestContext:
     """A frame's own context: what the upgrade said, the key the connection authenticated with."""
-    connection.frames += 1
+    number, connection.frames = connection.frames, connection.frames + 1
     return RequestContext(
         transport=upgrade.transport, base_url=upgrade.base_url, api_key=connection.api_key, headers=upgrade.headers,
-        request_id=f"{upgrade.request_id}.{connection.frames}", remote=upgrade.remote, path=upgrade.path,
+        request_id=f"{upgrade.request_id}.{number}", remote=upgrade.remote, path=upgrade.path,
         scenarios=upgrade.scenarios, connection=connection, received_at=now,
         body_bytes=len(message.data) if isinstance(message.data, (bytes, str)) else None)
 

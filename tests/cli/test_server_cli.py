@@ -191,6 +191,8 @@ def test_a_serve_mistake_prints_serve_usage_and_the_nearest_option():
     (["explain"], "usage: vidmock explain ", "vidmock explain: error: give a rule id or an error code, or --list"),
     (["check", "--junt", "x.xml", "--", "true"], "usage: vidmock check ",
      "vidmock check: error: unrecognized arguments: --junt (did you mean --junit?)"),
+    (["openapi", "--outptu", "x.json"], "usage: vidmock openapi ",
+     "vidmock openapi: error: unrecognized arguments: --outptu x.json (did you mean --output?)"),
     (["serv"], "usage: vidmock [-h] [--version] COMMAND ...", "vidmock: error: argument COMMAND: invalid choice: 'serv'"),
 ])
 def test_each_command_answers_a_mistake_with_its_own_usage(args, usage, error):

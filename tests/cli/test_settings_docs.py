@@ -68,5 +68,5 @@ def test_every_vidmock_name_in_the_project_is_known_and_in_the_names_table():
 def test_top_level_help_lists_every_command():
     done = vidmock("--help")
     assert done.returncode == 0
-    for command in ("serve", "validate", "explain", "check"):
+    for command in ("serve", "validate", "explain", "openapi", "check"):
         assert re.search(rf"^\s+{command}\s", done.stdout, re.M), command

@@ -64,6 +64,15 @@ async def test_unknown_uuid_and_wrong_extension_are_404(api, video):
     assert (await api.get(f"{api.base_url}/media/{new_uuid()}.mp4"))[0] == 404
 
 
+async def test_a_name_with_a_trailing_newline_is_404(api, video):
+    """The name pattern's ``$`` is the end of the name (as GET /openapi.json documents it, in
+    ECMA-262), not also the place before a final newline, as Python's ``$`` would have it."""
+    url, _ = video
+    async with api.session.get(yarl.URL(url + "%0A", encoded=True)) as response:
+        assert response.status == 404
+    assert (await api.get(url))[0] == 200
+
+
 @pytest.mark.parametrize("path", [
     "/media/..%2F..%2Fetc%2Fpasswd",
     "/media/%2e%2e%2fpyproject.toml",

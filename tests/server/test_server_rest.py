@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -223,6 +224,23 @@ async def test_number_results_4_gives_4_videos_with_consecutive_seeds(api):
     assert len(set(videos)) == 4  # each seed is its own video
 
 
+async def test_whole_numbers_written_as_floats_are_integers(api):
+    """JSON Schema counts 2.0 as an integer, so the task is valid; schemathesis sent
+    ``numberResults: 4.0`` and vidmock failed the task with internalServerError (range() of a float)."""
+    raw = (b'[{"taskType": "videoInference", "taskUUID": "%s", "model": "alibaba:wan@2.7", "positivePrompt": "x",'
+           b' "width": 1280.0, "height": 7.2e2, "duration": 2.0, "numberResults": 2.0, "seed": 500.0}]')
+    task_uuid = new_uuid()
+    status, body = await api.post(raw=raw % task_uuid.encode())
+    assert (status, body) == (200, {"data": [{"taskType": "videoInference", "taskUUID": task_uuid}]})
+    status, body = await api.wait_done(task_uuid)
+    assert [item["seed"] for item in body["data"]] == [500, 501]
+    assert all(type(item["seed"]) is int for item in body["data"])
+    status, body = await api.post(raw=b'[{"taskType": "videoInference", "taskUUID": "%s", "model": "alibaba:wan@2.7",'
+                                      b' "positivePrompt": "x", "width": 1280, "height": 720, "numberResults": 2.5}]'
+                                      % new_uuid().encode())
+    assert (status, body["errors"][0]["code"]) == (400, "invalidNumberResults")
+
+
 async def test_drawn_seeds_are_unsigned_32_bit_and_reproducible(make_server, http):
     seeds = []
     for _ in range(2):
@@ -341,3 +359,18 @@ async def test_unknown_path_is_a_runware_404(server, http):
 async def test_unknown_media_stays_a_plain_404(server, http):
     async with http.get(server.base_url + "/media/00000000-0000-4000-8000-000000000000.mp4") as response:
         assert response.status == 404 and response.content_type == "text/plain"
+
+
+async def test_a_request_that_is_not_http_is_400_and_one_warning_without_traceback(server, caplog):
+    """aiohttp answers a message it cannot parse itself (here a NUL in a header, which schemathesis
+    sends to probe) and logs it as an ERROR with a traceback; vidmock makes that one WARNING line."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST /v1 HTTP/1.1\r\nHost: x\r\nX-Probe: a\x00b\r\nContent-Length: 2\r\n\r\n[]")
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.split()[1] == b"400"
+    await asyncio.sleep(0.05)
+    logged = [record for record in caplog.records if record.name == "aiohttp.server"]
+    assert [(record.levelname, record.exc_info) for record in logged] == [("WARNING", None)]
+    assert "not valid HTTP (400, Invalid header value char" in logged[0].getMessage()

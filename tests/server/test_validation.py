@@ -74,6 +74,12 @@ INVALID = [
     ("outputQuality float", text_to_video(outputQuality=50.5), "invalidOutputQuality", "outputQuality", {"type": "integer"}),
     ("webhookURL", text_to_video(webhookURL="ftp://x/y"), "invalidWebhookURL", "webhookURL", {}),
     ("webhookURL with a trailing newline", text_to_video(webhookURL="http://127.0.0.1:9/hook\n"), "invalidWebhookURL", "webhookURL", {}),
+    # Python's \s holds \x1c-\x1f and \x85, ECMA-262's holds \ufeff: the pattern names them all, so that
+    # every reader of the schema (vidmock, fastjsonschema, schemathesis, a JavaScript client) agrees
+    ("webhookURL with a unit separator", text_to_video(webhookURL="http://127.0.0.1:9/a\x1fb"), "invalidWebhookURL", "webhookURL", {}),
+    ("webhookURL with a next-line", text_to_video(webhookURL="http://127.0.0.1:9/a\x85b"), "invalidWebhookURL", "webhookURL", {}),
+    ("webhookURL with a byte-order mark", text_to_video(webhookURL="http://127.0.0.1:9/a\ufeffb"), "invalidWebhookURL", "webhookURL", {}),
+    ("uploadEndpoint with a control character in the host", text_to_video(uploadEndpoint="http://a\x11b/put"), "invalidUploadEndpoint", "uploadEndpoint", {}),
     ("deliveryMethod", text_to_video(deliveryMethod="sync"), "unsupportedDeliveryMethod", "deliveryMethod", {"allowedValues": ["async"]}),
     ("uploadEndpoint", text_to_video(uploadEndpoint="not a url"), "invalidUploadEndpoint", "uploadEndpoint", {}),
     ("safety type", text_to_video(safety=True), "invalidSafety", "safety", {"type": "object"}),
