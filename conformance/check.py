@@ -64,7 +64,7 @@ def add_check_command(commands: argparse._SubParsersAction) -> None:
     modes.add_argument("--progression", metavar="POLICY",
                        help=f"how tasks progress: immediate | polls:N | seconds:T (default {DEFAULT_PROGRESSION}; "
                        "not with --behaviour or --explore, whose behaviours set it)")
-    modes.add_argument("--behaviour", metavar="JSON", help="one run under this behaviour (docs/conformance.md), "
+    modes.add_argument("--behaviour", metavar="JSON", help="one run under this behaviour (JSON, as a reproduce line prints it), "
                        'e.g. \'{"submit": [503], "progression": "polls:1"}\'')
     modes.add_argument("--scenario", action="append", default=[], metavar="NAME",
                        help="one run under this named scenario (repeatable: they compose)")
