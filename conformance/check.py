@@ -26,14 +26,17 @@ passed, else 1. Always: 2 for a usage error, 127 when CMD cannot be started.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shlex
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 from conformance.behaviour_text import dumps, from_json, json_object, parse_progression
 from conformance.behaviours import Behaviour, key_behaviours, scenario_ends_in_error
+from conformance.mock import ControlError, Namespace
 from conformance.runs import EXIT_NOT_FOUND, EXIT_TIMEOUT, Runner, RunResult
 
 EXIT_VIOLATIONS, EXIT_USAGE = 1, 2
@@ -107,6 +110,7 @@ def run_check_command(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     with Runner(command, rule_ids, args.timeout, faults, capture=many, seed=seed if args.explore else None) as runner:
         try:
+            _faults_accepted(runner)
             if args.explore:
                 return _explore(runner, args, seed)
             if args.matrix:
@@ -157,6 +161,20 @@ def _fault(text: str) -> dict:
         return json_object(text, "--fault (as POST /__mock/faults takes it)")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _faults_accepted(runner: Runner) -> None:
+    """Try each --fault once under a throwaway key, so a fault the mock refuses is a usage error
+    before anything runs, with the mock's reason."""
+    probe = Namespace(runner.mock.base_url, f"check-probe-{uuid.uuid4().hex}")
+    try:
+        for spec in runner.faults:
+            try:
+                probe.call("POST", "/__mock/faults", spec)
+            except ControlError as exc:
+                raise UsageError(f"--fault {json.dumps(spec)}: {exc}") from None
+    finally:
+        probe.reset()
 
 
 def _rule_ids(text: str | None) -> list[str] | None:

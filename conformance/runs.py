@@ -117,13 +117,16 @@ class Runner:
     faults: list[dict] = field(default_factory=list)
     capture: bool = False
     seed: int | None = None
-    runs: int = 0
+    runs: int = 0  # so far: each run's number
+    mock: BackgroundMock = field(init=False, repr=False)
+    admin: Namespace = field(init=False, repr=False)  # every namespace: clients may send no key
+    catalogue: dict[str, dict] = field(init=False, repr=False)  # the named scenarios, by name
 
     def __enter__(self) -> "Runner":
         settings = {"seed": self.seed} if self.seed is not None else {}
         self.mock = BackgroundMock(harness_config(**settings)).start()
         try:
-            self.admin = Namespace(self.mock.base_url, None)  # the whole journal: clients may send no key
+            self.admin = Namespace(self.mock.base_url, None)
             self.catalogue = scenario_catalogue(self.admin)
         except BaseException:
             self.mock.stop()

@@ -211,6 +211,7 @@ def test_scenarios_compose_into_one_run():
     (["--scenario", "no-such-scenario"], "unknown scenario(s) no-such-scenario; known: rate-limit-once"),
     (["--progression", "polls:x"], "--progression: progression 'polls:x': expected immediate, polls:N, seconds:T"),
     (["--fault", "[]"], "--fault (as POST /__mock/faults takes it) is a JSON object"),
+    (["--fault", '{"action": "explode"}'], '--fault {"action": "explode"}: POST /__mock/faults: 400'),
 ])
 def test_usage_errors_say_what_is_wrong(options, message):
     result = vidmock_check(*options, command=QUICK)

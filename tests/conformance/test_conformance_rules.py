@@ -192,3 +192,11 @@ def test_report_names_rule_evidence_and_fix():
 def test_unknown_rule_ids_are_refused():
     with pytest.raises(KeyError, match="VM999"):
         evaluate(Traffic([]), ["VM999"])
+
+
+def test_vm010_in_the_plugin_a_test_whose_client_sent_nothing_fails(vidmock):
+    assert [v.message for v in vidmock.violations(["VM010"])[RULES["VM010"]]] == [
+        "Nothing was recorded for the key: the client never reached the mock."]
+    vidmock.call("GET", "/__mock/journal")  # the control plane is not the API: still nothing
+    with pytest.raises(pytest.fail.Exception, match="FAIL VM010"):
+        vidmock.assert_conforms()
