@@ -31,10 +31,13 @@ VIDEO, POLL, AUTH = "videoInference", "getResponse", "authentication"
 
 @dataclass(frozen=True)
 class Traffic:
-    """What one client did: journal entries (oldest first) and delivery records."""
+    """What one client did: journal entries (oldest first) and delivery records. ``api_key`` is
+    the key the client was given, when known: entries of other namespaces (or none) are then the
+    client's too, but only entries under that key show it reached the mock as told."""
 
     entries: list[dict]
     deliveries: list[dict] = field(default_factory=list)
+    api_key: str | None = None
 
     def tasks(self, task_type: str) -> Iterator[tuple[dict, dict]]:
         """(entry, task) for every task of a type the client sent."""
@@ -44,13 +47,39 @@ class Traffic:
                     yield entry, task
 
     def acked(self) -> dict[str, dict]:
-        """taskUUID -> the entry whose reply acknowledged that videoInference."""
+        """taskUUID -> the entry whose reply told the client its videoInference was accepted: an
+        ack, or ``conflictTaskUUID`` on a retry (an earlier attempt got through). Replies the mock
+        dropped on purpose (a reset connection, a closed socket) told the client nothing."""
+        return self._first(lambda entry, uuid: not _reply_dropped(entry) and _says_accepted(entry, uuid))
+
+    def accepted(self) -> dict[str, dict]:
+        """taskUUID -> the first entry by which the mock had the videoInference: as ``acked``, or
+        a request that ran though its reply was dropped (the client may rightly poll it)."""
+        return self._first(lambda entry, uuid: _says_accepted(entry, uuid) or (
+            _reply_dropped(entry) and entry.get("valid") is not False
+            and any(fault.get("processed") for fault in entry.get("faults") or [])))
+
+    def _first(self, shows: Callable[[dict, str], bool]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for entry, task in self.tasks(VIDEO):
             uuid = task.get("taskUUID")
-            if uuid not in found and any(item.get("taskUUID") == uuid for item in reply_items(entry)[0]):
+            if isinstance(uuid, str) and uuid not in found and shows(entry, uuid):
                 found[uuid] = entry
         return found
+
+
+def _says_accepted(entry: dict, uuid: str) -> bool:
+    """The reply (sent, or kept for a WebSocket session resume) acks the task or calls it a conflict."""
+    data, errors = reply_items(entry)
+    return (any(item.get("taskUUID") == uuid for item in data)
+            or any(item.get("taskUUID") == uuid and item.get("code") == "conflictTaskUUID" for item in errors))
+
+
+DROPPED_REPLY = ("reset", "truncated", "malformed", "close1011", "abort")  # fault actions that cut the reply
+
+
+def _reply_dropped(entry: dict) -> bool:
+    return any(fault.get("action") in DROPPED_REPLY for fault in entry.get("faults") or [])
 
 
 def reply_items(entry: dict) -> tuple[list[dict], list[dict]]:
@@ -80,7 +109,13 @@ class Rule:
 
     @property
     def doc(self) -> str:
+        """Its section in the repository's docs (what ``vidmock explain`` prints)."""
         return f"{DOCS}#{self.id.lower()}"
+
+    @property
+    def explain(self) -> str:
+        """Where a user reads more: a command, so it works from an installed vidmock too."""
+        return f"vidmock explain {self.id}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +196,7 @@ def _content(task: dict) -> str:
 @rule("VM003", "getResponse asks only for tasks the client submitted",
       "Poll with the taskUUID of a videoInference the API acknowledged, never an invented or foreign one.")
 def polls_only_submitted_tasks(traffic: Traffic):
-    acked = traffic.acked()
+    acked = traffic.accepted()
     for entry, task in traffic.tasks(POLL):
         uuid = task.get("taskUUID")
         if uuid not in acked or acked[uuid]["id"] > entry["id"]:
@@ -279,3 +314,15 @@ def webhooks_answered_promptly(traffic: Traffic):
                 yield f"Webhook attempt {attempt.get('attempt')} got {status or attempt.get('error')}.", evidence
             elif latency > WEBHOOK_MAX_LATENCY_MS:
                 yield f"Webhook attempt {attempt.get('attempt')} was answered after {latency:.0f} ms.", evidence
+
+
+@rule("VM010", "The client reached the mock with the key it was given",
+      "Read the mock's address from VIDMOCK_HTTP_URL or VIDMOCK_WS_URL and the key from VIDMOCK_API_KEY "
+      "(or RUNWARE_API_KEY) instead of a built-in host or key, and send at least one request.")
+def reached_the_mock(traffic: Traffic):
+    mine = [entry for entry in traffic.entries if traffic.api_key is None or entry.get("namespace") == traffic.api_key]
+    if not mine:
+        others = [entry["id"] for entry in traffic.entries]
+        message = "Nothing was recorded for the key" + (
+            f"; {len(others)} request(s) came without it." if others else ": the client never reached the mock.")
+        yield message, {"apiKey": traffic.api_key, "entries": [], "otherEntries": others}

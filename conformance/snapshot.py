@@ -12,6 +12,7 @@ until someone looks at the diff and accepts it on purpose:
 from __future__ import annotations
 
 import argparse
+import copy
 import difflib
 import hashlib
 import json
@@ -28,7 +29,7 @@ def contract_content() -> dict:
     """The normalized contract: schema files (profiles included) and the error catalogue."""
     files = api_contract_files()
     return {
-        "schemas": {name: load_json(name) for name in files},
+        "schemas": {name: copy.deepcopy(load_json(name)) for name in files},  # a copy: load_json's is shared
         "errors": {code: {"httpStatus": kind.http_status, "rule": kind.rule} for code, kind in CATALOGUE.items()},
     }
 

@@ -340,6 +340,7 @@ OTHER_VARIABLES: tuple[Variable, ...] = (
              "(default `~/.cache/vidmock-sdk`)"),
     Variable("VIDMOCK_SDK_PYTHON", TEST_SUITE, "the Python that builds the SDKs' venvs (default `python3`)"),
     Variable("VIDMOCK_CLIENT_TIMEOUT", TEST_SUITE, "seconds an SDK client script waits for a video (default 90)"),
+    Variable("VIDMOCK_CLIENT_STRICT", TEST_SUITE, "1: an SDK client script exits as an application would (1 when the SDK raised or a result is NSFW)"),
     Variable("VIDMOCK_INVALID_API_KEY", TEST_SUITE, "the unconfigured key SDK client scripts send to test refusals"),
     Variable("VIDMOCK_I2V_IMAGE", TEST_SUITE, "a data URI the SDK client scripts use as first frame"),
     Variable("VIDMOCK_FUZZ_EXPLORE", TEST_SUITE, "`1`: the fuzz tests draw random seeds and ten times the examples"),

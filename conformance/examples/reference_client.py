@@ -1,8 +1,12 @@
 """A well-behaved REST client of videoInference: what ``vidmock check`` passes with exit 0.
 
 It authenticates with a Bearer header, sends one valid task under a fresh UUID v4, retries a
-refused submit under the same UUID (honouring Retry-After), then polls with back-off until the
-task succeeds or fails, and stops there. The faulty examples next to it each change one method.
+refused or dropped request (429, 5xx, a reset connection, a broken body) under the same UUID,
+honouring Retry-After, then polls with back-off until the task succeeds or fails, and stops
+there. It exits 0 with the video URLs, or 1 when the task ends without a usable video (a task
+error, or results flagged NSFW): the outcome contract of docs/conformance.md, which
+``vidmock check --explore 25 --outcomes all`` finds it keeps. The faulty examples next to it each
+change one method.
 
 Run: ``vidmock check -- python conformance/examples/reference_client.py``
 """
@@ -17,13 +21,19 @@ import uuid
 import aiohttp
 
 TRANSIENT = (429, 500, 502, 503, 504)
+BROKEN = (aiohttp.ClientError, ValueError)  # a dropped connection, a body that is not JSON
+
+
+class GaveUp(RuntimeError):
+    """The task ended without a usable video, or the API kept refusing."""
 
 
 class Client:
     first_poll_delay = 0.5  # seconds after the ack
     poll_interval = 0.5  # then x1.5 per poll, up to max_poll_interval
     max_poll_interval = 10.0
-    max_attempts = 5
+    max_attempts = 6  # per request: the first try and five retries
+    max_retry_delay = 2.0  # seconds between retries without a Retry-After
 
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
@@ -38,24 +48,31 @@ class Client:
         return {"Authorization": f"Bearer {self.key}"}
 
     async def post(self, tasks: list) -> tuple[int, dict]:
-        """(status, body); transient failures (429, 5xx) are retried here, after Retry-After."""
+        """(status, body); transient failures (429, 5xx, a dropped connection, a broken body) are
+        retried here, after Retry-After when the reply has one."""
         for attempt in range(1, self.max_attempts + 1):
-            async with self.session.post(self.url, json=tasks, headers=self.headers()) as response:
-                body = await response.json()
-                if response.status not in TRANSIENT or attempt == self.max_attempts:
-                    return response.status, body
-                await asyncio.sleep(self.retry_delay(response, attempt))
+            last = attempt == self.max_attempts
+            try:
+                async with self.session.post(self.url, json=tasks, headers=self.headers()) as response:
+                    body = await response.json()
+                    if response.status not in TRANSIENT or last:
+                        return response.status, body
+                    await asyncio.sleep(self.retry_delay(response, attempt))
+            except BROKEN as error:
+                if last:
+                    raise GaveUp(f"no reply after {attempt} attempt(s): {error!r}") from None
+                await asyncio.sleep(self.retry_delay(None, attempt))
         raise AssertionError("unreachable")
 
-    def retry_delay(self, response: aiohttp.ClientResponse, attempt: int) -> float:
-        retry_after = response.headers.get("Retry-After")
-        return float(retry_after) if retry_after is not None else 0.5 * 2 ** (attempt - 1)
+    def retry_delay(self, response: aiohttp.ClientResponse | None, attempt: int) -> float:
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        return float(retry_after) if retry_after is not None else min(0.5 * 2 ** (attempt - 1), self.max_retry_delay)
 
     async def submit(self, task: dict) -> None:
         status, body = await self.post([task])
         errors = [e for e in body.get("errors", []) if e.get("code") != "conflictTaskUUID"]
         if errors:  # conflictTaskUUID on a retry: our first attempt got through
-            raise RuntimeError(f"submit failed: {errors[0]['code']}: {errors[0]['message']}")
+            raise GaveUp(f"submit failed: {errors[0]['code']}: {errors[0]['message']}")
 
     async def wait(self, task: dict) -> list[dict]:
         """Poll with back-off until the task ends; returns the success items."""
@@ -65,8 +82,10 @@ class Client:
             status, body = await self.post([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
             for error in body.get("errors", []):
                 if error.get("taskUUID") == task["taskUUID"]:
-                    raise RuntimeError(f"task failed: {error['code']}: {error['message']}")
+                    raise GaveUp(f"task failed: {error['code']}: {error['message']}")
             done = [item for item in body.get("data", []) if item.get("status") == "success"]
+            if any(item.get("NSFWContent") for item in done):
+                raise GaveUp("the video was flagged NSFWContent: not usable")
             if done:
                 return done
             await self.sleep_between_polls(interval)
@@ -77,10 +96,10 @@ class Client:
 
     async def run(self) -> int:
         task = self.video_task()
-        await self.submit(task)
         try:
+            await self.submit(task)
             videos = await self.wait(task)
-        except RuntimeError as error:
+        except GaveUp as error:
             print(error, file=sys.stderr)
             return 1
         for video in videos:

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 from cli_run import REPO, clean_env, vidmock
-from conformance.check import client_environment
-from conformance.mock import Namespace
+from conformance.runs import client_environment
+from conformance.client import Namespace
 from mockserver.config import (BY_NAME, CHECK_CLIENT, OTHER_VARIABLES, SETTINGS, known_variables,
                                unknown_variables)
 from mockserver.config_render import NAMES_MARKERS, SETTINGS_MARKERS, doc_page, names_table, settings_table

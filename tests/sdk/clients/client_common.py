@@ -3,7 +3,9 @@
 A script takes one scenario on argv (optionally after ``--number-results N``, the videos to ask
 for), reads where the mock is from the environment, prints ONE
 JSON line with the outcome and exits 0 whenever the script itself worked: the test judges the
-outcome. The scripts must never reach Runware's real hosts, so every socket connect and name
+outcome. With ``VIDMOCK_CLIENT_STRICT=1`` it exits as an application built on the SDK would, the
+outcome contract of ``vidmock check``: 0 with usable videos, 1 when the SDK raised or a result
+is flagged ``NSFWContent`` (so ``vidmock check --explore`` can judge it). The scripts must never reach Runware's real hosts, so every socket connect and name
 lookup that is not for the loopback interface is refused before it leaves the process.
 """
 
@@ -98,5 +100,21 @@ def _png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def emit(outcome: dict) -> None:
+def emit(outcome: dict) -> int:
+    """Print the outcome line; returns the script's exit status."""
     print(json.dumps(outcome, default=str), flush=True)
+    return strict_status(outcome) if os.environ.get(STRICT) == "1" else 0
+
+
+STRICT = "VIDMOCK_CLIENT_STRICT"
+
+
+def strict_status(outcome: dict) -> int:
+    if not outcome["ok"]:
+        print(f"the SDK raised {outcome.get('error_class')}: {outcome.get('code')}: {outcome.get('message')}",
+              file=sys.stderr)
+        return 1
+    if any(isinstance(result, dict) and result.get("NSFWContent") for result in outcome["results"]):
+        print("a result is flagged NSFWContent: not usable", file=sys.stderr)
+        return 1
+    return 0

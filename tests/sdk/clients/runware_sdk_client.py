@@ -43,14 +43,14 @@ async def generate(name: str, transport: str, number_results: int) -> dict:
         await client.close()
 
 
-async def main() -> None:
+async def main() -> int:
     args = arguments()
     try:
         outcome = await asyncio.wait_for(generate(args.scenario, args.transport, args.number_results), CLIENT_TIMEOUT)
     except Exception as exc:  # the outcome under test: report it, do not crash
         outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
                    "message": str(exc), "parameter": getattr(exc, "parameter", None)}
-    emit(outcome)
+    return emit(outcome)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 // Usage: node sdk_js_client.mjs [--number-results N] {t2v|i2v|invalid-size|invalid-key|drop}, with
 // VIDMOCK_WS_URL and VIDMOCK_API_KEY set; the SDK is loaded from
 // ${VIDMOCK_SDK_HOME:-~/.cache/vidmock-sdk}/node.
-// Prints one JSON line; exits 0 when the script itself worked.
+// Prints one JSON line; exits 0 when the script itself worked. With VIDMOCK_CLIENT_STRICT=1 it exits
+// as an application would (client_common.py): 1 when the SDK rejected or a result is flagged NSFW.
 //
 // Pitfalls: the SDK connects from its constructor, and with the URL exactly "ws://localhost:8080"
 // (its TEST constant) it never connects at all; errors are rejected as plain objects
@@ -111,7 +112,19 @@ async function main() {
     await client.disconnect();
   }
   console.log(JSON.stringify(outcome));
-  process.exit(0);  // the SDK may keep timers alive after disconnect
+  process.exit(process.env.VIDMOCK_CLIENT_STRICT === "1" ? strictStatus(outcome) : 0);  // the SDK may keep timers alive after disconnect
+}
+
+function strictStatus(outcome) {
+  if (!outcome.ok) {
+    console.error(`the SDK rejected: ${outcome.code}: ${outcome.message}`);
+    return 1;
+  }
+  if (outcome.results.some((result) => result?.NSFWContent)) {
+    console.error("a result is flagged NSFWContent: not usable");
+    return 1;
+  }
+  return 0;
 }
 
 main().catch((error) => fail(error?.stack ?? String(error)));

@@ -13,6 +13,7 @@ os.environ.setdefault("RUNWARE_VIDEO_POLLING_DELAY", "200")
 
 import asyncio  # noqa: E402
 import dataclasses  # noqa: E402
+import sys  # noqa: E402
 
 from client_common import api_key, emit, guard_loopback_only, required_env, scenario, video_params  # noqa: E402
 
@@ -34,14 +35,14 @@ async def generate(name: str, number_results: int) -> dict:
         await client.disconnect()
 
 
-async def main() -> None:
+async def main() -> int:
     name, number_results = scenario()
     try:
         outcome = await asyncio.wait_for(generate(name, number_results), CLIENT_TIMEOUT)
     except Exception as exc:  # the outcome under test: report it, do not crash
         outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
                    "message": str(exc)}
-    emit(outcome)
+    return emit(outcome)
 
 
-asyncio.run(main())
+sys.exit(asyncio.run(main()))

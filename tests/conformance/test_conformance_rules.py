@@ -12,7 +12,7 @@ import pytest
 from conformance.report import junit_xml, text_report
 from conformance.rules import RULES, Traffic, evaluate
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 UUID_A = "0d84f171-2e54-4c07-836e-05788795736d"
 UUID_B = "9b2f8c3e-5a61-4f0e-9d7c-2a4b6c8d0e1f"
 VIDEO = {"taskType": "videoInference", "taskUUID": UUID_A, "model": "alibaba:wan@2.7", "positivePrompt": "p",
@@ -118,9 +118,57 @@ def test_vm009_webhook_refused_or_slow():
     def record(status, latency):
         return {"id": 1, "kind": "webhook", "taskUUID": UUID_A, "url": "http://127.0.0.1:1/h",
                 "attempts": [{"attempt": 1, "status": status, "latencyMs": latency, "error": None}]}
-    assert Recorder().violated([record(500, 3)]) == {"VM009"}
-    assert Recorder().violated([record(200, 5000)]) == {"VM009"}
-    assert Recorder().violated([record(204, 12)]) == set()
+    def exchange():  # the webhook's task, submitted and polled to its end
+        return Recorder().submit().poll(after=1, status="success")
+    assert exchange().violated([record(500, 3)]) == {"VM009"}
+    assert exchange().violated([record(200, 5000)]) == {"VM009"}
+    assert exchange().violated([record(204, 12)]) == set()
+
+
+def test_vm010_a_client_that_never_reached_the_mock():
+    assert Recorder().violated() == {"VM010"}
+    results = evaluate(Traffic([], [], api_key="check-key"), ["VM010"])
+    [violation] = results[RULES["VM010"]]
+    assert violation.message == "Nothing was recorded for the key: the client never reached the mock."
+    assert violation.evidence == {"apiKey": "check-key", "entries": [], "otherEntries": []}
+
+
+def test_vm010_a_client_that_used_another_key_or_none():
+    recorder = Recorder().submit(namespace="hard-coded-key").poll(namespace=None, auth=False)
+    [violation] = evaluate(Traffic(recorder.entries, api_key="check-key"), ["VM010"])[RULES["VM010"]]
+    assert violation.message == "Nothing was recorded for the key; 2 request(s) came without it."
+    assert violation.evidence["otherEntries"] == [1, 2]
+    assert evaluate(Traffic(recorder.entries, api_key="hard-coded-key"), ["VM010"])[RULES["VM010"]] == []
+
+
+def dropped(recorder, action, processed=None):
+    """Mark the last entry as one whose reply the mock dropped on purpose."""
+    entry = recorder.entries[-1]
+    entry["faults"] = [{"action": action, **({"processed": processed} if processed is not None else {})}]
+    if action == "reset":
+        entry["response"] = {"status": None, "headers": {}, "body": None}
+    return recorder
+
+
+def test_polling_a_task_whose_ack_was_lost_is_fine():
+    """The submit ran, its reply was cut (a processed reset); the client may poll it (VM003) and
+    may resend it once, being told conflictTaskUUID (VM006)."""
+    conflict = {"errors": [{"code": "conflictTaskUUID", "taskType": "videoInference", "taskUUID": UUID_A}]}
+    lost = dropped(Recorder().send([VIDEO]), "reset", processed=True)
+    assert lost.poll(after=1).poll(after=1, status="success").violated() == set()
+    resent = dropped(Recorder().send([VIDEO]), "reset", processed=True).send([VIDEO], reply=conflict, status=400)
+    assert resent.poll(after=1, status="success").violated() == set()
+    assert "VM006" in resent.send([VIDEO], reply=conflict, status=400).violated()  # told it twice
+
+
+def test_an_unsent_websocket_ack_does_not_forbid_the_resend():
+    recorder = dropped(Recorder().submit(transport="ws"), "close1011").submit(transport="ws")
+    assert recorder.poll(after=1, status="success", transport="ws").violated() == set()
+
+
+def test_a_request_reset_before_it_ran_did_not_submit_anything():
+    recorder = dropped(Recorder().send([VIDEO]), "reset", processed=False).poll(after=1)
+    assert recorder.violated() == {"VM003"}
 
 
 def test_every_rule_is_documented_with_its_anchor():
@@ -134,7 +182,7 @@ def test_report_names_rule_evidence_and_fix():
     results = evaluate(Traffic(Recorder().submit(auth=False).entries))
     report = text_report(results)
     assert "FAIL VM008" in report and '"entries": [1]' in report and "fix:" in report
-    assert "docs/conformance.md#vm008" in report
+    assert "see: vidmock explain VM008" in report and "docs/" not in report
     suite = ElementTree.fromstring(junit_xml(results))
     assert suite.get("tests") == str(len(RULES)) and suite.get("failures") == "1"
     failures = [case for case in suite if case.find("failure") is not None]
@@ -144,3 +192,11 @@ def test_report_names_rule_evidence_and_fix():
 def test_unknown_rule_ids_are_refused():
     with pytest.raises(KeyError, match="VM999"):
         evaluate(Traffic([]), ["VM999"])
+
+
+def test_vm010_in_the_plugin_a_test_whose_client_sent_nothing_fails(vidmock):
+    assert [v.message for v in vidmock.violations(["VM010"])[RULES["VM010"]]] == [
+        "Nothing was recorded for the key: the client never reached the mock."]
+    vidmock.call("GET", "/__mock/journal")  # the control plane is not the API: still nothing
+    with pytest.raises(pytest.fail.Exception, match="FAIL VM010"):
+        vidmock.assert_conforms()

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 
 from conformance.behaviours import SUCCESS, Behaviour, Refusal, apply, behaviours, fault_specs
-from conformance.mock import ControlError
+from conformance.client import ControlError
 
 TRANSIENT = (429, 500, 502, 503, 504)
 SEARCH = settings(max_examples=60, deadline=None, database=None)

@@ -20,7 +20,7 @@ from conformance.strategies import MODES, all_breakers, invalid_tasks, video_tas
 from mockserver.contract import model_profile, response_schema
 from mockserver.validation import validate_task
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OFFLINE = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PER_BREAKER = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                             HealthCheck.filter_too_much])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "conformance" / "examples"
 TASK_ERROR = json.dumps({"action": "taskError", "code": "providerError"})
 RATE_LIMIT = json.dumps({"action": "status", "status": 429, "retryAfter": 1})
@@ -30,9 +30,10 @@ def failed_rules(stdout: str) -> set[str]:
 def test_the_reference_client_conforms(tmp_path):
     result = vidmock_check("--junit", str(tmp_path / "junit.xml"), client="reference_client")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "all 9 rule(s) passed" in result.stdout
+    assert "all 10 rule(s) passed" in result.stdout
     assert result.stdout.startswith("http://127.0.0.1:")  # the client printed its video URL
-    assert ElementTree.parse(tmp_path / "junit.xml").getroot().get("failures") == "0"
+    suite = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("11", "0")  # ten rules and the exit status
 
 
 @pytest.mark.parametrize("client, options, rule", [
@@ -61,10 +62,14 @@ def test_rules_can_be_selected():
     assert "all 2 rule(s) passed" in result.stdout
 
 
-def test_a_failing_client_command_sets_the_exit_status():
-    result = vidmock_check(command=[sys.executable, "-c", "import sys; sys.exit(3)"])
+def test_a_failing_client_command_sets_the_exit_status(tmp_path):
+    result = vidmock_check("--junit", str(tmp_path / "junit.xml"), command=[sys.executable, "-c", "import sys; sys.exit(3)"])
     assert result.returncode == 3
-    assert "all 9 rule(s) passed" in result.stdout  # the report is printed all the same
+    assert "pass VM001, VM002, VM003, VM004, VM005, VM006, VM007, VM008, VM009" in result.stdout  # printed all the same
+    assert "FAIL VM010" in result.stdout  # it never reached the mock either
+    assert "the client command exited with status 3 (expected 0)" in result.stderr
+    [exit_case] = [case for case in ElementTree.parse(tmp_path / "junit.xml").getroot() if case.get("name").startswith("exit")]
+    assert exit_case.find("failure").get("message") == "the client command exited with status 3 (expected 0)"
 
 
 def test_client_environment_names_the_mock():
@@ -77,7 +82,8 @@ def test_client_environment_names_the_mock():
 
 
 @pytest.mark.parametrize("arguments, status", [([], 2), (["--rules", "VM999", "--", "true"], 2),
-                                               (["--", "no-such-command-xyz"], 127)])
+                                               (["--", "no-such-command-xyz"], 127),
+                                               (["--explore", "3", "--", "no-such-command-xyz"], 127)])
 def test_usage_errors(arguments, status):
     result = subprocess.run([sys.executable, "-m", "mockserver", "check", *arguments],
                             capture_output=True, text=True, timeout=60, cwd=REPO)

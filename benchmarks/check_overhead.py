@@ -1,0 +1,118 @@
+"""Benchmark: what ``vidmock check`` adds to each run of a client command, beyond the command's
+own time.
+
+Reproduce with ``python benchmarks/check_overhead.py [--runs N]``; prints one JSON document.
+The client is a no-op Python command that still reaches the mock once (a REST ping under the
+key it was given), so the command's own time is interpreter start-up plus one request.
+
+- ``bare_s``: the command run by itself against an already running mock (``subprocess.run``);
+- ``calm_run_s``: one ``Runner.run`` under the calm behaviour, everything included: a fresh key,
+  the behaviour installed, the command, the journal and deliveries read, the rules evaluated,
+  the key reset. ``overhead_s = calm_run_s - bare_s`` is what a run costs beyond the command;
+- ``explored_vidmock_s``: the same for behaviours drawn as ``--explore`` draws them (up to eight
+  faults plus a progression to install, and scenarios), counted as the run's time minus the
+  command's own time measured inside the run (a behaviour's delays slow the command itself);
+- ``startup_s``: starting the one server of a whole check (and reading its scenario catalogue),
+  paid once per ``vidmock check``, whatever the number of runs.
+Medians and 95th percentiles over ``--runs`` runs after two untimed warm-up runs of each kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a source checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conformance.behaviours import Behaviour, key_behaviours  # noqa: E402
+from conformance.mock import Namespace  # noqa: E402
+from conformance.runs import Runner, client_environment  # noqa: E402
+from serverproc import command_line, machine  # noqa: E402
+
+PING = ("import os, urllib.request as u; u.urlopen(u.Request(os.environ['VIDMOCK_HTTP_URL'], "
+        "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY']}))")
+CLIENT = [sys.executable, "-c", PING]
+LIMIT_S = 0.2  # the budget: what vidmock may add per explored run
+
+
+def stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"median": round(statistics.median(ordered), 4),
+            "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 4)}
+
+
+def drawn_behaviours(count: int, catalogue: dict) -> list[Behaviour]:
+    """Behaviours as ``--explore`` draws them, without the ones that only slow the command down
+    (their cost is the command's, and it is not what this measures)."""
+    drawn: list[Behaviour] = []
+
+    @settings(max_examples=count * 3, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(key_behaviours("all", tuple(catalogue)))
+    def collect(behaviour: Behaviour) -> None:
+        if len(drawn) < count and behaviour.reply_delay_ms == 0 and "slow" not in behaviour.scenarios:
+            drawn.append(behaviour)
+
+    collect()
+    return drawn
+
+
+def measure(runs: int) -> dict[str, list[float] | float | int]:
+    """Bare runs and calm runs alternate (so load on the machine hits both alike), then runs under
+    drawn behaviours."""
+    found: dict = {"bare": [], "calm": [], "calm_command": [], "explored": [], "refusals": 0}
+    started = time.perf_counter()
+    with Runner(CLIENT, capture=True) as runner:
+        found["startup"] = time.perf_counter() - started
+        env = {**os.environ, **client_environment(Namespace(runner.mock.base_url, "bench-key"))}
+        for number in range(runs + 2):
+            started = time.perf_counter()
+            subprocess.run(CLIENT, env=env, check=True)
+            bare = time.perf_counter() - started
+            result = runner.run(Behaviour())
+            assert result.passed, result.reasons()
+            if number >= 2:  # two warm-up rounds
+                found["bare"].append(bare)
+                found["calm"].append(result.overhead + result.execution.seconds)
+                found["calm_command"].append(result.execution.seconds)
+        for behaviour in drawn_behaviours(runs, runner.catalogue):
+            result = runner.run(behaviour)
+            found["explored"].append(result.overhead)
+            found["refusals"] += len(behaviour.submit_refusals) + len(behaviour.poll_refusals)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    found = measure(args.runs)
+    calm, explored = found["calm"], found["explored"]
+    overhead = [run - bare for run, bare in zip(calm, found["bare"])]
+    result = {
+        "benchmark": "check_overhead", "command": command_line(), "machine": machine(), "runs": args.runs,
+        "client": "python -c <one REST ping under VIDMOCK_API_KEY>",
+        "bare_s": stats(found["bare"]),
+        "calm_run_s": stats(calm),
+        "calm_command_s": stats(found["calm_command"]),
+        "overhead_s": stats(overhead),
+        "overhead_ratio": round(statistics.median(calm) / statistics.median(found["bare"]), 3),
+        "explored_vidmock_s": stats(explored),
+        "explored_refusals_installed": found["refusals"],
+        "startup_s": round(found["startup"], 3),
+        "limit_s": LIMIT_S,
+        "within_limit": statistics.median(overhead) < LIMIT_S and statistics.median(explored) < LIMIT_S,
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
