@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from mockserver.jobs import Progression, parse_results
 from mockserver.transports.ws_sessions import IDLE_TIMEOUT, RESUME_WINDOW
 from mockserver.vocabulary import ResultRelease
@@ -108,6 +110,24 @@ def _path(value: Any) -> Path:
     return Path(_text(value)).expanduser()
 
 
+USER_CACHE, NO_CACHE = "user", "none"  # the words cache_dir takes besides a folder
+
+
+def _cache_dir(value: Any) -> Path | str:
+    """A folder, ``user`` (the user's cache folder) or ``none``/empty (a per-run cache)."""
+    if isinstance(value, Path):
+        return value
+    text = _text(value).strip()
+    if text.lower() in (USER_CACHE, NO_CACHE, ""):
+        return text.lower() or NO_CACHE
+    return Path(text).expanduser()
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/vidmock`` or ``~/.cache/vidmock`` (the platform's equivalent elsewhere)."""
+    return Path(platformdirs.user_cache_dir("vidmock", appauthor=False))
+
+
 def _progression(value: Any) -> Progression:
     return value if isinstance(value, Progression) else Progression.parse(_text(value))
 
@@ -153,6 +173,10 @@ class ServerConfig:
     data_dir: Path | None = setting(
         None, _optional(_path), "folder of media/ (served files) and cache/ (rendered videos)", metavar="DIR",
         default_text="a temporary folder, removed on exit", example="vidmock-data")
+    cache_dir: Path | str = setting(
+        USER_CACHE, _cache_dir, "rendered videos kept between runs and shared by servers: a folder, `user` "
+        "(the user's cache folder), or `none` (a per-run cache in the data dir)", metavar="DIR",
+        default_text="`user`: `$XDG_CACHE_HOME/vidmock`, else `~/.cache/vidmock`")
     progression: Progression = setting(
         Progression("immediate"), _progression, "when a job whose videos exist is reported finished: "
         "immediate | polls:N | seconds:T | manual", metavar="POLICY")
@@ -213,6 +237,14 @@ class ServerConfig:
     @property
     def media_cap_bytes(self) -> int:
         return int(self.media_cap_mb * MIB)
+
+    def render_cache(self, data_dir: Path) -> Path:
+        """Where rendered videos are kept, for a server whose data dir is ``data_dir``."""
+        if self.cache_dir == USER_CACHE:
+            return user_cache_dir()
+        if self.cache_dir == NO_CACHE:
+            return data_dir / "cache"
+        return Path(self.cache_dir)
 
 
 @dataclass(frozen=True)
