@@ -31,7 +31,10 @@ OUT = pathlib.Path(os.environ["SUITE_OUT"])
 @pytest.fixture(scope="session")
 def vidmock_config(vidmock_config):
     """The plugin's settings, changed the way a user's conftest changes them."""
-    return harness_config(vidmock_config, progression=os.environ.get("SUITE_PROGRESSION", "immediate"))
+    changes = {"progression": os.environ.get("SUITE_PROGRESSION", "immediate")}
+    if "SUITE_SERVER_CACHE_DIR" in os.environ:  # "none": each server a cache of its own, as before the plugin shared one
+        changes["cache_dir"] = os.environ["SUITE_SERVER_CACHE_DIR"]
+    return harness_config(vidmock_config, **changes)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -101,7 +104,9 @@ class SuiteRun:
     sessions: list[dict]  # each session's (worker's) synthesizer counters
 
     def total(self, counter: str) -> int:
-        return sum(session[counter] for session in self.sessions)
+        """A synthesizer counter summed over the servers (sessions sharing one server count it once)."""
+        per_server = {session["server"]: session[counter] for session in self.sessions}
+        return sum(per_server.values())
 
 
 def run_suite(folder: Path, *pytest_args: str, env: dict[str, str] | None = None, timeout: float = 600) -> SuiteRun:

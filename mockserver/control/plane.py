@@ -49,7 +49,7 @@ class ControlPlane:
         self.journal = Journal(journal_size)
         self.faults = FaultBook()
         self.scenarios = ScenarioCatalogue()
-        self.tasks = TaskIndex(jobs)
+        self.tasks = TaskIndex(jobs, media)
         self.rng = random.Random(seed)  # delay samples: reproducible under --seed
         jobs.on_job_submitted.append(self.tasks.add)
         # every store with per-key state, the control plane's own included: one reset for all
