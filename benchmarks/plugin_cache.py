@@ -3,8 +3,9 @@
 Reproduce with ``python benchmarks/plugin_cache.py [--tests 50] [--workers 2] [--repeat 3]``; prints
 one JSON document. The suite (``plugin_suite.py``) has ``--tests`` tests over 5 distinct videos (sizes
 and durations, each with its seed); each test submits one task, polls it, downloads the video and
-its poster. Every figure is a run of ``python -m pytest`` in a subprocess: wall time (the median of
-``--repeat`` runs), and what the servers' synthesizers did (``renders``: videos assembled;
+its poster. Every figure is a run of ``python -m pytest`` in a subprocess: wall time and CPU time of all its
+processes (medians of ``--repeat`` rounds; a round runs every layout), and what the servers'
+synthesizers did (``renders``: videos assembled;
 ``ffmpeg_runs``: every ffmpeg process of a render; ``probes``: toolchain probes, one per server
 process at most). ``floor`` is the same number of tests doing nothing, under the same workers:
 pytest and xdist's own cost, which the other figures include.
@@ -24,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_suite import SPECS, SuiteRun, run_suite, write_suite
@@ -41,52 +44,58 @@ def test_nothing(n):
 """
 
 
-def figures(runs: list[tuple[SuiteRun, float]]) -> dict:
-    """Median wall time over the repeats; the counters of the first (all repeats start alike)."""
-    for run, _ in runs:
-        if run.returncode != 0:
-            raise RuntimeError(f"the suite failed:\n{run.output[-3000:]}")
-    first = runs[0][0]
-    return {"wall_s": round(statistics.median(wall for _, wall in runs), 2), "walls_s": [round(w, 2) for _, w in runs],
-            "tests_passed": len(first.tests), "servers": len({session["server"] for session in first.sessions}),
-            **{counter: first.total(counter) for counter in COUNTERS}}
+@dataclass
+class Measured:
+    run: SuiteRun | None  # None for the floor, whose tests report nothing
+    wall_s: float
+    cpu_s: float  # user + system time of every process the run started (pytest, workers, ffmpeg, a server)
 
 
-def cold_and_warm(repeat: int, run_once) -> dict:
-    """``run_once(cache, phase) -> (SuiteRun, wall)`` cold on a fresh cache, then warm on it, ``repeat`` times."""
-    phases: dict[str, list] = {"cold": [], "warm": []}
-    for attempt in range(repeat):
-        with tempfile.TemporaryDirectory(prefix="vidmock-render-cache-") as cache:
-            for phase in phases:
-                phases[phase].append(run_once(Path(cache), phase))
-    return {phase: figures(runs) for phase, runs in phases.items()}
+def measure(action) -> Measured:
+    """Run ``action() -> SuiteRun`` and time it, wall clock and the CPU of the child processes (all
+    waited for by then, so the kernel has added theirs): CPU time is what a loaded machine (the 2
+    cores are shared) disturbs least."""
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    run = action()
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise RuntimeError(f"the suite failed:\n{run.output[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(run if run.tests else None, wall, cpu)
 
 
-def per_worker(suite: Path, workers: list[str], repeat: int, **env: str) -> dict:
-    def once(cache: Path, phase: str) -> tuple[SuiteRun, float]:
-        run = run_suite(suite, *workers, "--vidmock-cache-dir", str(cache), env=env)
-        return run, run.wall_s
-    return cold_and_warm(repeat, once)
+def summary(measured: list[Measured]) -> dict:
+    """Medians over the repeats, each repeat listed; the counters of the first (repeats start alike)."""
+    out = {"wall_s": round(statistics.median(m.wall_s for m in measured), 2),
+           "cpu_s": round(statistics.median(m.cpu_s for m in measured), 2),
+           "walls_s": [round(m.wall_s, 2) for m in measured], "cpus_s": [round(m.cpu_s, 2) for m in measured]}
+    first = measured[0].run
+    if first is not None:
+        out |= {"tests_passed": len(first.tests), "servers": len({session["server"] for session in first.sessions}),
+                **{counter: first.total(counter) for counter in COUNTERS}}
+    return out
 
 
-def shared_server(suite: Path, workers: list[str], repeat: int) -> dict:
-    def once(cache: Path, phase: str) -> tuple[SuiteRun, float]:
-        started = time.perf_counter()
+def layouts_of(root: Path, suite: Path, floor_suite: Path, xdist: list[str]):
+    """name -> run(cache) -> SuiteRun, for each layout (the floors ignore the cache)."""
+    def plugin(workers: list[str], **env: str):
+        return lambda cache: run_suite(suite, *workers, "--vidmock-cache-dir", str(cache), env=env)
+
+    def shared(cache: Path) -> SuiteRun:
         server = start_vidmock("--cache-dir", str(cache))
         try:
-            run = run_suite(suite, *workers, env={"VIDMOCK_EXTERNAL_URL": server.base_url})
+            return run_suite(suite, *xdist, env={"VIDMOCK_EXTERNAL_URL": server.base_url})
         finally:
             server.stop()
-        return run, time.perf_counter() - started
-    return cold_and_warm(repeat, once)
 
-
-def floor(folder: Path, tests: int, workers: list[str], repeat: int) -> dict:
-    folder.mkdir()
-    (folder / "pytest.ini").write_text("[pytest]\n")
-    (folder / "test_nothing.py").write_text(FLOOR_TESTS.format(count=tests))
-    walls = [run_suite(folder, *workers).wall_s for _ in range(repeat)]
-    return {"wall_s": round(statistics.median(walls), 2), "walls_s": [round(w, 2) for w in walls]}
+    return {
+        "floor": lambda cache: run_suite(floor_suite, *xdist),
+        "per_worker": plugin(xdist),
+        "shared_server": shared,
+        "unshared": plugin(xdist, SUITE_SERVER_CACHE_DIR="none"),
+        "serial_floor": lambda cache: run_suite(floor_suite),
+        "serial": plugin([]),
+    }
 
 
 def main(tests: int, workers: int, repeat: int) -> dict:
@@ -94,30 +103,37 @@ def main(tests: int, workers: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="vidmock-plugin-bench-") as scratch:
         root = Path(scratch)
         suite = write_suite(root / "suite", count=tests)
-        layouts = {
-            "floor": floor(root / "floor", tests, xdist, repeat),
-            "per_worker": per_worker(suite, xdist, repeat),
-            "shared_server": shared_server(suite, xdist, repeat),
-            "unshared": per_worker(suite, xdist, repeat, SUITE_SERVER_CACHE_DIR="none"),
-            "serial_floor": floor(root / "serial-floor", tests, [], repeat),
-            "serial": per_worker(suite, [], repeat),
-        }
-    shipped = layouts["per_worker"]
+        floor_suite = root / "floor"
+        floor_suite.mkdir()
+        (floor_suite / "pytest.ini").write_text("[pytest]\n")
+        (floor_suite / "test_nothing.py").write_text(FLOOR_TESTS.format(count=tests))
+        runners = layouts_of(root, suite, floor_suite, xdist)
+        measured: dict[str, dict[str, list[Measured]]] = {name: {} for name in runners}
+        for attempt in range(repeat):  # rounds, so that a busy spell of the machine hits every layout alike
+            for name, run in runners.items():
+                with tempfile.TemporaryDirectory(prefix="vidmock-render-cache-", dir=root) as cache:
+                    phases = ("once",) if "floor" in name else ("cold", "warm")
+                    for phase in phases:  # warm: the same cache folder again
+                        measured[name].setdefault(phase, []).append(measure(lambda: run(Path(cache))))
+    layouts = {name: {phase: summary(runs) for phase, runs in phases.items()} for name, phases in measured.items()}
     floors = {"per_worker": "floor", "shared_server": "floor", "unshared": "floor", "serial": "serial_floor"}
+    ratio = lambda a, b: round(a / b, 3)  # noqa: E731
+    figure = lambda name, phase, kind="cpu_s": layouts[name][phase][kind]  # noqa: E731
     return {
         "benchmark": "plugin_cache", "command": command_line(), "machine": machine(),
         "suite": {"tests": tests, "distinct_videos": len(SPECS), "workers": workers, "repeat": repeat},
         "layouts": layouts,
-        "above_floor_s": {name: {phase: round(layouts[name][phase]["wall_s"] - layouts[floor_name]["wall_s"], 2)
-                                 for phase in ("cold", "warm")} for name, floor_name in floors.items()},
+        "above_floor_cpu_s": {name: {phase: round(figure(name, phase) - figure(floor, "once"), 2) for phase in ("cold", "warm")}
+                              for name, floor in floors.items()},
         "ratios": {
-            "per_worker_warm_vs_cold_wall": round(shipped["warm"]["wall_s"] / shipped["cold"]["wall_s"], 3),
-            "shared_server_vs_per_worker_wall_cold": round(
-                layouts["shared_server"]["cold"]["wall_s"] / shipped["cold"]["wall_s"], 3),
-            "shared_server_vs_per_worker_wall_warm": round(
-                layouts["shared_server"]["warm"]["wall_s"] / shipped["warm"]["wall_s"], 3),
-            "unshared_vs_per_worker_wall_warm": round(layouts["unshared"]["warm"]["wall_s"] / shipped["warm"]["wall_s"], 3),
-            "serial_warm_vs_cold_wall": round(layouts["serial"]["warm"]["wall_s"] / layouts["serial"]["cold"]["wall_s"], 3),
+            "per_worker_warm_vs_cold_cpu": ratio(figure("per_worker", "warm"), figure("per_worker", "cold")),
+            "per_worker_warm_vs_cold_wall": ratio(figure("per_worker", "warm", "wall_s"), figure("per_worker", "cold", "wall_s")),
+            "shared_server_vs_per_worker_cpu_cold": ratio(figure("shared_server", "cold"), figure("per_worker", "cold")),
+            "shared_server_vs_per_worker_cpu_warm": ratio(figure("shared_server", "warm"), figure("per_worker", "warm")),
+            "shared_server_vs_per_worker_wall_warm": ratio(figure("shared_server", "warm", "wall_s"),
+                                                           figure("per_worker", "warm", "wall_s")),
+            "unshared_vs_per_worker_cpu_warm": ratio(figure("unshared", "warm"), figure("per_worker", "warm")),
+            "serial_warm_vs_cold_cpu": ratio(figure("serial", "warm"), figure("serial", "cold")),
         },
     }
 

@@ -61,9 +61,7 @@ def _cache_dir(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) 
     """The render cache: the option, else ``VIDMOCK_CACHE_DIR``, else the user's cache folder.
     ``none`` is a folder of this run's temporary directory that every xdist worker shares."""
     given = config.getoption("--vidmock-cache-dir")
-    if given is None:
-        given = os.environ.get(CACHE_DIR.env, CACHE_DIR.default)
-    cache_dir = CACHE_DIR.parse(given)  # text is always a valid value: a folder or one of the words
+    cache_dir = harness_config().cache_dir if given is None else CACHE_DIR.parse(given)
     if cache_dir != NO_CACHE:
         return cache_dir
     run_dir = tmp_path_factory.getbasetemp()

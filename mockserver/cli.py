@@ -64,6 +64,16 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("--list", action="store_true", help="list every rule id and error code")
     explain.set_defaults(run=_run_explain)
 
+    cache = commands.add_parser(
+        "cache", help="show the render cache (where, per ffmpeg build, its size) or clear it",
+        description="The render cache that `vidmock serve`, `vidmock check` and the pytest plugin share: "
+        "one folder per ffmpeg build and font state. It is not bounded; --clear empties it.")
+    cache.add_argument("--cache-dir", metavar="DIR", help="the cache to show (default: VIDMOCK_CACHE_DIR, the "
+                       "--config file's cache_dir, else the user's cache folder)")
+    cache.add_argument("--config", type=Path, metavar="FILE", help=f"TOML settings file (or {CONFIG_VARIABLE})")
+    cache.add_argument("--clear", action="store_true", help="remove every cached file")
+    cache.set_defaults(run=_run_cache)
+
     from conformance.check import add_check_command
 
     add_check_command(commands)  # `vidmock check -- CMD ...`
@@ -115,6 +125,18 @@ def _run_explain(args: argparse.Namespace) -> int:
         args.subparser.error("give a rule id or an error code, or --list")
     rules = {rule.id: RuleText(rule.id, rule.title, rule.fix) for rule in RULES.values()}
     return run(None if args.list else args.id, rules)
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from mockserver.cache_cmd import run
+
+    config_file = args.config or os.environ.get(CONFIG_VARIABLE)
+    try:
+        config = load_config({"cache_dir": args.cache_dir}, os.environ, Path(config_file) if config_file else None)
+    except ConfigError as exc:
+        print(f"vidmock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run(config, clear=args.clear)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
