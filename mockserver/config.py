@@ -323,6 +323,8 @@ OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable("VIDMOCK_INVALID_API_KEY", TEST_SUITE, "the unconfigured key SDK client scripts send to test refusals"),
     Variable("VIDMOCK_I2V_IMAGE", TEST_SUITE, "a data URI the SDK client scripts use as first frame"),
     Variable("VIDMOCK_FUZZ_EXPLORE", TEST_SUITE, "`1`: the fuzz tests draw random seeds and ten times the examples"),
+    Variable("VIDMOCK_DASHBOARD_SCREENSHOTS", TEST_SUITE, "a folder where the dashboard tests keep their "
+             "screenshots, to look at"),
 )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import uuid
 from collections import Counter
@@ -33,6 +34,8 @@ import imageio_ffmpeg
 from filelock import AsyncFileLock
 
 from mockserver.synth_build import Build, BuildProbeError, known_build, probe_build, run_ffmpeg
+
+log = logging.getLogger(__name__)
 
 QUALITY_MIN, QUALITY_MAX = 20, 99
 AUDIO_SAMPLE_RATE = 48000
@@ -188,6 +191,7 @@ class Synthesizer:
         self._running = self._peak_running = self._ffmpeg_runs = self._probes = 0
         self._renders = self._failures = 0
         self._last_stderr: str | None = None
+        self._cache_error: str | None = None  # why cache_dir could not be used, if it could not
 
     def finished(self, spec: VideoSpec) -> Rendered | None:
         """The cached video for ``spec`` if this synthesizer has already rendered or found it, at
@@ -251,6 +255,7 @@ class Synthesizer:
             "cache_dir": str(self.cache_dir),
             "scratch_dir": str(self.scratch_dir),
             "build": self._build.name if self._build is not None else None,
+            "cache_error": self._cache_error,
             "probes": self._probes,
             "ffmpeg": self._ffmpeg,
         }
@@ -278,15 +283,22 @@ class Synthesizer:
             self._probing = None  # a later render tries again (e.g. after the binary is fixed)
 
     async def _root(self, keep: bool) -> Path:
-        """The build's folder in the cache (``keep``) or scratch directory, created once."""
+        """The build's folder in the cache (``keep``) or scratch directory, created once. A cache
+        folder that cannot be written (a read-only home in CI) gives way to the scratch folder:
+        renders then last for the run only, and ``stats()["cache_error"]`` says why."""
         root = self._roots.get(keep)
         if root is None:
             build = await self.build()
-            try:
-                root = self._roots[keep] = await asyncio.to_thread(
-                    build.folder, self.cache_dir if keep else self.scratch_dir)
-            except OSError as exc:  # an unwritable cache folder fails the render, not the server
-                raise SynthesisError(f"cannot use the cache folder: {exc}", str(exc)) from exc
+            folders = [self.cache_dir, self.scratch_dir] if keep else [self.scratch_dir]
+            for folder in folders:
+                try:
+                    root = self._roots[keep] = await asyncio.to_thread(build.folder, folder)
+                    break
+                except OSError as exc:
+                    if folder == folders[-1]:  # not even the scratch folder: the render fails, not the server
+                        raise SynthesisError(f"cannot use the cache folder: {exc}", str(exc)) from exc
+                    self._cache_error = f"{folder}: {exc}"
+                    log.warning("render cache %s cannot be used (%s); renders last for this run only", folder, exc)
         return root
 
     # -- the three layers -------------------------------------------------------------------

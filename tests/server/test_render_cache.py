@@ -83,6 +83,16 @@ async def test_videos_of_drawn_seeds_go_to_the_scratch_folder_and_audio_to_the_c
     assert len(list((tmp_path / "cache" / build / "audio").iterdir())) == 1
 
 
+async def test_an_unusable_cache_folder_gives_way_to_the_scratch_folder(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    synth = Synthesizer(blocked, scratch_dir=tmp_path / "scratch")
+    rendered = await synth.render(SPEC)
+    assert rendered.is_relative_to(tmp_path / "scratch") and synth.stats()["failures"] == 0
+    assert synth.stats()["cache_error"].startswith(f"{blocked}: ")
+    assert "renders last for this run only" in caplog.text
+
+
 async def test_the_poster_is_the_first_frame_scaled_into_a_320_box(tmp_path):
     synth = Synthesizer(tmp_path)
     for width, height, expected in [(1280, 720, (320, 180)), (720, 1280, (180, 320)), (960, 960, (320, 320))]:
