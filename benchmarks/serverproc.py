@@ -90,8 +90,9 @@ def vidmock_command() -> list[str]:
 
 
 def start_vidmock(*options: str, env: dict | None = None) -> ServerProcess:
-    """``vidmock serve --port 0 OPTIONS...`` (default host, so 127.0.0.1)."""
-    return start_process([*vidmock_command(), "serve", "--port", "0", *options], env=env)
+    """``vidmock serve --port 0 OPTIONS...`` (default host, so 127.0.0.1). Its render cache is its
+    own and new (``--cache-dir none``) unless OPTIONS name one: "cold" means cold in every run."""
+    return start_process([*vidmock_command(), "serve", "--port", "0", "--cache-dir", "none", *options], env=env)
 
 
 def start_floor() -> ServerProcess:

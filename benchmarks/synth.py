@@ -96,7 +96,8 @@ async def measure_case(spec: VideoSpec, runs: int, workdir: Path) -> dict:
         results["cold_s"] = await time_render(synth, spec)
         results["repeat_s"] = await time_render(synth, spec)
 
-        shutil.rmtree(cache / "videos")  # keep the GOP and audio layers only
+        for videos in cache.glob("*/videos"):  # keep the GOP and audio layers only (of the build's folder)
+            shutil.rmtree(videos)
         results["warm_parts_cold_file_s"] = await time_render(Synthesizer(cache), spec)
         if run:
             for name, value in results.items():

@@ -7,22 +7,32 @@ block. Its clients are ``conformance.client``'s.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from dataclasses import replace
 from typing import Any
 
-from conformance.client import ControlError, Namespace  # noqa: F401 - the harness's clients, importable here too
-from mockserver.config import ServerConfig
+from mockserver.config import BY_ATTRIBUTE, ServerConfig
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 STARTUP_TIMEOUT = 30.0
 
 
-def harness_config(**settings: Any) -> ServerConfig:
-    """Defaults for a harness server: a free port, webhooks/uploads only to this machine, and
-    quick delivery retries (a run waits for them before judging webhook receivers)."""
-    defaults = ServerConfig(port=0, delivery_allow_hosts=LOCAL_HOSTS, delivery_backoff=0.1, delivery_backoff_max=1.0)
-    return replace(defaults, **settings)
+def harness_config(base: ServerConfig | None = None, /, **settings: Any) -> ServerConfig:
+    """``base`` (default: the harness's defaults) with ``settings`` changed.
+
+    The harness's defaults: a free port, webhooks/uploads only to this machine, quick delivery
+    retries (a run waits for them before judging webhook receivers), and the render cache that
+    ``VIDMOCK_CACHE_DIR`` names, as for ``vidmock serve`` (else the user's cache folder). A setting
+    given as text is read as its flag would read it: ``harness_config(progression="polls:2")``.
+    """
+    cache_dir = BY_ATTRIBUTE["cache_dir"]
+    base = base or ServerConfig(port=0, delivery_allow_hosts=LOCAL_HOSTS, delivery_backoff=0.1,
+                                delivery_backoff_max=1.0,
+                                cache_dir=cache_dir.parse(os.environ.get(cache_dir.env, cache_dir.default)))
+    parsed = {name: BY_ATTRIBUTE[name].parse(value) if isinstance(value, str) and name in BY_ATTRIBUTE else value
+              for name, value in settings.items()}
+    return replace(base, **parsed)
 
 
 class BackgroundMock:

@@ -65,7 +65,10 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None,
     hooks = Hooks()
 
     # -- the stores, bottom up ----------------------------------------------------------------
-    synthesizer = Synthesizer(data_dir / "cache", max_concurrency=config.synth_concurrency)
+    # videos worth keeping go to the render cache (shared with other runs); those of drawn seeds, to
+    # the data dir, which a temporary one takes with it on exit
+    synthesizer = Synthesizer(config.render_cache(data_dir), max_concurrency=config.synth_concurrency,
+                              scratch_dir=data_dir / "cache")
     media = MediaStore(data_dir / "media", clock, config.media_cap_bytes)
     jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost,
                     default_results=config.results)

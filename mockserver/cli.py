@@ -74,6 +74,15 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
         "the same at GET /openapi.json; the control API's is at GET /__mock/openapi.json.")
     openapi.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE instead of standard output")
     openapi.set_defaults(run=_run_openapi)
+    cache = commands.add_parser(
+        "cache", help="show the render cache (where, per ffmpeg build, its size) or clear it",
+        description="The render cache that `vidmock serve`, `vidmock check` and the pytest plugin share: "
+        "one folder per ffmpeg build and font state. It is not bounded; --clear empties it.")
+    cache.add_argument("--cache-dir", metavar="DIR", help="the cache to show (default: VIDMOCK_CACHE_DIR, the "
+                       "--config file's cache_dir, else the user's cache folder)")
+    cache.add_argument("--config", type=Path, metavar="FILE", help=f"TOML settings file (or {CONFIG_VARIABLE})")
+    cache.add_argument("--clear", action="store_true", help="remove every cached file")
+    cache.set_defaults(run=_run_cache)
 
     from conformance.check import add_check_command
 
@@ -161,6 +170,18 @@ def _run_openapi(args: argparse.Namespace) -> int:
         print(f"vidmock: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from mockserver.cache_cmd import run
+
+    config_file = args.config or os.environ.get(CONFIG_VARIABLE)
+    try:
+        config = load_config({"cache_dir": args.cache_dir}, os.environ, Path(config_file) if config_file else None)
+    except ConfigError as exc:
+        print(f"vidmock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run(config, clear=args.clear)
 
 
 def _load(args: argparse.Namespace, command: str) -> ServerConfig | int:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import platformdirs
+
 from mockserver.jobs import Progression, parse_results
 from mockserver.transports.ws_sessions import IDLE_TIMEOUT, RESUME_WINDOW
 from mockserver.vocabulary import ResultRelease
@@ -109,6 +111,24 @@ def _path(value: Any) -> Path:
     return Path(_text(value)).expanduser()
 
 
+USER_CACHE, NO_CACHE = "user", "none"  # the words cache_dir takes besides a folder
+
+
+def _cache_dir(value: Any) -> Path | str:
+    """A folder, ``user`` (the user's cache folder) or ``none``/empty (a per-run cache)."""
+    if isinstance(value, Path):
+        return value
+    text = _text(value).strip()
+    if text.lower() in (USER_CACHE, NO_CACHE, ""):
+        return text.lower() or NO_CACHE
+    return Path(text).expanduser()
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/vidmock`` or ``~/.cache/vidmock`` (the platform's equivalent elsewhere)."""
+    return Path(platformdirs.user_cache_dir("vidmock", appauthor=False))
+
+
 def _progression(value: Any) -> Progression:
     return value if isinstance(value, Progression) else Progression.parse(_text(value))
 
@@ -169,6 +189,10 @@ class ServerConfig:
     data_dir: Path | None = setting(
         None, _optional(_path), "folder of media/ (served files) and cache/ (rendered videos)", metavar="DIR",
         default_text="a temporary folder, removed on exit", example="vidmock-data")
+    cache_dir: Path | str = setting(
+        USER_CACHE, _cache_dir, "rendered videos kept between runs and shared by servers: a folder, `user` "
+        "(the user's cache folder), or `none` (a per-run cache in the data dir)", metavar="DIR",
+        default_text="`user`: `$XDG_CACHE_HOME/vidmock`, else `~/.cache/vidmock`")
     progression: Progression = setting(
         Progression("immediate"), _progression, "when a job whose videos exist is reported finished: "
         "immediate | polls:N | seconds:T | manual", metavar="POLICY")
@@ -260,6 +284,14 @@ class ServerConfig:
     def media_cap_bytes(self) -> int:
         return int(self.media_cap_mb * MIB)
 
+    def render_cache(self, data_dir: Path) -> Path:
+        """Where rendered videos are kept, for a server whose data dir is ``data_dir``."""
+        if self.cache_dir == USER_CACHE:
+            return user_cache_dir()
+        if self.cache_dir == NO_CACHE:
+            return data_dir / "cache"
+        return Path(self.cache_dir)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -344,6 +376,8 @@ OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable("VIDMOCK_INVALID_API_KEY", TEST_SUITE, "the unconfigured key SDK client scripts send to test refusals"),
     Variable("VIDMOCK_I2V_IMAGE", TEST_SUITE, "a data URI the SDK client scripts use as first frame"),
     Variable("VIDMOCK_FUZZ_EXPLORE", TEST_SUITE, "`1`: the fuzz tests draw random seeds and ten times the examples"),
+    Variable("VIDMOCK_DASHBOARD_SCREENSHOTS", TEST_SUITE, "a folder where the dashboard tests keep their "
+             "screenshots, to look at"),
 )
 
 

@@ -143,6 +143,7 @@ class Job:
             width=self.width, height=self.height, duration=self.task["duration"],
             output_format=self.task["outputFormat"], quality=self.task["outputQuality"],
             audio=self.task["settings"]["audio"], seed=seed,
+            keep="seed" in self.task,  # a drawn seed is never asked for again: not worth keeping
         )
 
     def video_url(self, result: VideoResult) -> str:
@@ -413,7 +414,8 @@ class JobStore:
     def _publish(self, job: Job, videos: list[Rendered]) -> None:
         """Serve the rendered videos (pending until the job finishes) and mark the job rendered."""
         for result, video in zip(job.results, videos):
-            self.media.add_file(job.namespace, result.video_uuid, job.extension, video.path, video.size)
+            self.media.add_file(job.namespace, result.video_uuid, job.extension, video.path, video.size,
+                                poster=video.poster)
             if job.status == ERROR:  # failed by the control plane meanwhile: never served
                 self.media.start_ttl(result.video_uuid, 0)
         job.rendered = True

@@ -1,7 +1,9 @@
 """The media store: every file served at ``GET /media/<uuid>.<ext>``, with TTLs and a disk cap.
 
 Generated videos are served straight from the synthesizer's cache (the store does not own those
-files, so expiring a URL never deletes them, and publishing one costs no disk and no thread hop).
+files, so expiring a URL never deletes them, and publishing one costs no disk and no thread hop),
+and so is each video's poster frame, at the video's name with ``.jpg`` (``/media/<videoUUID>.jpg``)
+for as long as the video is.
 Uploaded images are written from their bytes and owned by the store. Disk use is
 bounded twice: expired entries are deleted by the periodic sweep, and beyond the cap the oldest
 finished ones go first. Adding a file costs O(1) unless the cap is passed: a running byte total and
@@ -27,6 +29,7 @@ from mockserver.synth import CONTAINERS
 CONTENT_TYPES = {container.extension: container.content_type for container in CONTAINERS.values()} | dict(
     IMAGE_TYPES.values())
 MEDIA_NAME = re.compile(rf"^([0-9a-f-]{{36}})\.({'|'.join(CONTENT_TYPES)})$")
+POSTER_EXTENSION = "jpg"
 
 
 def media_url(base_url: str, media_uuid: str, extension: str) -> str:
@@ -43,6 +46,7 @@ class MediaEntry:
     added_at: float
     expires_at: float | None  # None: the TTL has not started (the task is not finished yet)
     owned: bool = True  # False: a file of the synthesizer's cache, never deleted from here
+    poster: Path | None = None  # a video's first frame (JPEG), from the synthesizer's cache too
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -60,7 +64,7 @@ class MediaStore:
         self._expiries: ExpiryHeap[MediaEntry] = ExpiryHeap()  # the sweep looks only at what is due
 
     def add_file(self, namespace: str, media_uuid: str, extension: str, source: Path,
-                 size: int | None = None) -> MediaEntry:
+                 size: int | None = None, poster: Path | None = None) -> MediaEntry:
         """Publish a rendered file in place; it stays pending (no TTL, never evicted) until ``start_ttl``.
 
         Synchronous, so a submit whose video is already cached finishes without a task. Files the
@@ -69,7 +73,8 @@ class MediaStore:
         source = source if isinstance(source, Path) else Path(source)  # re-wrapping a Path costs a parse
         if size is None:
             size = source.stat().st_size
-        entry = MediaEntry(namespace, media_uuid, extension, source, size, self.clock.now(), None, owned=False)
+        entry = MediaEntry(namespace, media_uuid, extension, source, size, self.clock.now(), None, owned=False,
+                           poster=poster)
         self._doomed += self._register(entry)
         return entry
 
@@ -100,6 +105,17 @@ class MediaStore:
         if entry is None or entry.extension != match.group(2) or entry.expired(self.clock.now()):
             return None
         return entry
+
+    def file_for(self, name: str) -> tuple[Path, str] | None:
+        """(path, Content-Type) served at ``/media/<name>``: a live entry's file, or its poster."""
+        entry = self.lookup(name)
+        if entry is not None:
+            return entry.path, CONTENT_TYPES[entry.extension]
+        video_uuid, _, extension = name.partition(".")
+        entry = self._entries.get(video_uuid) if extension == POSTER_EXTENSION else None
+        if entry is None or entry.poster is None or entry.expired(self.clock.now()):
+            return None
+        return entry.poster, CONTENT_TYPES[POSTER_EXTENSION]
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget a namespace's media (all when None) at once; their files go at the next sweep."""
@@ -194,9 +210,10 @@ def add_media_routes(app: web.Application, store: MediaStore) -> None:
     """``GET``/``HEAD /media/<uuid>.<ext>``; Range, ETag and If-None-Match come from FileResponse."""
 
     async def serve_media(request: web.Request) -> web.StreamResponse:
-        entry = store.lookup(request.match_info["name"])
-        if entry is None:
+        found = store.file_for(request.match_info["name"])
+        if found is None:
             raise web.HTTPNotFound(text="media not found or expired\n")
-        return web.FileResponse(entry.path, headers={"Content-Type": CONTENT_TYPES[entry.extension]})
+        path, content_type = found
+        return web.FileResponse(path, headers={"Content-Type": content_type})
 
     app.router.add_get("/media/{name}", serve_media)  # add_get also answers HEAD

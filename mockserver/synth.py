@@ -10,27 +10,38 @@ test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached 
 3. a stream-copy remux that loops the GOP ``duration`` times (``-stream_loop``) and adds the tone.
 
 Finished files are cached by every field of their ``VideoSpec``, on disk and (once seen) in
-memory, so a cache hit costs neither a path nor a stat. See docs/synthesis.md.
+memory, so a cache hit costs neither a path nor a stat. On disk they live under the folder of the
+toolchain that made them (``mockserver.synth_build``), so a cache can outlive the run and be
+shared by several servers at once. Each GOP comes with a poster: its first frame as a small JPEG,
+written by the same ffmpeg run. See docs/synthesis.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import ffmpeg
 import imageio_ffmpeg
+from filelock import AsyncFileLock
+
+from mockserver.synth_build import Build, BuildProbeError, known_build, probe_build, run_ffmpeg
+
+log = logging.getLogger(__name__)
 
 QUALITY_MIN, QUALITY_MAX = 20, 99
 AUDIO_SAMPLE_RATE = 48000
 QUIET_ARGS = ("-nostdin", "-hide_banner", "-v", "error")
+POSTER_BOX = 320  # a poster fits in POSTER_BOX x POSTER_BOX, aspect kept
+POSTER_QUALITY = 4  # mjpeg -q:v (2 best .. 31 worst)
 
 
 def x264_crf(quality: int) -> int:
@@ -100,6 +111,9 @@ class VideoSpec:
     audio: bool  # settings.audio
     seed: int
     fps: int = 30
+    # Worth keeping past the run: False for a seed the server drew, which no later request will
+    # name again (the per-run scratch folder takes it). Not part of the identity: same bytes.
+    keep: bool = field(default=True, compare=False)
 
     @property
     def container(self) -> Container:
@@ -113,10 +127,11 @@ class VideoSpec:
 
 
 class Rendered(NamedTuple):
-    """A finished video in the cache, and its size in bytes."""
+    """A finished video in the cache, its size in bytes, and its poster (first frame, JPEG)."""
 
     path: Path
     size: int
+    poster: Path | None = None
 
 
 class SynthesisError(Exception):
@@ -155,21 +170,28 @@ class Synthesizer:
     """Renders ``VideoSpec``s into cached files, at most ``max_concurrency`` ffmpeg processes at once.
 
     Belongs to one event loop. Concurrent requests for the same file (or the same GOP or audio
-    track) share one render.
+    track) share one render; so do other processes using the same ``cache_dir`` (a file lock per
+    file being made). ``cache_dir`` keeps what later runs may ask again; ``scratch_dir`` (default:
+    the same) takes the videos of ``keep=False`` specs, and is the server's to delete.
     """
 
-    def __init__(self, cache_dir: Path, max_concurrency: int | None = None):
+    def __init__(self, cache_dir: Path, max_concurrency: int | None = None, scratch_dir: Path | None = None):
         self.cache_dir = Path(cache_dir)
+        self.scratch_dir = Path(scratch_dir) if scratch_dir is not None else self.cache_dir
         self.max_concurrency = max_concurrency or os.cpu_count() or 1
         self._ffmpeg: str | None = None  # found at the first run, so a missing binary fails a render, not start-up
+        self._build: Build | None = None  # the toolchain, probed before the first cache lookup on disk
+        self._probing: asyncio.Future | None = None
+        self._roots: dict[bool, Path] = {}  # keep -> the build's folder in cache_dir or scratch_dir
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._inflight: dict[Path, asyncio.Future] = {}
         self._finished: dict[VideoSpec, Rendered] = {}  # videos known to be in the cache directory
         self._layers = {layer: Counter() for layer in ("video", "gop", "audio")}
-        self._text_overlay: bool | None = None  # unknown until the first GOP is drawn
-        self._running = self._peak_running = self._ffmpeg_runs = 0
+        self._text_overlay: bool | None = None  # unknown until the toolchain is probed
+        self._running = self._peak_running = self._ffmpeg_runs = self._probes = 0
         self._renders = self._failures = 0
         self._last_stderr: str | None = None
+        self._cache_error: str | None = None  # why cache_dir could not be used, if it could not
 
     def finished(self, spec: VideoSpec) -> Rendered | None:
         """The cached video for ``spec`` if this synthesizer has already rendered or found it, at
@@ -192,17 +214,28 @@ class Synthesizer:
         rendered = self.finished(spec)
         if rendered is not None:
             return rendered
-        path = self.cache_dir / "videos" / (
-            f"{spec.width}x{spec.height}-{spec.fps}fps-{spec.duration}s-{spec.extension()}"
-            f"-q{spec.quality}-{'audio' if spec.audio else 'silent'}-seed{spec.seed}.{spec.extension()}"
-        )
         try:
+            root = await self._root(spec.keep)
+            path = root / "videos" / (
+                f"{spec.width}x{spec.height}-{spec.fps}fps-{spec.duration}s-{spec.extension()}"
+                f"-q{spec.quality}-{'audio' if spec.audio else 'silent'}-seed{spec.seed}.{spec.extension()}"
+            )
             path = await self._cached("video", path, lambda tmp: self._assemble(spec, tmp))
         except SynthesisError:
             self._failures += 1
             raise
-        rendered = self._finished[spec] = Rendered(path, path.stat().st_size)
+        poster = self._poster_path(self._gop_path(root, spec, self._build.text))
+        rendered = self._finished[spec] = Rendered(path, path.stat().st_size, poster if poster.exists() else None)
         return rendered
+
+    async def build(self) -> Build:
+        """The toolchain (ffmpeg build, fonts) the files are made with: probed once per process."""
+        if self._build is None:
+            if self._probing is None:
+                self._probing = asyncio.ensure_future(self._probe())
+                self._probing.add_done_callback(self._probe_done)
+            self._build = await asyncio.shield(self._probing)
+        return self._build
 
     def stats(self) -> dict:
         """Counters for the control plane (``/__mock/``)."""
@@ -220,8 +253,53 @@ class Synthesizer:
             "text_overlay": self._text_overlay,
             "last_stderr": self._last_stderr,
             "cache_dir": str(self.cache_dir),
+            "scratch_dir": str(self.scratch_dir),
+            "build": self._build.name if self._build is not None else None,
+            "cache_error": self._cache_error,
+            "probes": self._probes,
             "ffmpeg": self._ffmpeg,
         }
+
+    # -- the toolchain and the folders --------------------------------------------------------
+
+    async def _probe(self) -> Build:
+        exe = self._ffmpeg_exe()
+        build = known_build(exe)
+        if build is None:
+            async with self._slots:
+                self._probes += 1
+                try:
+                    build = await probe_build(exe)
+                except BuildProbeError as exc:
+                    self._last_stderr = exc.stderr
+                    raise SynthesisError(str(exc), exc.stderr) from exc
+        self._text_overlay = build.text
+        if not build.text:
+            self._last_stderr = build.text_error
+        return build
+
+    def _probe_done(self, done: asyncio.Future) -> None:
+        if done.cancelled() or done.exception() is not None:
+            self._probing = None  # a later render tries again (e.g. after the binary is fixed)
+
+    async def _root(self, keep: bool) -> Path:
+        """The build's folder in the cache (``keep``) or scratch directory, created once. A cache
+        folder that cannot be written (a read-only home in CI) gives way to the scratch folder:
+        renders then last for the run only, and ``stats()["cache_error"]`` says why."""
+        root = self._roots.get(keep)
+        if root is None:
+            build = await self.build()
+            folders = [self.cache_dir, self.scratch_dir] if keep else [self.scratch_dir]
+            for folder in folders:
+                try:
+                    root = self._roots[keep] = await asyncio.to_thread(build.folder, folder)
+                    break
+                except OSError as exc:
+                    if folder == folders[-1]:  # not even the scratch folder: the render fails, not the server
+                        raise SynthesisError(f"cannot use the cache folder: {exc}", str(exc)) from exc
+                    self._cache_error = f"{folder}: {exc}"
+                    log.warning("render cache %s cannot be used (%s); renders last for this run only", folder, exc)
+        return root
 
     # -- the three layers -------------------------------------------------------------------
 
@@ -243,26 +321,10 @@ class Synthesizer:
         self._renders += 1
 
     async def _gop(self, spec: VideoSpec) -> Path:
-        """The seed's one-second GOP; drawn without text once drawtext is known to fail here."""
-        if self._text_overlay is False:
-            return await self._gop_variant(spec, text=False)
-        try:
-            path = await self._gop_variant(spec, text=True)
-        except SynthesisError:
-            if self._text_overlay:
-                raise  # text works on this machine: the failure is about something else
-            path = await self._gop_variant(spec, text=False)
-            self._text_overlay = False  # only now: the plain GOP worked where the text one failed
-            return path
-        self._text_overlay = True
-        return path
-
-    def _gop_variant(self, spec: VideoSpec, text: bool) -> Awaitable[Path]:
+        """The seed's one-second GOP, with text when the toolchain has a font, and its poster."""
+        text = self._build.text
         container = spec.container
-        path = self.cache_dir / "gops" / (
-            f"{spec.width}x{spec.height}-{spec.fps}fps-{container.extension}-q{spec.quality}"
-            f"-seed{spec.seed}-{'text' if text else 'plain'}.{container.extension}"
-        )
+        path = self._gop_path(await self._root(spec.keep), spec, text)
 
         async def encode(out: Path) -> None:
             frames = ffmpeg.input(
@@ -271,22 +333,48 @@ class Synthesizer:
             )
             if text:
                 frames = draw_seed_overlay(frames, spec)
-            await self._run(ffmpeg.output(
-                frames, str(out), f=container.muxer, pix_fmt="yuv420p", g=spec.fps,
+            frames = frames.split()
+            gop = ffmpeg.output(
+                frames[0], str(out), f=container.muxer, pix_fmt="yuv420p", g=spec.fps,
                 **{"frames:v": spec.fps}, **container.video.options(spec.quality),
                 **container.mux_options,
-            ))
+            )
+            # the poster comes out of the same run (a process of its own would cost more than
+            # the frame); it is in place before the GOP is, so a cached GOP has its poster
+            poster, poster_part = self._poster_path(path), _part_name(self._poster_path(path))
+            thumbnail = frames[1].filter("scale", w=POSTER_BOX, h=POSTER_BOX, force_original_aspect_ratio="decrease",
+                                         force_divisible_by=2)
+            still = ffmpeg.output(thumbnail, str(poster_part), f="mjpeg", pix_fmt="yuvj420p",
+                                  **{"frames:v": 1, "q:v": POSTER_QUALITY}, **BITEXACT)
+            try:
+                await self._run(ffmpeg.merge_outputs(gop, still))
+                os.replace(poster_part, poster)
+            finally:
+                poster_part.unlink(missing_ok=True)
 
-        return self._cached("gop", path, encode)
+        return await self._cached("gop", path, encode)
 
-    def _audio_track(self, spec: VideoSpec) -> Awaitable[Path]:
+    @staticmethod
+    def _gop_path(root: Path, spec: VideoSpec, text: bool) -> Path:
+        extension = spec.container.extension
+        return root / "gops" / (
+            f"{spec.width}x{spec.height}-{spec.fps}fps-{extension}-q{spec.quality}"
+            f"-seed{spec.seed}-{'text' if text else 'plain'}.{extension}"
+        )
+
+    @staticmethod
+    def _poster_path(gop: Path) -> Path:
+        return gop.with_suffix(".jpg")
+
+    async def _audio_track(self, spec: VideoSpec) -> Path:
         """The seed's tone for the whole duration, encoded once and stream-copied afterwards.
 
         Cached per tone rather than shared by all seeds, so different seeds sound different; AAC and
-        Opus frames do not divide one second, so a one-second track cannot be looped exactly.
+        Opus frames do not divide one second, so a one-second track cannot be looped exactly. Always
+        kept (at most 256 tones x 15 durations x 2 codecs exist, drawn seeds included).
         """
         container, tone = spec.container, seed_tone_hz(spec.seed)
-        path = self.cache_dir / "audio" / (
+        path = await self._root(True) / "audio" / (
             f"{container.audio.name}-{spec.duration}s-{tone}hz.{container.audio_extension}"
         )
 
@@ -297,7 +385,7 @@ class Synthesizer:
                 **container.audio.options(spec.quality),
             ))
 
-        return self._cached("audio", path, encode)
+        return await self._cached("audio", path, encode)
 
     # -- caching, coalescing, processes -----------------------------------------------------
 
@@ -310,7 +398,7 @@ class Synthesizer:
         shared = self._inflight.get(path)
         if shared is None:
             counts["misses"] += 1
-            shared = asyncio.ensure_future(self._build_atomically(path, build))
+            shared = asyncio.ensure_future(self._build_atomically(counts, path, build))
             self._inflight[path] = shared
             shared.add_done_callback(lambda done: self._finish(path, done))
         else:
@@ -323,15 +411,23 @@ class Synthesizer:
         if not done.cancelled():
             done.exception()  # retrieved here, so a failure nobody awaited any more is not logged
 
-    async def _build_atomically(self, path: Path, build: Callable[[Path], Awaitable[None]]) -> Path:
-        """Write to a temp file next to ``path`` and rename: readers never see half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.part{path.suffix}")
-        try:
-            await build(tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+    async def _build_atomically(self, counts: Counter, path: Path, build: Callable[[Path], Awaitable[None]]) -> Path:
+        """Write to a temp file next to ``path`` and rename: readers never see half a file. A file
+        lock next to it makes another process sharing the folder (a second server, a pytest-xdist
+        worker) wait for this render instead of doing it again, and the reverse."""
+        locks = path.parent.parent / ".locks"  # one empty file per file ever made, out of the layers' way
+        for folder in (path.parent, locks):
+            folder.mkdir(parents=True, exist_ok=True)
+        async with AsyncFileLock(locks / f"{path.parent.name}-{path.name}.lock"):
+            if path.exists():
+                counts["elsewhere"] += 1  # made by another process while this one waited
+                return path
+            tmp = _part_name(path)
+            try:
+                await build(tmp)
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
         return path
 
     async def _run(self, stream) -> None:
@@ -361,17 +457,13 @@ class Synthesizer:
 
     async def _spawn(self, argv: list[str]) -> tuple[int, str]:
         try:
-            process = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except OSError as exc:  # missing or unusable binary (e.g. a bad IMAGEIO_FFMPEG_EXE)
+            returncode, _, stderr = await run_ffmpeg(argv)
+        except OSError as exc:
             self._last_stderr = str(exc)
             raise SynthesisError(f"cannot run ffmpeg: {exc}", str(exc)) from exc
-        try:
-            _, stderr = await process.communicate()
-        except asyncio.CancelledError:
-            process.kill()
-            await process.wait()
-            raise
-        return process.returncode, stderr.decode(errors="replace")
+        return returncode, stderr
+
+
+def _part_name(path: Path) -> Path:
+    """A hidden, unique temp name next to ``path``, with its extension (ffmpeg picks muxers by it)."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex}.part{path.suffix}")

@@ -1,7 +1,8 @@
 """Server fixtures: real vidmock servers on 127.0.0.1 (AppRunner + TCPSite on port 0).
 
-Each server gets its own data dir, but all share one synthesizer cache for the session, so a
-video rendered by one test is a cache hit for the next.
+Each server gets its own data dir, but all share one synthesizer cache for the session (as their
+``cache_dir``, and as the data dir's per-run cache, where videos of drawn seeds go), so a video
+rendered by one test is a cache hit for the next, and no test writes to the user's cache folder.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ async def make_server(tmp_path_factory, synth_cache):
             settings["progression"] = Progression.parse(settings["progression"])
         data_dir = tmp_path_factory.mktemp("data")
         (data_dir / "cache").symlink_to(synth_cache, target_is_directory=True)
-        config = ServerConfig(**{"port": 0, "seed": 1234, "data_dir": data_dir, **settings})
+        config = ServerConfig(**{"port": 0, "seed": 1234, "data_dir": data_dir, "cache_dir": synth_cache, **settings})
         server = await start_server(config, clock=clock)
         running.append(server)
         return server

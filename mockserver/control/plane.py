@@ -51,7 +51,7 @@ class ControlPlane:
         self.journal = Journal(journal_size)
         self.faults = FaultBook()
         self.scenarios = ScenarioCatalogue()
-        self.tasks = TaskIndex(jobs)
+        self.tasks = TaskIndex(jobs, media)
         self.drift = DriftLog()  # what a proxy found (ctx.findings), by journal entry
         self.rng = random.Random(seed)  # delay samples: reproducible under --seed
         jobs.on_job_submitted.append(self.tasks.add)

@@ -11,14 +11,16 @@ from collections import OrderedDict
 
 from mockserver.control.journal import scrub
 from mockserver.jobs import Job, JobStore
+from mockserver.media import POSTER_EXTENSION, MediaStore, media_url
 from mockserver.vocabulary import JobStatus
 
 PER_NAMESPACE = 1000
 
 
 class TaskIndex:
-    def __init__(self, jobs: JobStore, per_namespace: int = PER_NAMESPACE) -> None:
+    def __init__(self, jobs: JobStore, media: MediaStore, per_namespace: int = PER_NAMESPACE) -> None:
         self.jobs = jobs
+        self.media = media
         self.per_namespace = per_namespace
         self._recent: dict[str, OrderedDict[str, tuple[int, Job]]] = {}
         self._arrivals = itertools.count()  # submission order across namespaces (clock times can tie)
@@ -36,9 +38,14 @@ class TaskIndex:
         return [self.describe(job) for _, job in jobs[:limit]]
 
     def describe(self, job: Job) -> dict:
+        """The task as the control plane shows it: its state, what it asked for (the size the
+        server settled on, which the task may not name), its price and its poster frames."""
         live = self.jobs.get(job.namespace, job.task_uuid) is job
         return {
             "namespace": job.namespace, "taskUUID": job.task_uuid, "status": job.status if live else "expired",
+            "prompt": job.task.get("positivePrompt"), "width": job.width, "height": job.height,
+            "duration": job.task["duration"], "cost": self.jobs.price(job.task, job.width, job.height),
+            "posters": self._posters(job) if live else [],
             "policy": str(self.jobs.policies.get(job.namespace, job.task_uuid)), "polls": job.polls,
             "submittedAt": job.submitted_at, "finishedAt": job.finished_at,
             "resultRelease": self.jobs.results.get(job.namespace, job.task_uuid),
@@ -49,6 +56,11 @@ class TaskIndex:
             "webhookURL": job.webhook_url, "uploadEndpoint": job.upload_endpoint,
             "task": scrub(job.task),
         }
+
+    def _posters(self, job: Job) -> list[dict]:
+        """A poster per rendered result while its video is served (not for a failed job)."""
+        return [{"videoUUID": result.video_uuid, "posterURL": media_url(job.base_url, result.video_uuid, POSTER_EXTENSION)}
+                for result in job.results if self.media.file_for(f"{result.video_uuid}.{POSTER_EXTENSION}")]
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget a namespace's listing (all when None); returns how many tasks."""

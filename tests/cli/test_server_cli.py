@@ -15,7 +15,7 @@ import pytest
 
 from cli_run import REPO, clean_env, start_serve, stop_serve, vidmock
 from mockserver.cli import build_parser
-from mockserver.config import BY_NAME, SETTINGS, ConfigError, ServerConfig, load_config
+from mockserver.config import BY_NAME, SETTINGS, ConfigError, ServerConfig, load_config, user_cache_dir
 from mockserver.config_render import help_line
 from mockserver.jobs import Progression
 
@@ -46,11 +46,12 @@ async def test_serve_sigint_removes_its_temporary_data_dir():
     process, base_url = await start_cli("--port", "0")
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{base_url}/__mock/health") as response:
-            cache_dir = Path((await response.json())["synthesizer"]["cache_dir"])
-    assert cache_dir.parent.exists()
+            synthesizer = (await response.json())["synthesizer"]
+    per_run_cache, render_cache = Path(synthesizer["scratch_dir"]), Path(synthesizer["cache_dir"])
+    assert per_run_cache.parent.exists() and render_cache == user_cache_dir()
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 30) == 0
-    assert not cache_dir.parent.exists()
+    assert not per_run_cache.parent.exists()  # the render cache outlives the run; the data dir does not
 
 
 async def test_serve_reads_settings_from_the_environment():
@@ -91,6 +92,25 @@ def test_defaults():
 def test_env_api_keys_are_comma_separated():
     assert load_config({}, {"VIDMOCK_API_KEYS": "a, b,,c"}).api_keys == ("a", "b", "c")
 
+
+
+def test_cache_dir_is_the_users_cache_a_folder_or_none(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert load_config({}, {}).render_cache(data) == tmp_path / "xdg" / "vidmock"  # the default: "user"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for cli, env, expected in [
+        ({"cache_dir": "none"}, {}, data / "cache"),
+        ({}, {"VIDMOCK_CACHE_DIR": ""}, data / "cache"),  # empty: no cache past the run either
+        ({}, {"VIDMOCK_CACHE_DIR": "NONE"}, data / "cache"),
+        ({"cache_dir": "~/renders"}, {"VIDMOCK_CACHE_DIR": "none"}, tmp_path / "home" / "renders"),
+        ({}, {"VIDMOCK_CACHE_DIR": "user"}, tmp_path / "xdg" / "vidmock"),
+    ]:
+        assert load_config(cli, env).render_cache(data) == expected, (cli, env)
+    file = tmp_path / "vidmock.toml"
+    file.write_text('cache_dir = 3\n')
+    with pytest.raises(ConfigError, match=r"^config file: cache_dir=3: expected a string$"):
+        load_config({}, {}, file)
 
 @pytest.mark.parametrize("cli, env, text", [
     ({"port": 70000}, {}, "port"),

@@ -12,9 +12,11 @@ from conformance.client import MockClient
 from conftest import KEY, data_uri, png_bytes, video_task
 from mockserver.clock import ManualClock
 from mockserver.config import ServerConfig
+from mockserver.control.bodies import check
 from mockserver.control.exposure import warn_if_control_exposed
 from mockserver.control.openapi import openapi_document
 from openapi_spec_validator import validate as validate_openapi
+from mockserver.pricing import task_cost
 
 
 # -- progression and tasks ----------------------------------------------------------------------------
@@ -55,6 +57,32 @@ async def test_tasks_listing(api: MockClient, control: MockClient):
     completed = await control.call("POST", f"tasks/{pending['taskUUID']}/complete")
     assert completed["status"] == "success"
     assert (await control.call("GET", f"tasks/{pending['taskUUID']}"))["status"] == "success"
+
+
+async def test_a_task_description_has_prompt_size_duration_cost_and_a_poster_per_video(api: MockClient, http):
+    shown = video_task(positivePrompt="a heron at dawn", width=720, height=1280, duration=3, numberResults=2,
+                       includeCost=True)
+    await api.post([shown])
+    _, done = await api.wait_done(shown["taskUUID"])
+    ended = video_task()
+    await api.call("PUT", f"tasks/{ended['taskUUID']}/progression", {"policy": "manual"})
+    await api.post([ended])
+    await api.fail(ended["taskUUID"])
+
+    described = await api.call("GET", f"tasks/{shown['taskUUID']}")
+    check("Task", described)
+    assert (described["prompt"], described["width"], described["height"], described["duration"]) == (
+        "a heron at dawn", 720, 1280, 3)
+    assert described["cost"] == done["data"][0]["cost"] == done["data"][1]["cost"]
+    assert [p["videoUUID"] for p in described["posters"]] == [item["videoUUID"] for item in done["data"]]
+    for poster, item in zip(described["posters"], done["data"]):
+        assert poster["posterURL"] == item["videoURL"].removesuffix(".mp4") + ".jpg"
+        async with http.get(poster["posterURL"]) as response:
+            assert (response.status, response.content_type) == (200, "image/jpeg")
+    errored = await api.call("GET", f"tasks/{ended['taskUUID']}")
+    check("Task", errored)
+    assert errored["status"] == "error" and errored["posters"] == []  # a failed task's videos are never served
+    assert errored["cost"] == task_cost(errored["task"], 1280, 720) > 0  # priced though it did not ask
 
 
 async def test_bad_progression_requests(control: MockClient):

@@ -1,0 +1,147 @@
+"""Benchmark: a 50-test suite on the pytest plugin, with an empty render cache and with it restored.
+
+Reproduce with ``python benchmarks/plugin_cache.py [--tests 50] [--workers 2] [--repeat 3]``; prints
+one JSON document. The suite (``plugin_suite.py``) has ``--tests`` tests over 5 distinct videos (sizes
+and durations, each with its seed); each test submits one task, polls it, downloads the video and
+its poster. Every figure is a run of ``python -m pytest`` in a subprocess: wall time and CPU time of all its
+processes (medians of ``--repeat`` rounds; a round runs every layout), and what the servers'
+synthesizers did (``renders``: videos assembled;
+``ffmpeg_runs``: every ffmpeg process of a render; ``probes``: toolchain probes, one per server
+process at most). ``floor`` is the same number of tests doing nothing, under the same workers:
+pytest and xdist's own cost, which the other figures include.
+
+Layouts, each run cold (an empty cache folder) and warm (the same folder again, as a CI job that
+restores its cache):
+- ``per_worker``: the plugin as shipped under ``-n WORKERS``: a server per worker, one shared
+  render cache (``--vidmock-cache-dir``);
+- ``shared_server``: one ``vidmock serve`` for all workers (``VIDMOCK_EXTERNAL_URL``), started
+  and stopped inside the timed span, restarted for the warm run on the same cache;
+- ``unshared``: a server per worker with a cache of its own that ends with the run (what the
+  plugin did before the render cache): every worker renders every video, every run;
+- ``serial``: no xdist, one server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from plugin_suite import SPECS, SuiteRun, run_suite, write_suite
+from serverproc import command_line, machine, start_vidmock
+
+COUNTERS = ("renders", "ffmpeg_runs", "probes")
+FLOOR_TESTS = """
+import pytest
+@pytest.mark.parametrize("n", range({count}))
+def test_nothing(n):
+    pass
+"""
+
+
+@dataclass
+class Measured:
+    run: SuiteRun | None  # None for the floor, whose tests report nothing
+    wall_s: float
+    cpu_s: float  # user + system time of every process the run started (pytest, workers, ffmpeg, a server)
+
+
+def measure(action) -> Measured:
+    """Run ``action() -> SuiteRun`` and time it, wall clock and the CPU of the child processes (all
+    waited for by then, so the kernel has added theirs): CPU time is what a loaded machine (the 2
+    cores are shared) disturbs least."""
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    run = action()
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise RuntimeError(f"the suite failed:\n{run.output[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(run if run.tests else None, wall, cpu)
+
+
+def summary(measured: list[Measured]) -> dict:
+    """Medians over the repeats, each repeat listed; the counters of the first (repeats start alike)."""
+    out = {"wall_s": round(statistics.median(m.wall_s for m in measured), 2),
+           "cpu_s": round(statistics.median(m.cpu_s for m in measured), 2),
+           "walls_s": [round(m.wall_s, 2) for m in measured], "cpus_s": [round(m.cpu_s, 2) for m in measured]}
+    first = measured[0].run
+    if first is not None:
+        out |= {"tests_passed": len(first.tests), "servers": len({session["server"] for session in first.sessions}),
+                **{counter: first.total(counter) for counter in COUNTERS}}
+    return out
+
+
+def layouts_of(root: Path, suite: Path, floor_suite: Path, xdist: list[str]):
+    """name -> run(cache) -> SuiteRun, for each layout (the floors ignore the cache)."""
+    def plugin(workers: list[str], **env: str):
+        return lambda cache: run_suite(suite, *workers, "--vidmock-cache-dir", str(cache), env=env)
+
+    def shared(cache: Path) -> SuiteRun:
+        server = start_vidmock("--cache-dir", str(cache))
+        try:
+            return run_suite(suite, *xdist, env={"VIDMOCK_EXTERNAL_URL": server.base_url})
+        finally:
+            server.stop()
+
+    return {
+        "floor": lambda cache: run_suite(floor_suite, *xdist),
+        "per_worker": plugin(xdist),
+        "shared_server": shared,
+        "unshared": plugin(xdist, SUITE_SERVER_CACHE_DIR="none"),
+        "serial_floor": lambda cache: run_suite(floor_suite),
+        "serial": plugin([]),
+    }
+
+
+def main(tests: int, workers: int, repeat: int) -> dict:
+    xdist = ["-n", str(workers)]
+    with tempfile.TemporaryDirectory(prefix="vidmock-plugin-bench-") as scratch:
+        root = Path(scratch)
+        suite = write_suite(root / "suite", count=tests)
+        floor_suite = root / "floor"
+        floor_suite.mkdir()
+        (floor_suite / "pytest.ini").write_text("[pytest]\n")
+        (floor_suite / "test_nothing.py").write_text(FLOOR_TESTS.format(count=tests))
+        runners = layouts_of(root, suite, floor_suite, xdist)
+        measured: dict[str, dict[str, list[Measured]]] = {name: {} for name in runners}
+        for attempt in range(repeat):  # rounds, so that a busy spell of the machine hits every layout alike
+            for name, run in runners.items():
+                with tempfile.TemporaryDirectory(prefix="vidmock-render-cache-", dir=root) as cache:
+                    phases = ("once",) if "floor" in name else ("cold", "warm")
+                    for phase in phases:  # warm: the same cache folder again
+                        measured[name].setdefault(phase, []).append(measure(lambda: run(Path(cache))))
+    layouts = {name: {phase: summary(runs) for phase, runs in phases.items()} for name, phases in measured.items()}
+    floors = {"per_worker": "floor", "shared_server": "floor", "unshared": "floor", "serial": "serial_floor"}
+    ratio = lambda a, b: round(a / b, 3)  # noqa: E731
+    figure = lambda name, phase, kind="cpu_s": layouts[name][phase][kind]  # noqa: E731
+    return {
+        "benchmark": "plugin_cache", "command": command_line(), "machine": machine(),
+        "suite": {"tests": tests, "distinct_videos": len(SPECS), "workers": workers, "repeat": repeat},
+        "layouts": layouts,
+        "above_floor_cpu_s": {name: {phase: round(figure(name, phase) - figure(floor, "once"), 2) for phase in ("cold", "warm")}
+                              for name, floor in floors.items()},
+        "ratios": {
+            "per_worker_warm_vs_cold_cpu": ratio(figure("per_worker", "warm"), figure("per_worker", "cold")),
+            "per_worker_warm_vs_cold_wall": ratio(figure("per_worker", "warm", "wall_s"), figure("per_worker", "cold", "wall_s")),
+            "shared_server_vs_per_worker_cpu_cold": ratio(figure("shared_server", "cold"), figure("per_worker", "cold")),
+            "shared_server_vs_per_worker_cpu_warm": ratio(figure("shared_server", "warm"), figure("per_worker", "warm")),
+            "shared_server_vs_per_worker_wall_warm": ratio(figure("shared_server", "warm", "wall_s"),
+                                                           figure("per_worker", "warm", "wall_s")),
+            "unshared_vs_per_worker_cpu_warm": ratio(figure("unshared", "warm"), figure("per_worker", "warm")),
+            "serial_warm_vs_cold_cpu": ratio(figure("serial", "warm"), figure("serial", "cold")),
+        },
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=50, help="tests in the suite")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (-n)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median wall time reported)")
+    args = parser.parse_args()
+    print(json.dumps(main(args.tests, args.workers, args.repeat), indent=2))
