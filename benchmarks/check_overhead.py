@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conformance.behaviours import Behaviour, key_behaviours  # noqa: E402
-from conformance.mock import Namespace  # noqa: E402
+from conformance.client import Namespace  # noqa: E402
 from conformance.runs import Runner, client_environment  # noqa: E402
 from serverproc import command_line, machine  # noqa: E402
 
