@@ -27,6 +27,14 @@ class ResultRelease(StrEnum):
     STAGGERED = "staggered"  # one more result per getResponse, each reply cumulative
 
 
+class MediaKind(StrEnum):
+    """What an input or a stored medium is: the top-level type of its Content-Type."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
 class Transport(StrEnum):
     REST = "rest"
     WS = "ws"

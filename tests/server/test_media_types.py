@@ -12,7 +12,7 @@ import pytest
 from image_samples import bmp_header, data_uri, image, png_header, raw_base64
 from PIL import Image
 
-from mockserver.images import IMAGE_TYPES, MediaType, decodable, decode_inline, dimensions, sniff
+from mockserver.media_types import IMAGE_TYPES, MediaType, decodable, decode_inline, dimensions, sniff
 
 UPLOADED_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"
 FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp"),
