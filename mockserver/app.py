@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from mockserver.assets import AssetLedger
 from mockserver.backends import BACKEND
 from mockserver.backends.mock import MockBackend
 from mockserver.clock import AdvanceableClock, Clock, ManualClock, SystemClock
@@ -27,6 +28,7 @@ from mockserver.control import install_control_plane
 from mockserver.delivery import DeliveryEngine
 from mockserver.exchange import HOOKS, Hooks
 from mockserver.ids import IdSource
+from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
 from mockserver.pricing import task_cost
@@ -34,6 +36,7 @@ from mockserver.state import (
     CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, HOUSEKEEPING, IDS, JOBS, MEDIA, STORES, SYNTHESIZER, UPLOADS,
 )
 from mockserver.synth import Synthesizer
+from mockserver.task_details import TaskDetails
 from mockserver.transports.http_errors import add_http_error_middleware
 from mockserver.transports.rest import add_rest_routes
 from mockserver.transports.ws import add_ws_routes
@@ -58,19 +61,22 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None) -> web.Appli
     media = MediaStore(data_dir / "media", clock, config.media_cap_bytes)
     jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost,
                     default_results=config.results)
-    uploads = UploadStore(media, ids)
+    uploads = UploadStore(media, ids, clock)
+    ledger, details = AssetLedger(), TaskDetails()
     delivery = DeliveryEngine.from_config(config, media)
     jobs.on_job_finished.append(delivery.on_job_finished)
 
     app = web.Application()
     app[CONFIG], app[CLOCK], app[IDS], app[HOOKS] = config, clock, ids, hooks
     app[SYNTHESIZER], app[MEDIA], app[JOBS], app[UPLOADS], app[DELIVERY] = synthesizer, media, jobs, uploads, delivery
-    app[STORES] = {"jobs": jobs, "uploads": uploads, "media": media, "deliveries": delivery}
+    app[STORES] = {"jobs": jobs, "uploads": uploads, "media": media, "deliveries": delivery, "assets": ledger,
+                   "taskDetails": details}
     app[HEALTH_SOURCES] = {"jobs": jobs.stats, "media": media.stats, "synthesizer": synthesizer.stats}
-    app[HOUSEKEEPING] = [jobs.tick, media.sweep]  # the WebSocket transport adds idle sockets
+    app[HOUSEKEEPING] = [jobs.tick, uploads.forget_expired, media.sweep]  # the WebSocket transport adds idle sockets
 
     # -- the backend and the transports in front of it -------------------------------------------
-    app[BACKEND] = MockBackend(jobs, uploads, ids, config.api_keys, hooks)
+    assets = AssetResolver(uploads, jobs, ledger)
+    app[BACKEND] = MockBackend(jobs, uploads, assets, details, ids, config.api_keys, hooks)
     add_http_error_middleware(app)
     add_rest_routes(app)
     add_ws_routes(app)
