@@ -44,9 +44,12 @@ class Traffic:
                     yield entry, task
 
     def acked(self) -> dict[str, dict]:
-        """taskUUID -> the entry whose reply acknowledged that videoInference."""
+        """taskUUID -> the entry whose reply acknowledged that videoInference (a dry run's answer is
+        no ack: nothing started, and the taskUUID stays free for the real run)."""
         found: dict[str, dict] = {}
         for entry, task in self.tasks(VIDEO):
+            if entry.get("dryRun"):
+                continue
             uuid = task.get("taskUUID")
             if uuid not in found and any(item.get("taskUUID") == uuid for item in reply_items(entry)[0]):
                 found[uuid] = entry
@@ -279,3 +282,16 @@ def webhooks_answered_promptly(traffic: Traffic):
                 yield f"Webhook attempt {attempt.get('attempt')} got {status or attempt.get('error')}.", evidence
             elif latency > WEBHOOK_MAX_LATENCY_MS:
                 yield f"Webhook attempt {attempt.get('attempt')} was answered after {latency:.0f} ms.", evidence
+
+
+@rule("VM011", "REST requests are sent as Content-Type: application/json",
+      "Send every POST /v1 with the header Content-Type: application/json (most HTTP clients do when given JSON "
+      "to send; curl -d does not).")
+def rest_requests_are_json(traffic: Traffic):
+    for entry in traffic.entries:
+        if entry["transport"] != "rest" or entry.get("method") not in (None, "POST"):
+            continue
+        sent = next((value for name, value in (entry.get("headers") or {}).items() if name.lower() == "content-type"), None)
+        if sent is None or sent.partition(";")[0].strip().lower() != "application/json":
+            shown = f"Content-Type {sent!r}" if sent is not None else "no Content-Type"
+            yield f"A REST request was sent with {shown}; Runware requires application/json.", _evidence(entry)

@@ -31,7 +31,8 @@ class Recorder:
         self.entries.append({
             "id": len(self.entries) + 1, "transport": transport, "namespace": namespace,
             "receivedWall": self.now, "receivedAt": self.now, "tasks": tasks, "violations": [], "rawBody": None,
-            "headers": {"Authorization": "<redacted>"} if auth else {},
+            "headers": {**({"Authorization": "<redacted>"} if auth else {}),
+                        **({"Content-Type": "application/json"} if transport == "rest" else {})},
             "response": {"status": status, "headers": headers or {}, "body": reply or {"data": []}}})
         return self
 

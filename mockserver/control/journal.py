@@ -49,6 +49,7 @@ class JournalEntry:
     duration_ms: float = 0.0
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
+    dry_run: bool = False  # X-Runware-Dry-Run / ?dryRun=1: validated and priced, nothing ran
     id: int = 0  # assigned when journalled; increases with arrival order
     _tasks: list | None = field(default=None, repr=False)
     _unscrubbed: list | None = field(default=None, repr=False)
@@ -97,7 +98,7 @@ class JournalEntry:
                     raw_body=scrub(ctx.raw_body) if ctx.raw_body is not None else None,
                     response_status=ctx.response_status, response_headers=ctx.sent_headers,
                     response_body=ctx.sent_body, duration_ms=ctx.elapsed_ms(), faults=ctx.faults,
-                    scenarios=list(ctx.scenarios))
+                    scenarios=list(ctx.scenarios), dry_run=ctx.dry_run)
         if ctx.tasks is not None:
             entry.record_tasks(ctx.tasks)
             if ctx.reply is not None and ctx.reply.violations:
@@ -129,7 +130,7 @@ class JournalEntry:
             "tasks": self.tasks, "valid": self.valid, "violations": self.violations,
             "response": {"status": self.response_status, "headers": self.response_headers,
                          "body": self.response_body},
-            "faults": self.faults, "scenarios": self.scenarios,
+            "faults": self.faults, "scenarios": self.scenarios, "dryRun": self.dry_run,
         }
 
 
