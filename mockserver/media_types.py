@@ -87,8 +87,11 @@ def decode_inline(ref: str) -> bytes | None:
 
 
 def is_inline(ref: str) -> bool:
-    """Whether a media reference carries its bytes (a data URI or base64) rather than naming them."""
-    return not (UUID_PATTERN.match(ref) or URL_PATTERN.match(ref))
+    """Whether a media reference carries its bytes (a data URI or base64) rather than naming them
+    (a UUID or a URL). A URL is told by its scheme alone: ``:`` is no base64 character."""
+    if ref.startswith("data:"):
+        return True
+    return not (ref.startswith(("http://", "https://")) or UUID_PATTERN.match(ref))
 
 
 def sniff(data: bytes) -> MediaType | None:

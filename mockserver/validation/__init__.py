@@ -45,7 +45,7 @@ def validate_task(task: Any) -> list[RunwareError]:
     if schema_accepts(task_type, task):
         if task_type != "videoInference":
             return []
-        found_fast = list(inline_errors(task)) if "inputs" in task else []  # most tasks have none
+        found_fast = inline_errors(task) if "inputs" in task else []  # most tasks have none
         found_fast += profile_errors(task, set())
         return [error.for_task(task) for error in found_fast]
 

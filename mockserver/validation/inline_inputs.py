@@ -45,20 +45,35 @@ def _items(inputs: dict, name: str) -> list:
     return items if isinstance(items, list) else []
 
 
-def inline_errors(task: dict) -> Iterator[RunwareError]:
-    """``invalidImage`` for every inline image input whose bytes are not a listed image."""
+def inline_errors(task: dict) -> list[RunwareError]:
+    """``invalidImage`` for every inline image input whose bytes are not a listed image. A plain
+    loop over the two image parameters: a task whose inputs are URLs or UUIDs pays a few prefix
+    checks (``input_references`` is the general walk, for the slower paths)."""
     inputs = task.get("inputs")
-    if not inputs:
-        return
-    for parameter, ref, kind in input_references(inputs):
-        if kind is not MediaKind.IMAGE or not is_inline(ref):
-            continue
-        data = decode_inline(ref)
-        found = sniff(data) if data else None
-        if found is not None and found.kind is MediaKind.IMAGE:
-            continue
-        why = ("it carries no bytes" if not data else
-               f"its bytes are {KIND_NAMES[found.kind]} ({found.content_type})" if found is not None else
-               "its bytes are none of the listed formats")
-        yield RunwareError("invalidImage", f"{parameter} is not an image: {why}. Send a {IMAGE_FORMATS} as a UUID, "
-                           "URL, data URI or base64.", parameter=parameter, type="string")
+    if not isinstance(inputs, dict):
+        return []
+    found: list[RunwareError] = []
+    frames = inputs.get("frameImages")
+    if isinstance(frames, list):
+        for index, item in enumerate(frames):
+            ref = item.get("image") if isinstance(item, dict) else item
+            if isinstance(ref, str) and is_inline(ref):
+                found += _not_an_image(f"inputs.frameImages[{index}]{'.image' if isinstance(item, dict) else ''}", ref)
+    references = inputs.get("referenceImages")
+    if isinstance(references, list):
+        for index, ref in enumerate(references):
+            if isinstance(ref, str) and is_inline(ref):
+                found += _not_an_image(f"inputs.referenceImages[{index}]", ref)
+    return found
+
+
+def _not_an_image(parameter: str, ref: str) -> list[RunwareError]:
+    data = decode_inline(ref)
+    found = sniff(data) if data else None
+    if found is not None and found.kind is MediaKind.IMAGE:
+        return []
+    why = ("it carries no bytes" if not data else
+           f"its bytes are {KIND_NAMES[found.kind]} ({found.content_type})" if found is not None else
+           "its bytes are none of the listed formats")
+    return [RunwareError("invalidImage", f"{parameter} is not an image: {why}. Send a {IMAGE_FORMATS} as a UUID, "
+                         "URL, data URI or base64.", parameter=parameter, type="string")]
