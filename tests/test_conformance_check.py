@@ -46,6 +46,7 @@ def test_the_reference_client_conforms(tmp_path):
     ("no_auth", (), "VM008"),
     ("ignores_retry_after", ("--fault", RATE_LIMIT), "VM007"),
     ("slow_webhook_receiver", (), "VM009"),
+    ("form_body", (), "VM011"),
 ])
 def test_each_faulty_client_is_caught_by_its_rule(client, options, rule, tmp_path):
     result = vidmock_check(*options, "--junit", str(tmp_path / "junit.xml"), client=client)

@@ -124,6 +124,36 @@ def test_vm009_webhook_refused_or_slow():
     assert Recorder().violated([record(204, 12)]) == set()
 
 
+def dry(recorder: Recorder) -> Recorder:
+    recorder.entries[-1]["dryRun"] = True
+    return recorder
+
+
+def test_a_dry_run_is_no_ack_so_the_real_run_of_its_task_is_no_resubmission():
+    assert dry(Recorder().submit()).submit().poll().poll(after=1.5, status="success").violated() == set()
+    assert Recorder().submit().submit().violated() >= {"VM006"}  # without the dry run it would be one
+
+
+def test_polling_a_task_only_a_dry_run_answered_is_polling_an_unknown_task():
+    assert dry(Recorder().submit()).poll(status="error").violated() == {"VM003"}
+
+
+@pytest.mark.parametrize("content_type, flagged", [
+    (None, True), ("application/x-www-form-urlencoded", True), ("text/plain", True), ("application/jsonl", True),
+    ("application/json", False), ("Application/JSON; charset=utf-8", False)])
+def test_vm011_rest_requests_must_say_they_are_json(content_type, flagged):
+    recorder = Recorder().submit()
+    headers = recorder.entries[-1]["headers"]
+    del headers["Content-Type"]
+    if content_type is not None:
+        headers["content-type"] = content_type
+    assert recorder.violated() == ({"VM011"} if flagged else set())
+
+
+def test_vm011_does_not_judge_websocket_frames():
+    assert Recorder().submit(transport="ws").violated() == set()
+
+
 def test_every_rule_is_documented_with_its_anchor():
     text = (REPO / "docs" / "conformance.md").read_text(encoding="utf-8")
     for rule_id, rule in RULES.items():

@@ -236,3 +236,16 @@ def test_with_defaults_leaves_the_request_untouched():
     before = copy.deepcopy(task)
     with_defaults(task)
     assert task == before
+
+
+@pytest.mark.parametrize("inputs, parameter, takes", [
+    ({"referenceVideos": ["data:video/mp4;base64,AAAA"]}, "inputs.referenceVideos[0]", "a video: a UUID or an absolute http(s) URL"),
+    ({"audio": "data:audio/mpeg;base64,AAAA"}, "inputs.audio", "audio: a UUID or an absolute http(s) URL"),
+    ({"referenceImages": ["%%%"]}, "inputs.referenceImages[0]",
+     "an image: a UUID, an absolute http(s) URL, a base64 data URI or base64 data"),
+])
+def test_a_malformed_media_reference_is_told_what_its_parameter_takes(inputs, parameter, takes):
+    """referenceVideos and inputs.audio take no inline data, and are not images."""
+    error = first_error(text_to_video(inputs=inputs))
+    assert error.parameter == parameter
+    assert error.message == f"Invalid value for {parameter} parameter. It must be {takes}."
