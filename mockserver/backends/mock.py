@@ -23,11 +23,12 @@ from mockserver.exchange import Hooks, RequestContext
 from mockserver.ids import IdSource
 from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
+from mockserver.media_types import MediaType
 from mockserver.pricing import run_cost
 from mockserver.protocol import AUTH, Reply, is_authentication
 from mockserver.sizing import resolve_size
 from mockserver.task_details import TaskDetails
-from mockserver.uploads import UploadStore
+from mockserver.uploads import Upload, UploadStore
 from mockserver.validation import validate_task, with_defaults
 from mockserver.vocabulary import JobStatus
 
@@ -193,7 +194,8 @@ class MockBackend:
         upload = await self._store(namespace, task, data, media_type, task["media"])
         return {**reply, "mediaUUID": upload.uuid, "mediaURL": upload.url(ctx.base_url)}
 
-    async def _store(self, namespace: str, task: dict, data, media_type, reference: str):
+    async def _store(self, namespace: str, task: dict, data: bytes | None, media_type: MediaType | None,
+                     reference: str) -> Upload:
         """Keep an accepted upload (its bytes, or the URL it was given as) and use up the taskUUID."""
         upload = await self.uploads.add(namespace, data, media_type, reference if data is None else None)
         self.assets.uploaded(upload)
