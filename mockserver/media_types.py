@@ -112,7 +112,11 @@ def sniff(data: bytes) -> MediaType | None:
 def type_of_url(url: str) -> MediaType | None:
     """The listed type a URL's path names by its extension, or None. Only a hint: URLs are never
     fetched, so this is all vidmock can know of what one points at."""
-    extension = urlsplit(url).path.rpartition(".")[2].lower()
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # the URL pattern lets through hosts urllib refuses (a bad [IPv6] literal)
+        return None
+    extension = path.rpartition(".")[2].lower()
     return MEDIA_TYPES.get("jpg" if extension == "jpeg" else extension)
 
 

@@ -123,6 +123,7 @@ def test_live_server_stores_generated_media_and_details_them_in_their_shapes(vid
     @LIVE
     @given(media_storage_tasks(live=True))
     def stored(task):
+        task["taskUUID"] = str(uuid.uuid4())  # examples replayed while shrinking must not conflict
         answered(vidmock, task, "mediaStorage")
         details = answered(vidmock, {"taskType": "getTaskDetails", "taskUUID": task["taskUUID"]}, "getTaskDetails")
         assert details["request"] == [task]
