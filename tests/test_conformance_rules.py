@@ -134,6 +134,16 @@ def test_a_dry_run_is_no_ack_so_the_real_run_of_its_task_is_no_resubmission():
     assert Recorder().submit().submit().violated() >= {"VM006"}  # without the dry run it would be one
 
 
+def test_a_dry_run_is_judged_by_neither_its_violations_nor_the_task_it_priced():
+    """A dry run asks to be validated: its errors are the answer, not a client bug (VM001); and it
+    uses no taskUUID, so the real run may send something else under it (VM002)."""
+    refused = dry(Recorder().submit({**VIDEO, "width": 1000}))
+    refused.entries[-1]["violations"] = [{"taskIndex": 0, "taskType": "videoInference", "taskUUID": UUID_A,
+                                          "errors": [{"code": "unsupportedModelResolution", "parameter": "width"}]}]
+    assert refused.submit().poll().poll(after=1.5, status="success").violated() == set()
+    assert "VM002" in dry(Recorder().submit({**VIDEO, "taskUUID": "not-a-uuid"})).violated()
+
+
 def test_polling_a_task_only_a_dry_run_answered_is_polling_an_unknown_task():
     assert dry(Recorder().submit()).poll(status="error").violated() == {"VM003"}
 
