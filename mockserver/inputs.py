@@ -72,8 +72,10 @@ class AssetResolver:
     def find(self, namespace: str, uuid: str) -> Asset | None:
         upload = self.uploads.find(namespace, uuid)
         if upload is not None:
-            what = (f"{KIND_NAMES[upload.kind]} ({upload.media_type.content_type})" if upload.kind is not None
-                    else "a URL of unknown type")
+            if upload.media_type is not None:
+                what = f"{KIND_NAMES[upload.kind]} ({upload.media_type.content_type})"
+            else:  # a URL: an imageUpload's is an image, a mediaStorage one may be anything
+                what = f"{KIND_NAMES[upload.kind]} (a URL)" if upload.kind is not None else "a URL of unknown type"
             return Asset(upload.kind, upload, what)
         if self.jobs.find_video(namespace, uuid) is not None:
             return Asset(MediaKind.VIDEO, None, "a generated video")

@@ -36,11 +36,7 @@ class Upload:
     data: bytes | None  # an image's bytes (sizes are read from them); None for other media and URLs
     source_url: str | None  # a URL reference: never fetched
     expires_at: float
-
-    @property
-    def kind(self) -> MediaKind | None:
-        """image, video or audio; None for a URL whose extension names no listed type."""
-        return self.media_type.kind if self.media_type is not None else None
+    kind: MediaKind | None  # image, video or audio; None for a mediaStorage URL of no listed extension
 
     def url(self, base_url: str) -> str:
         if self.source_url is not None:
@@ -92,10 +88,12 @@ class UploadStore:
 
     # -- state ----------------------------------------------------------------------------------------
 
-    async def add(self, namespace: str, data: bytes | None, media_type: MediaType | None,
-                  source_url: str | None) -> Upload:
-        """Store what ``read_image``/``read_media`` accepted, under a new UUID."""
-        upload = Upload(namespace, self.ids.uuid4(), media_type, None, source_url, self.clock.now() + UPLOAD_TTL)
+    async def add(self, namespace: str, data: bytes | None, media_type: MediaType | None, source_url: str | None,
+                  kind: MediaKind | None = None) -> Upload:
+        """Store what ``read_image``/``read_media`` accepted, under a new UUID; its kind is what its
+        bytes (or URL extension) say, unless the task says (an ``imageUpload`` is an image)."""
+        kind = kind or (media_type.kind if media_type is not None else None)
+        upload = Upload(namespace, self.ids.uuid4(), media_type, None, source_url, self.clock.now() + UPLOAD_TTL, kind)
         if data is not None and media_type is not None:
             if media_type.kind == MediaKind.IMAGE:
                 upload.data = data

@@ -30,7 +30,7 @@ from mockserver.sizing import resolve_size
 from mockserver.task_details import TaskDetails
 from mockserver.uploads import Upload, UploadStore
 from mockserver.validation import validate_task, with_defaults
-from mockserver.vocabulary import JobStatus
+from mockserver.vocabulary import JobStatus, MediaKind
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class MockBackend:
         reply = {"taskType": "imageUpload", "taskUUID": task["taskUUID"]}
         if ctx.dry_run:
             return {**reply, "cost": 0}
-        upload = await self._store(namespace, task, data, media_type, task["image"])
+        upload = await self._store(namespace, task, data, media_type, task["image"], MediaKind.IMAGE)
         return {**reply, "imageUUID": upload.uuid, "imageURL": upload.url(ctx.base_url)}
 
     async def _media_storage(self, task: dict, ctx: RequestContext) -> dict:
@@ -195,9 +195,9 @@ class MockBackend:
         return {**reply, "mediaUUID": upload.uuid, "mediaURL": upload.url(ctx.base_url)}
 
     async def _store(self, namespace: str, task: dict, data: bytes | None, media_type: MediaType | None,
-                     reference: str) -> Upload:
+                     reference: str, kind: MediaKind | None = None) -> Upload:
         """Keep an accepted upload (its bytes, or the URL it was given as) and use up the taskUUID."""
-        upload = await self.uploads.add(namespace, data, media_type, reference if data is None else None)
+        upload = await self.uploads.add(namespace, data, media_type, reference if data is None else None, kind)
         self.assets.uploaded(upload)
         self.jobs.claim_task_uuid(namespace, task["taskUUID"], task["taskType"])
         return upload

@@ -73,6 +73,24 @@ async def test_an_asset_of_the_wrong_kind_is_invalid_input_uuid(api, transport, 
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_url_upload_has_the_kind_its_task_or_extension_gives_else_any(api, transport):
+    """URLs are never fetched: an imageUpload's URL is an image, a mediaStorage URL is what its
+    extension names, and one naming nothing may stand for any kind."""
+    async with open_channel(transport, api) as channel:
+        image = only_item(await channel.send([{"taskType": "imageUpload", "taskUUID": new_uuid(),
+                                               "image": "https://cdn.example/picture"}]))["imageUUID"]
+        video = (await store(channel, "https://cdn.example/clip.mov"))["mediaUUID"]
+        anything = (await store(channel, "https://cdn.example/blob"))["mediaUUID"]
+        wrong = only_error(await channel.send([video_task(inputs={"audio": image})]))
+        also_wrong = only_error(await channel.send([video_task(inputs={"audio": video})]))
+        body = await channel.send([video_task(inputs={"audio": anything}), video_task(inputs={"referenceVideos": [video]})])
+    assert (wrong["code"], wrong["parameter"]) == ("invalidInputUUID", "inputs.audio")
+    assert f"the UUID {image} is an image (a URL)" in wrong["message"]
+    assert f"the UUID {video} is a video (video/quicktime)" in also_wrong["message"]
+    assert "errors" not in body and len(body["data"]) == 2
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_generated_video_is_no_image(api, transport):
     async with open_channel(transport, api) as channel:
         first = video_task()
