@@ -39,7 +39,8 @@ from conformance.runs import Runner, client_environment  # noqa: E402
 from serverproc import command_line, machine  # noqa: E402
 
 PING = ("import os, urllib.request as u; u.urlopen(u.Request(os.environ['VIDMOCK_HTTP_URL'], "
-        "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY']}))")
+        "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY'], "
+        "'Content-Type': 'application/json'}))")
 CLIENT = [sys.executable, "-c", PING]
 LIMIT_S = 0.2  # the budget: what vidmock may add per explored run
 

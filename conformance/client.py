@@ -98,10 +98,12 @@ class MockClient:
     # -- the mocked API -----------------------------------------------------------------------------
 
     async def post(self, tasks: Any = None, *, raw: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
-        """(HTTP status, body) of ``POST /v1``; vidmock always answers a JSON object, whatever the
-        status, and anything else fails here."""
+        """(HTTP status, body) of ``POST /v1``, sent as ``application/json`` as Runware requires
+        (``headers`` may say otherwise); vidmock always answers a JSON object, whatever the status,
+        and anything else fails here."""
         if raw is None:
             raw = json.dumps(tasks).encode()
+        headers = {"Content-Type": "application/json", **(headers or {})}
         status, content_type, body = await self._exchange("POST", "/v1", raw=raw, headers=headers)
         if content_type != "application/json" or not isinstance(body, dict):
             raise AssertionError(f"POST /v1 answered {content_type} {body!r}, not a JSON object")

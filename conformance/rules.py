@@ -25,7 +25,7 @@ BACKOFF_INTERVAL = 2.0  # ... they must be at least this far apart
 WEBHOOK_MAX_LATENCY_MS = 2000.0  # a receiver must answer a webhook 2xx within this
 CLOCK_SLACK = 0.01  # seconds of timer jitter forgiven on every time bound
 TASK_UUID_V4 = definition_regex("taskUUID")
-SUBMITTED_TYPES = ("videoInference", "imageUpload")
+SUBMITTED_TYPES = ("videoInference", "imageUpload", "mediaStorage")
 VIDEO, POLL, AUTH = "videoInference", "getResponse", "authentication"
 
 
@@ -49,7 +49,8 @@ class Traffic:
     def acked(self) -> dict[str, dict]:
         """taskUUID -> the entry whose reply told the client its videoInference was accepted: an
         ack, or ``conflictTaskUUID`` on a retry (an earlier attempt got through). Replies the mock
-        dropped on purpose (a reset connection, a closed socket) told the client nothing."""
+        dropped on purpose (a reset connection, a closed socket) told the client nothing, and a dry
+        run's answer is no ack (nothing started; the taskUUID stays free for the real run)."""
         return self._first(lambda entry, uuid: not _reply_dropped(entry) and _says_accepted(entry, uuid))
 
     def accepted(self) -> dict[str, dict]:
@@ -62,6 +63,8 @@ class Traffic:
     def _first(self, shows: Callable[[dict, str], bool]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for entry, task in self.tasks(VIDEO):
+            if entry.get("dryRun"):
+                continue
             uuid = task.get("taskUUID")
             if isinstance(uuid, str) and uuid not in found and shows(entry, uuid):
                 found[uuid] = entry
@@ -165,7 +168,7 @@ def requests_validate(traffic: Traffic):
     for entry in traffic.entries:
         if entry.get("rawBody") is not None:
             yield "The body was not a JSON array of tasks.", _evidence(entry, body=entry["rawBody"][:200])
-        for found in entry.get("violations") or []:
+        for found in [] if entry.get("dryRun") else entry.get("violations") or []:  # a dry run asks to be judged
             codes = [f"{e['code']} ({e.get('parameter')})" for e in found["errors"]]
             yield (f"Task {found['taskIndex']} ({found.get('taskType')}) broke {', '.join(codes)}.",
                    _evidence(entry, taskUUID=found.get("taskUUID"), errors=found["errors"]))
@@ -182,6 +185,8 @@ def task_uuids_are_v4_and_unique(traffic: Traffic):
                 continue
             if not TASK_UUID_V4.match(uuid):
                 yield f"taskUUID {uuid!r} is not a UUID v4.", _evidence(entry, taskUUID=uuid)
+            if entry.get("dryRun"):  # uses no taskUUID: the real run may send other content under it
+                continue
             content = _content(task)
             if uuid in first_seen and first_seen[uuid][1] != content:
                 yield (f"taskUUID {uuid} was reused for a different task.",
@@ -326,3 +331,16 @@ def reached_the_mock(traffic: Traffic):
         message = "Nothing was recorded for the key" + (
             f"; {len(others)} request(s) came without it." if others else ": the client never reached the mock.")
         yield message, {"apiKey": traffic.api_key, "entries": [], "otherEntries": others}
+
+
+@rule("VM011", "REST requests are sent as Content-Type: application/json",
+      "Send every POST /v1 with the header Content-Type: application/json (most HTTP clients do when given JSON "
+      "to send; curl -d does not).")
+def rest_requests_are_json(traffic: Traffic):
+    for entry in traffic.entries:
+        if entry["transport"] != "rest" or entry.get("method") not in (None, "POST"):
+            continue
+        sent = next((value for name, value in (entry.get("headers") or {}).items() if name.lower() == "content-type"), None)
+        if sent is None or sent.partition(";")[0].strip().lower() != "application/json":
+            shown = f"Content-Type {sent!r}" if sent is not None else "no Content-Type"
+            yield f"A REST request was sent with {shown}; Runware requires application/json.", _evidence(entry)

@@ -1,9 +1,11 @@
 """Hypothesis strategies for requests, generated from ``schemas/`` and the model profile.
 
-Valid ``videoInference`` tasks cover every mode of the spec; invalid ones break exactly one rule
-(a schema keyword or a profile rule) and carry the error the API must answer with. Nothing here
-lists a field, a bound or an allowed value: each comes from the schema node or profile rule it
-tests, so a contract change changes the generated cases with it.
+Valid ``videoInference`` tasks cover every mode of the spec, valid ``mediaStorage`` tasks both
+operations; invalid ones break exactly one rule (a schema keyword or a profile rule) and carry the
+error the API must answer with. Nothing here lists a field, a bound or an allowed value: each comes
+from the schema node or profile rule it tests, so a contract change changes the generated cases
+with it. Inline media (data URIs, base64) is real: vidmock decodes it, so the bytes are images of
+the listed formats (and WAV audio for uploads), drawn at small random sizes.
 
 hypothesis-jsonschema's ``from_schema`` builds the leaves; objects are composed here, which also
 keeps them clear of its object generator (broken with current hypothesis: ``'many' object has no
@@ -12,20 +14,26 @@ attribute 'more'``).
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 import json
 import re
+import wave
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from PIL import Image
 
-from mockserver.contract import allowed_sizes, frame_positions, model_profile, task_schema
+from mockserver.contract import allowed_sizes, frame_positions, load_json, model_profile, task_schema
+from mockserver.media_types import IMAGE_TYPES
 from mockserver.validation import SchemaValidator, parameter_path
 
 VIDEO = "videoInference"
+MEDIA_STORAGE = "mediaStorage"
 MODES = ("textToVideo", "firstFrame", "firstAndLastFrame", "references", "audio")
 # Fields that make the server act outside the request (deliveries) or cost render time: left out
 # or pinned when a task is meant for a live server.
@@ -67,11 +75,14 @@ def _is_object(node: dict) -> bool:
 def values(node_key: str) -> st.SearchStrategy:
     """Valid values of a schema node, keyed by its JSON text so each strategy is built once."""
     node = json.loads(node_key)
+    if _inline_branches(node):
+        return _media_references(node)
     if _is_object(node):
         return _objects(node)
     if _has_object_branch(node):
         return st.one_of(*(values_of(branch) for branch in node["anyOf"]))
-    if node.get("type") == "array" and (_is_object(node["items"]) or _has_object_branch(node["items"])):
+    if node.get("type") == "array" and (_is_object(node["items"]) or _has_object_branch(node["items"])
+                                        or _inline_branches(node["items"])):
         return st.lists(values_of(node["items"]), min_size=node.get("minItems", 0),
                         max_size=node.get("maxItems", 3))
     return from_schema(node)
@@ -79,6 +90,65 @@ def values(node_key: str) -> st.SearchStrategy:
 
 def values_of(node: dict) -> st.SearchStrategy:
     return values(json.dumps(node, sort_keys=True))
+
+
+# --- inline media: real bytes --------------------------------------------------------------------
+
+
+def _inline_patterns() -> dict[str, str]:
+    """pattern -> definition name of the inline forms (data URI, base64) in schemas/definitions.json."""
+    definitions = load_json("definitions.json")["definitions"]
+    return {definitions[name]["pattern"]: name for name in ("dataURI", "base64")}
+
+
+def _inline_branches(node: dict) -> list[str]:
+    """The inline forms a reference node takes (``anyOf`` branches with their patterns)."""
+    return [_inline_patterns()[b["pattern"]] for b in node.get("anyOf", ()) if b.get("pattern") in _inline_patterns()]
+
+
+@lru_cache(maxsize=256)
+def image_bytes(fmt: str, width: int, height: int) -> bytes:
+    """A real image of one of the listed formats (``IMAGE_TYPES``)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (width * 5 % 256, height * 3 % 256, 90)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=16)
+def wav_bytes(frames: int) -> bytes:
+    """A real WAV file (8 kHz mono silence), for audio uploads."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(8000)
+        out.writeframes(b"\0\0" * frames)
+    return buffer.getvalue()
+
+
+def images() -> st.SearchStrategy:
+    """(bytes, Content-Type) of a small real image of any listed format."""
+    formats = st.sampled_from(sorted(IMAGE_TYPES))
+    return st.builds(lambda fmt, w, h: (image_bytes(fmt, w, h), IMAGE_TYPES[fmt].content_type),
+                     formats, st.integers(1, 48), st.integers(1, 48))
+
+
+def audio() -> st.SearchStrategy:
+    return st.integers(0, 800).map(lambda frames: (wav_bytes(frames), "audio/wav"))
+
+
+def inline(files: st.SearchStrategy, form: str) -> st.SearchStrategy:
+    """A file as a data URI or as raw base64."""
+    def encode(file: tuple[bytes, str]) -> str:
+        text = base64.b64encode(file[0]).decode()
+        return f"data:{file[1]};base64,{text}" if form == "dataURI" else text
+    return files.map(encode)
+
+
+def _media_references(node: dict, files: st.SearchStrategy | None = None) -> st.SearchStrategy:
+    """A reference node whose inline forms carry real files (images unless ``files`` says else);
+    its other forms (UUID, URL) from the schema."""
+    files = files if files is not None else images()
+    others = [from_schema(b) for b in node["anyOf"] if b.get("pattern") not in _inline_patterns()]
+    return st.one_of(*others, *(inline(files, form) for form in _inline_branches(node)))
 
 
 def _has_object_branch(node: dict) -> bool:
@@ -201,6 +271,37 @@ def _references(draw, live: bool) -> dict:
     return inputs
 
 
+# --- valid mediaStorage and getTaskDetails tasks -------------------------------------------------
+
+
+def _operation_branch(operation: str) -> dict:
+    """The part of the mediaStorage schema an operation's media must meet (its ``if``/``then``/``else``)."""
+    schema = task_schema(MEDIA_STORAGE)
+    chosen = schema["if"]["properties"]["operation"]["const"] == operation
+    return schema["then" if chosen else "else"]
+
+
+@st.composite
+def media_storage_tasks(draw, operation: str | None = None, *, live: bool = False) -> dict:
+    """A valid mediaStorage task: an upload of a real image or WAV (data URI or base64) or of a URL,
+    or a delete of a UUID. ``live``: uploads only (a delete needs a UUID the server stored)."""
+    schema = task_schema(MEDIA_STORAGE)
+    operations = schema["properties"]["operation"]["enum"]
+    if live:
+        operations = [name for name in operations if _inline_branches(_operation_branch(name)["properties"]["media"])]
+    operation = operation or draw(st.sampled_from(operations))
+    media = _operation_branch(operation)["properties"]["media"]
+    media_values = _media_references(media, st.one_of(images(), audio())) if _inline_branches(media) else values_of(media)
+    return {"taskType": MEDIA_STORAGE, "taskUUID": draw(values_of(schema["properties"]["taskUUID"])),
+            "operation": operation, "media": draw(media_values)}
+
+
+def task_details_tasks() -> st.SearchStrategy:
+    """A valid getTaskDetails task (of any taskUUID: the server knows only its key's)."""
+    schema = task_schema("getTaskDetails")
+    return st.fixed_dictionaries({name: values_of(sub) for name, sub in schema["properties"].items()})
+
+
 # --- invalid tasks: one broken rule each ---------------------------------------------------------
 
 
@@ -299,6 +400,23 @@ def _sites(node: dict, path: Path = (), setup: tuple = ()) -> list[_Site]:
             inner = setup + ((path, branch),)
             found += [site for site in _sites(branch, path, inner) if site.path != path]
             found.append(_Site(path, branch, inner))
+    for branch, condition in _conditional_branches(node, path):  # e.g. a delete's media, an upload's
+        found += [site for site in _sites(branch, path, setup + condition) if site.path != path]
+    return found
+
+
+def _conditional_branches(node: dict, path: Path) -> list[tuple[dict, tuple[tuple[Path, dict], ...]]]:
+    """(``then`` or ``else``, the values that select it) of a node whose ``if`` pins properties to
+    constants: ``then`` with those constants, ``else`` with another value of each one's enum."""
+    pinned = {name: sub["const"] for name, sub in node.get("if", {}).get("properties", {}).items() if "const" in sub}
+    if not pinned:
+        return []
+    found = []
+    if "then" in node:
+        found.append((node["then"], tuple((path + (name,), {"const": value}) for name, value in pinned.items())))
+    if "else" in node:
+        others = {name: [v for v in node["properties"][name]["enum"] if v != value] for name, value in pinned.items()}
+        found.append((node["else"], tuple((path + (name,), {"enum": values}) for name, values in others.items())))
     return found
 
 
@@ -429,6 +547,10 @@ def schema_breakers(task_type: str = VIDEO, *, live: bool = False) -> list[Break
     """One breaker per (schema keyword, parameter) of a task type."""
     if task_type == VIDEO:
         base = _base_task(live)
+    elif task_type == MEDIA_STORAGE:
+        upload = next(name for name in task_schema(task_type)["properties"]["operation"]["enum"]
+                      if _inline_branches(_operation_branch(name)["properties"]["media"]))
+        base = media_storage_tasks(upload, live=live)  # an else branch's site keeps it; a then's sets its own
     else:
         base = st.fixed_dictionaries({name: values_of(sub) for name, sub in task_schema(task_type)["properties"].items()
                                       if name in task_schema(task_type).get("required", ())})
@@ -512,7 +634,8 @@ def profile_breakers(*, live: bool = False) -> list[Breaker]:
 
 
 def all_breakers(*, live: bool = False) -> list[Breaker]:
-    return schema_breakers(live=live) + schema_breakers("getResponse", live=live) + profile_breakers(live=live)
+    others = [b for task_type in ("getResponse", "getTaskDetails", MEDIA_STORAGE) for b in schema_breakers(task_type, live=live)]
+    return schema_breakers(live=live) + others + profile_breakers(live=live)
 
 
 def invalid_tasks(*, live: bool = False) -> st.SearchStrategy:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from mockserver.assets import AssetLedger
 from mockserver.backends import BACKEND, Backend
 from mockserver.backends.mock import MockBackend
 from mockserver.backends.replay import install_replay
@@ -29,6 +30,7 @@ from mockserver.control import install_control_plane
 from mockserver.delivery import DeliveryEngine
 from mockserver.exchange import HOOKS, Hooks
 from mockserver.ids import IdSource
+from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, add_media_routes
 from mockserver.openapi import add_openapi_route
@@ -37,6 +39,7 @@ from mockserver.state import (
     CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, HOUSEKEEPING, IDS, JOBS, MEDIA, STORES, SYNTHESIZER, UPLOADS,
 )
 from mockserver.synth import Synthesizer
+from mockserver.task_details import TaskDetails
 from mockserver.transports.http_errors import add_http_error_middleware
 from mockserver.transports.rest import add_rest_routes
 from mockserver.transports.ws import add_ws_routes
@@ -72,19 +75,22 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None,
     media = MediaStore(data_dir / "media", clock, config.media_cap_bytes)
     jobs = JobStore(synthesizer, media, ids, clock, config.progression, config.ttl, task_cost,
                     default_results=config.results)
-    uploads = UploadStore(media, ids)
+    uploads = UploadStore(media, ids, clock)
+    ledger, details = AssetLedger(), TaskDetails()
     delivery = DeliveryEngine.from_config(config, media)
     jobs.on_job_finished.append(delivery.on_job_finished)
 
     app = web.Application()
     app[CONFIG], app[CLOCK], app[IDS], app[HOOKS] = config, clock, ids, hooks
     app[SYNTHESIZER], app[MEDIA], app[JOBS], app[UPLOADS], app[DELIVERY] = synthesizer, media, jobs, uploads, delivery
-    app[STORES] = {"jobs": jobs, "uploads": uploads, "media": media, "deliveries": delivery}
+    app[STORES] = {"jobs": jobs, "uploads": uploads, "media": media, "deliveries": delivery, "assets": ledger,
+                   "taskDetails": details}
     app[HEALTH_SOURCES] = {"jobs": jobs.stats, "media": media.stats, "synthesizer": synthesizer.stats}
-    app[HOUSEKEEPING] = [jobs.tick, media.sweep]  # the WebSocket transport adds idle sockets
+    app[HOUSEKEEPING] = [jobs.tick, uploads.forget_expired, media.sweep]  # the WebSocket transport adds idle sockets
 
     # -- the backend and the transports in front of it -------------------------------------------
-    mock = MockBackend(jobs, uploads, ids, config.api_keys, hooks)
+    assets = AssetResolver(uploads, jobs, ledger)
+    mock = MockBackend(jobs, uploads, assets, details, ids, config.api_keys, hooks)
     if backend is None and config.replay is not None:
         backend = install_replay
     app[BACKEND] = backend(app, mock) if backend is not None else mock

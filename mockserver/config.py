@@ -239,7 +239,7 @@ class ServerConfig:
     virtual_clock: bool = setting(
         False, _flag, "freeze server time: it moves only through POST /__mock/clock/advance")
     ws_idle_timeout: float = setting(
-        IDLE_TIMEOUT, _positive(_number), "seconds without a client frame before a WebSocket is closed",
+        IDLE_TIMEOUT, _positive(_number), "seconds without a frame either way (received or sent) before a WebSocket is closed",
         metavar="SECONDS")
     ws_resume_window: float = setting(
         RESUME_WINDOW, _non_negative, "seconds a WebSocket session (and its buffered replies) can be "

@@ -39,7 +39,7 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("missingTaskType", 400, "A task has no taskType."),
     ("unknownEndpoint", 404, "The request names a path vidmock does not serve (the API is POST /v1 or a WebSocket at /v1)."),
     ("methodNotAllowed", 405, "The path exists but not for this method (e.g. GET /v1 without a WebSocket upgrade)."),
-    ("unsupportedTaskType", 400, "taskType is not one of authentication, ping, getResponse, imageUpload, videoInference."),
+    ("unsupportedTaskType", 400, "taskType is not one of authentication, ping, getResponse, getTaskDetails, imageUpload, mediaStorage, videoInference."),
     # Schema: generic rules, the suffix is the parameter's own name (invalidSeed, missingTaskUUID, ...)
     ("missing<Parameter>", 400, "A required parameter is absent (schema `required`)."),
     ("invalid<Parameter>", 400, "A parameter has the wrong type, breaks a bound (min/max, length, item count) or a format (UUID v4, URL, image reference)."),
@@ -59,9 +59,12 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("invalidFrameImages", 400, "inputs.frameImages places two images on the same frame position."),
     # Server state
     ("conflictTaskUUID", 400, "The taskUUID was already used by a task of this API key."),
-    ("taskFailedOrNotFound", 400, "getResponse names a taskUUID this API key never submitted, or whose results expired."),
-    ("unknownInputUUID", 400, "An input given as a UUID is neither an uploaded image nor a generated video of this API key."),
-    ("invalidImage", 400, "An image (imageUpload's image, inputs.frameImages[].image) is not a UUID, URL, data URI or base64, or imageUpload's bytes are not a PNG, JPEG, WEBP, GIF or BMP."),
+    ("taskFailedOrNotFound", 400, "getResponse or getTaskDetails names a taskUUID this API key never submitted, or (getResponse) whose results expired."),
+    ("unknownInputUUID", 400, "An input given as a UUID is no live asset of this API key: unknown, another key's, deleted, expired, or a video whose task has not finished; the message says which."),
+    ("invalidInputUUID", 400, "An input given as a UUID is an asset of the wrong kind for its parameter (an image in inputs.audio, audio in inputs.referenceVideos...)."),
+    ("invalidImage", 400, "An image is not a UUID, URL, data URI or base64 (inputs.frameImages[].image, imageUpload's image), or its inline bytes are not a PNG, JPEG, WEBP, GIF or BMP (any image input; imageUpload also decodes every pixel)."),
+    ("invalidMedia", 400, "mediaStorage's media is not what its operation takes (a URL, data URI or base64 to upload; a UUID to delete), or an upload's bytes are not a listed image, video (MP4, MOV, WEBM) or audio (MP3, WAV, FLAC)."),
+    ("mediaNotFound", 400, "A mediaStorage delete names a UUID that is no stored media of this API key: unknown, another key's, already deleted, expired, or a generated video."),
     # Task outcomes, reported by getResponse (and webhooks) in errors[] with status "error". The
     # poll itself succeeded, so the reply is HTTP 200: a 5xx would make SDKs retry the poll.
     ("synthesisFailed", 200, "ffmpeg failed to make the placeholder video; stderr is kept in the journal."),

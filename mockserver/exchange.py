@@ -43,6 +43,7 @@ class RequestContext:
     method: str | None = None  # "POST" for REST; None for a WebSocket frame
     path: str = "/v1"
     scenarios: tuple[str, ...] = ()  # X-Vidmock-Scenario (or ?scenario= on the socket URL), split
+    dry_run: bool = False  # X-Runware-Dry-Run: 1 (or ?dryRun=1 on the socket URL): validate and price only
     connection: Any = None  # the WebSocket connection a frame came on (per-socket state of a backend)
     received_at: float = 0.0  # server clock
     received_wall: float = field(default_factory=time.time)

@@ -4,7 +4,7 @@ Generated videos are served straight from the synthesizer's cache (the store doe
 files, so expiring a URL never deletes them, and publishing one costs no disk and no thread hop),
 and so is each video's poster frame, at the video's name with ``.jpg`` (``/media/<videoUUID>.jpg``)
 for as long as the video is.
-Uploaded images are written from their bytes and owned by the store. Disk use is
+Uploaded media (imageUpload, mediaStorage) are written from their bytes and owned by the store. Disk use is
 bounded twice: expired entries are deleted by the periodic sweep, and beyond the cap the oldest
 finished ones go first. Adding a file costs O(1) unless the cap is passed: a running byte total and
 the insertion order of the entries (oldest first) make a full scan unnecessary, and the sweep
@@ -23,11 +23,9 @@ from aiohttp import web
 
 from mockserver.clock import Clock
 from mockserver.expiry import ExpiryHeap
-from mockserver.images import IMAGE_TYPES
-from mockserver.synth import CONTAINERS
+from mockserver.media_types import MEDIA_TYPES
 
-CONTENT_TYPES = {container.extension: container.content_type for container in CONTAINERS.values()} | dict(
-    IMAGE_TYPES.values())
+CONTENT_TYPES = dict(MEDIA_TYPES.values())  # extension -> Content-Type of every file served
 MEDIA_NAME = re.compile(rf"^([0-9a-f-]{{36}})\.({'|'.join(CONTENT_TYPES)})$")
 POSTER_EXTENSION = "jpg"
 
@@ -95,6 +93,15 @@ class MediaStore:
         if entry is not None:
             entry.expires_at = self.clock.now() + ttl
             self._schedule_expiry(entry)
+
+    async def discard(self, media_uuid: str) -> bool:
+        """Stop serving a file now (a mediaStorage delete) and delete it if the store owns it;
+        False when nothing was served under that UUID."""
+        entry = self._entries.get(media_uuid)
+        if entry is None:
+            return False
+        await self._unlink([self._forget(entry)])
+        return True
 
     def lookup(self, name: str) -> MediaEntry | None:
         """The live entry for a file name, or None (bad name, wrong extension, unknown, expired)."""

@@ -29,3 +29,9 @@ def task_cost(task: dict, width: int, height: int) -> float:
     pricing = model_profile(task["model"])["pricing"]
     rate = pricing["perSecond"][resolution_class(task["model"], width, height)][billing_mode(task)]
     return round(rate * task["duration"], pricing["decimals"])
+
+
+def run_cost(task: dict, width: int, height: int) -> float:
+    """USD for the whole task, every result of ``numberResults`` (what a dry run quotes)."""
+    decimals = model_profile(task["model"])["pricing"]["decimals"]
+    return round(task_cost(task, width, height) * task["numberResults"], decimals)

@@ -16,6 +16,8 @@ from mockserver.errors import RunwareError
 AUTH = "authentication"
 SCENARIO_HEADER = "X-Vidmock-Scenario"  # vidmock's own: misbehaviours per request (docs/control.md)
 SCENARIO_QUERY = "scenario"  # the same on the WebSocket URL, for the whole connection
+DRY_RUN_HEADER = "X-Runware-Dry-Run"  # Runware's: validate and price, run nothing (REST)
+DRY_RUN_QUERY = "dryRun"  # the same on the WebSocket URL (sdk-js's dryRun: true), for the connection
 
 
 def decode_tasks(body: bytes) -> list[Any]:
@@ -49,6 +51,12 @@ def bearer_key(authorization: str | None) -> str | None:
 def split_names(*values: str | None) -> tuple[str, ...]:
     """Scenario names from header / query values: comma-separated, blanks ignored, order kept."""
     return tuple(name.strip() for value in values if value for name in value.split(",") if name.strip())
+
+
+def is_dry_run(value: str | None) -> bool:
+    """Whether a dry-run header or query value asks for one: ``1`` (what Runware documents and
+    sdk-js sends) or ``true``."""
+    return value is not None and value.strip().lower() in ("1", "true")
 
 
 def is_authentication(task: Any) -> bool:

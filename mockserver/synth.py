@@ -37,6 +37,8 @@ from mockserver.synth_build import Build, BuildProbeError, known_build, probe_bu
 
 log = logging.getLogger(__name__)
 
+from mockserver.media_types import VIDEO_TYPES
+
 QUALITY_MIN, QUALITY_MAX = 20, 99
 AUDIO_SAMPLE_RATE = 48000
 QUIET_ARGS = ("-nostdin", "-hide_banner", "-v", "error")
@@ -93,9 +95,9 @@ FAST_START = {"movflags": "+faststart"}
 BITEXACT = {"fflags": "+bitexact"}  # WebM otherwise writes a random segment UID
 
 CONTAINERS = {
-    "MP4": Container("mp4", "video/mp4", "mp4", H264, AAC, "m4a", "mp4", FAST_START),
-    "MOV": Container("mov", "video/quicktime", "mov", H264, AAC, "m4a", "mp4", FAST_START),
-    "WEBM": Container("webm", "video/webm", "webm", VP9, OPUS, "webm", "webm", BITEXACT),
+    "MP4": Container(*VIDEO_TYPES["mp4"], "mp4", H264, AAC, "m4a", "mp4", FAST_START),
+    "MOV": Container(*VIDEO_TYPES["mov"], "mov", H264, AAC, "m4a", "mp4", FAST_START),
+    "WEBM": Container(*VIDEO_TYPES["webm"], "webm", VP9, OPUS, "webm", "webm", BITEXACT),
 }
 
 

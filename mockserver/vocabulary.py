@@ -28,6 +28,14 @@ class ResultRelease(StrEnum):
     GENERATIONS = "generations"  # one status item per generation in every reply; one more settles per poll
 
 
+class MediaKind(StrEnum):
+    """What an input or a stored medium is: the top-level type of its Content-Type."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
 class Transport(StrEnum):
     REST = "rest"
     WS = "ws"

@@ -5,34 +5,47 @@ the task's handler), so one bad task never spoils the others. Journal and faults
 ``handle`` (``mockserver.exchange``); the one hook inside is ``task_accepted``, called once a
 videoInference task is valid and about to become a job, so per-task settings (a scenario's
 policy, an injected outcome) are in place before its job can finish.
+
+Every submitted task and the reply it got are kept for ``getTaskDetails`` (``task_details``). A
+dry run (``ctx.dry_run``) validates a task that would start work exactly as a real run would, then
+answers with its price and changes nothing: no job, no upload, no record, the taskUUID unused.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
+from mockserver.contract import definition_regex
 from mockserver.errors import RunwareError
 from mockserver.exchange import Hooks, RequestContext
 from mockserver.ids import IdSource
+from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
+from mockserver.media_types import MediaType
+from mockserver.pricing import run_cost
 from mockserver.protocol import AUTH, Reply, is_authentication
-from mockserver.images import UUID_PATTERN
 from mockserver.sizing import resolve_size
-from mockserver.uploads import UploadStore
+from mockserver.task_details import TaskDetails
+from mockserver.uploads import Upload, UploadStore
 from mockserver.validation import validate_task, with_defaults
+from mockserver.vocabulary import MediaKind
 
 log = logging.getLogger(__name__)
 
 INVALID_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
+SUBMITTED = frozenset({"videoInference", "imageUpload", "mediaStorage"})  # what getTaskDetails knows
+TASK_UUID = definition_regex("taskUUID")
 
 
 class MockBackend:
-    def __init__(self, jobs: JobStore, uploads: UploadStore, ids: IdSource, api_keys: tuple[str, ...],
-                 hooks: Hooks) -> None:
+    def __init__(self, jobs: JobStore, uploads: UploadStore, assets: AssetResolver, details: TaskDetails,
+                 ids: IdSource, api_keys: tuple[str, ...], hooks: Hooks) -> None:
         self.jobs = jobs
         self.uploads = uploads
+        self.assets = assets
+        self.details = details
         self.ids = ids
         self.api_keys = frozenset(api_keys)  # empty: any non-empty key is accepted
         self.hooks = hooks
@@ -56,13 +69,22 @@ class MockBackend:
         offset = 1 if data else 0
         for index, task in enumerate(tasks, start=offset):
             try:
-                for item in await self._run(task, ctx, violations, index):  # a failed generation is an error item
-                    (errors if isinstance(item, RunwareError) else data).append(item)
+                items = await self._run(task, ctx, violations, index)
             except RunwareError as error:
                 errors.append(error.for_task(task))
+                self._remember(task, ctx, {"errors": [error.to_wire()]}, accepted=False,
+                               valid=index not in violations)
             except Exception as exc:  # a bug must cost one task, never the server
                 log.exception("task %s failed unexpectedly", index)
                 errors.append(RunwareError("internalServerError", f"Unexpected error: {exc!r}").for_task(task))
+            else:  # a failed generation is an error item among the task's data items
+                task_errors = [item for item in items if isinstance(item, RunwareError)]
+                task_data = [item for item in items if not isinstance(item, RunwareError)]
+                data.extend(task_data)
+                errors.extend(task_errors)
+                reply = {**({"data": task_data} if task_data or not task_errors else {}),
+                         **({"errors": [e.to_wire() for e in task_errors]} if task_errors else {})}
+                self._remember(task, ctx, reply, accepted=True, valid=True)
         return Reply.of(data, errors, violations)
 
     async def socket_closed(self, connection: Any) -> None:
@@ -105,19 +127,28 @@ class MockBackend:
             return [self._authenticate(task)[1]]
         if task_type == "getResponse":
             return self._get_response(task, ctx)
+        if task_type == "getTaskDetails":
+            return [self._task_details(task, ctx)]
         if task_type == "imageUpload":
             return [await self._image_upload(task, ctx)]
+        if task_type == "mediaStorage":
+            return [await self._media_storage(task, ctx)]
         return [self._video_inference(task, ctx)]
 
     def _video_inference(self, task: dict, ctx: RequestContext) -> dict:
         namespace = ctx.namespace
         self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
-        self._resolve_inputs(namespace, task)
+        used = self.assets.resolve(namespace, task)
         task = with_defaults(task)
-        width, height = resolve_size(task, lambda uuid: self._uploaded_bytes(namespace, uuid))
+        width, height = resolve_size(task, lambda uuid: self.assets.image_bytes(namespace, uuid))
+        if ctx.dry_run:
+            return {"taskType": "videoInference", "taskUUID": task["taskUUID"], "cost": run_cost(task, width, height)}
         for accepted in self.hooks.task_accepted:
             accepted(ctx, task)
         job = self.jobs.submit(namespace, task, width, height, ctx.base_url)
+        self.assets.generated(namespace, job.task_uuid, [result.video_uuid for result in job.results])
+        for upload in used:
+            self.uploads.used(upload)
         return {"taskType": "videoInference", "taskUUID": job.task_uuid}  # an ack: no status, no URL
 
     def _get_response(self, task: dict, ctx: RequestContext) -> list[dict | RunwareError]:
@@ -126,47 +157,75 @@ class MockBackend:
         data, errors = self.jobs.reply(self.jobs.poll(ctx.namespace, task["taskUUID"]))
         return [*data, *errors]
 
+    def _task_details(self, task: dict, ctx: RequestContext) -> dict:
+        record = self.details.get(ctx.namespace, task["taskUUID"])
+        if record is None:
+            raise RunwareError("taskFailedOrNotFound", f"No task with taskUUID {task['taskUUID']} was found.",
+                               parameter="taskUUID", type="string")
+        return {"taskType": "getTaskDetails", "taskUUID": task["taskUUID"], "request": [record.request],
+                "response": record.response}
+
     async def _image_upload(self, task: dict, ctx: RequestContext) -> dict:
         namespace = ctx.namespace
         self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
-        upload = await self.uploads.add(namespace, task["image"])
+        data, media_type = await self.uploads.read_image(task["image"])
+        reply = {"taskType": "imageUpload", "taskUUID": task["taskUUID"]}
+        if ctx.dry_run:
+            return {**reply, "cost": 0}
+        upload = await self._store(namespace, task, data, media_type, task["image"], MediaKind.IMAGE)
+        return {**reply, "imageUUID": upload.uuid, "imageURL": upload.url(ctx.base_url)}
+
+    async def _media_storage(self, task: dict, ctx: RequestContext) -> dict:
+        namespace = ctx.namespace
+        self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
+        reply = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"], "operation": task["operation"]}
+        if task["operation"] == "delete":
+            media_uuid = task["media"]
+            if self.uploads.find(namespace, media_uuid) is None:
+                raise RunwareError("mediaNotFound", f"No stored media {media_uuid} to delete: it "
+                                   f"{self.assets.why_not_deletable(namespace, media_uuid)}.",
+                                   parameter="media", type="string")
+            if ctx.dry_run:
+                return {**reply, "mediaUUID": media_uuid, "cost": 0}
+            await self.uploads.delete(namespace, media_uuid)
+            self.assets.deleted(media_uuid)
+            self.jobs.claim_task_uuid(namespace, task["taskUUID"], task["taskType"])
+            return {**reply, "mediaUUID": media_uuid}
+        data, media_type = await self.uploads.read_media(task["media"])
+        if ctx.dry_run:
+            return {**reply, "cost": 0}
+        upload = await self._store(namespace, task, data, media_type, task["media"])
+        return {**reply, "mediaUUID": upload.uuid, "mediaURL": upload.url(ctx.base_url)}
+
+    async def _store(self, namespace: str, task: dict, data: bytes | None, media_type: MediaType | None,
+                     reference: str, kind: MediaKind | None = None) -> Upload:
+        """Keep an accepted upload (its bytes, or the URL it was given as) and use up the taskUUID."""
+        upload = await self.uploads.add(namespace, data, media_type, reference if data is None else None, kind)
+        self.assets.uploaded(upload)
         self.jobs.claim_task_uuid(namespace, task["taskUUID"], task["taskType"])
-        return {"taskType": "imageUpload", "taskUUID": task["taskUUID"], "imageUUID": upload.image_uuid,
-                "imageURL": upload.image_url(ctx.base_url)}
+        return upload
 
-    # -- inputs -----------------------------------------------------------------------------------
+    # -- getTaskDetails' record ---------------------------------------------------------------------
 
-    def _resolve_inputs(self, namespace: str, task: dict) -> None:
-        """Every UUID input must name this key's upload (images) or generated video (videos);
-        URLs and inline data are accepted as they are and never fetched."""
-        for parameter, ref, kind in _input_references(task.get("inputs") or {}):
-            if not UUID_PATTERN.match(ref):
-                continue
-            known = (self.uploads.find(namespace, ref) if kind == "image"
-                     else self.jobs.find_video(namespace, ref) if kind == "video" else None)
-            if known is None:
-                what = {"image": "an uploaded image", "video": "a generated video"}.get(kind, "a known asset")
-                raise RunwareError("unknownInputUUID", f"{parameter} is the UUID {ref}, which is not {what} "
-                                   "of this API key (or it expired).", parameter=parameter, type="string")
-
-    def _uploaded_bytes(self, namespace: str, image_uuid: str) -> bytes | None:
-        upload = self.uploads.find(namespace, image_uuid)
-        return upload.data if upload else None
+    def _remember(self, task: Any, ctx: RequestContext, response: dict, *, accepted: bool, valid: bool) -> None:
+        """Keep a submitted task with its reply, or a poll's reply for a submitted task."""
+        if ctx.dry_run or not isinstance(task, dict) or not ctx.api_key:
+            return
+        task_uuid, task_type = task.get("taskUUID"), task.get("taskType")
+        if not isinstance(task_uuid, str) or not isinstance(task_type, str) or not TASK_UUID.match(task_uuid):
+            return
+        if task_type in SUBMITTED:
+            self.details.submitted(ctx.namespace, task, response, accepted=accepted, weight=_weight(task, ctx))
+        elif task_type == "getResponse" and valid:
+            self.details.answered(ctx.namespace, task_uuid, response)
 
 
-def _input_references(inputs: dict) -> Iterator[tuple[str, str, str]]:
-    """(parameter path, reference, kind) for every reference in ``inputs``."""
-    for index, item in enumerate(inputs.get("frameImages", [])):
-        if isinstance(item, dict):
-            yield f"inputs.frameImages[{index}].image", item["image"], "image"
-        else:
-            yield f"inputs.frameImages[{index}]", item, "image"
-    for index, ref in enumerate(inputs.get("referenceImages", [])):
-        yield f"inputs.referenceImages[{index}]", ref, "image"
-    for index, ref in enumerate(inputs.get("referenceVideos", [])):
-        yield f"inputs.referenceVideos[{index}]", ref, "video"
-    if "audio" in inputs:
-        yield "inputs.audio", inputs["audio"], "audio"
+def _weight(task: dict, ctx: RequestContext) -> int:
+    """Roughly the bytes a task took on the wire: its share of the body (the body's size is known
+    for free; serializing the task again is the fallback)."""
+    if ctx.body_bytes and ctx.tasks:
+        return ctx.body_bytes // len(ctx.tasks)
+    return len(json.dumps(task))
 
 
 def _echo_uuid(task: dict) -> dict:

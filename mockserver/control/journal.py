@@ -51,6 +51,7 @@ class JournalEntry:
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
     drift: list[dict] = field(default_factory=list)  # what a proxy found in the exchange (mockserver.drift)
+    dry_run: bool = False  # X-Runware-Dry-Run / ?dryRun=1: validated and priced, nothing ran
     id: int = 0  # assigned when journalled; increases with arrival order
     _tasks: list | None = field(default=None, repr=False)
     _unscrubbed: list | None = field(default=None, repr=False)
@@ -100,7 +101,7 @@ class JournalEntry:
                     response_status=ctx.response_status, response_headers=ctx.sent_headers,
                     response_body=ctx.sent_body, duration_ms=ctx.elapsed_ms(), faults=ctx.faults,
                     scenarios=list(ctx.scenarios), direction=str(ctx.direction),
-                    drift=[finding.to_json() for finding in ctx.findings])
+                    drift=[finding.to_json() for finding in ctx.findings], dry_run=ctx.dry_run)
         if ctx.tasks is not None:
             entry.record_tasks(ctx.tasks)
             if ctx.reply is not None and ctx.reply.violations:
@@ -146,7 +147,7 @@ class JournalEntry:
             "tasks": self.tasks, "valid": self.valid, "violations": self.violations,
             "response": {"status": self.response_status, "headers": self.response_headers,
                          "body": self.response_body},
-            "faults": self.faults, "scenarios": self.scenarios, "drift": self.drift,
+            "faults": self.faults, "scenarios": self.scenarios, "drift": self.drift, "dryRun": self.dry_run,
         }
 
 

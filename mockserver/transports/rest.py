@@ -1,5 +1,8 @@
 """REST transport: ``POST /v1`` (any query string ignored): body -> tasks -> backend -> envelope.
 
+``X-Runware-Dry-Run: 1`` marks the request a dry run (``ctx.dry_run``): the backend validates and
+prices it, and runs nothing.
+
 The body is read here, within the size limit, so an oversized body gets a Runware
 ``requestTooLarge`` (413) rather than aiohttp's plain-text one; the rest of an oversized body is
 drained so the client can read the reply instead of hitting a reset connection. A reply can be
@@ -19,7 +22,10 @@ from aiohttp import web
 from mockserver.backends import BACKEND
 from mockserver.errors import RunwareError
 from mockserver.exchange import HOOKS, RequestContext, finish, serve
-from mockserver.protocol import SCENARIO_HEADER, Reply, bearer_key, decode_tasks, request_too_large, split_names
+from mockserver.protocol import (
+    DRY_RUN_HEADER, DRY_RUN_QUERY, SCENARIO_HEADER, Reply, bearer_key, decode_tasks, is_dry_run, request_too_large,
+    split_names,
+)
 from mockserver.state import CLOCK, CONFIG
 from mockserver.vocabulary import ReplyBreak, Transport
 
@@ -32,7 +38,9 @@ _request_ids = itertools.count(1)
 
 
 def request_context(request: web.Request, transport: Transport, scenarios: tuple[str, ...]) -> RequestContext:
-    """What a request tells about itself (a WebSocket frame's context starts from its upgrade's)."""
+    """What a request tells about itself (a WebSocket frame's context starts from its upgrade's). A
+    dry run is asked for by a header over REST, by the socket URL's query over WebSocket."""
+    rest = transport is Transport.REST
     return RequestContext(
         transport=transport,
         base_url=f"{request.scheme}://{request.host}",
@@ -40,9 +48,10 @@ def request_context(request: web.Request, transport: Transport, scenarios: tuple
         headers=request.headers,
         request_id=f"req-{next(_request_ids)}",
         remote=request.remote,
-        method=request.method if transport is Transport.REST else None,
+        method=request.method if rest else None,
         path=request.path_qs,
         scenarios=scenarios,
+        dry_run=is_dry_run(request.headers.get(DRY_RUN_HEADER) if rest else request.query.get(DRY_RUN_QUERY)),
         received_at=request.app[CLOCK].now(),
         body_bytes=request.content_length,
     )

@@ -1,6 +1,6 @@
-"""WebSocket transport: ``GET /v1`` upgrades (any query string ignored but ``scenario``); each text
-frame in is a task array, each frame out an envelope, and every task goes to the same backend as
-over REST.
+"""WebSocket transport: ``GET /v1`` upgrades (any query string ignored but ``scenario`` and
+``dryRun``); each text frame in is a task array, each frame out an envelope, and every task goes to
+the same backend as over REST. ``?dryRun=1`` makes every frame of the connection a dry run.
 
 What only a socket has lives here: authentication that lasts for the connection (with session
 resume, see ``ws_sessions``), pings answered even before authentication, an idle timeout, malformed
@@ -90,7 +90,7 @@ def _frame_context(upgrade: RequestContext, connection: Connection, message: WSM
     return RequestContext(
         transport=upgrade.transport, base_url=upgrade.base_url, api_key=connection.api_key, headers=upgrade.headers,
         request_id=f"{upgrade.request_id}.{number}", remote=upgrade.remote, path=upgrade.path,
-        scenarios=upgrade.scenarios, connection=connection, received_at=now,
+        scenarios=upgrade.scenarios, dry_run=upgrade.dry_run, connection=connection, received_at=now,
         body_bytes=len(message.data) if isinstance(message.data, (bytes, str)) else None)
 
 

@@ -23,7 +23,7 @@ from mockserver.vocabulary import DropKind
 log = logging.getLogger(__name__)
 
 RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
-IDLE_TIMEOUT = 120.0  # seconds without a frame from the client before a clean close (Runware's figure)
+IDLE_TIMEOUT = 120.0  # seconds without a frame either way before a clean close (Runware's figure)
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
 
@@ -43,7 +43,9 @@ class Connection:
     session: Session | None = None
     api_key: str | None = None  # set by a successful authentication; lasts for the connection
     frames: int = 0  # frames received so far
-    last_frame_at: float = field(default_factory=time.monotonic)  # for the idle timeout
+    # the last frame exchanged, received or sent: Runware closes a socket "120 seconds from the last
+    # message exchanged", so a client waiting on a slow reply is not idle
+    last_frame_at: float = field(default_factory=time.monotonic)
     pusher: Pusher | None = None  # how the transport journals and delivers a pushed frame
     answering: bool = False  # a client frame is being answered: pushes wait for its reply
     pushed: int = 0  # frames pushed so far
@@ -87,6 +89,7 @@ class Connection:
                 await self.ws.send_str(frame)
             except ConnectionError:  # the socket went away under the send
                 return frames[index:]
+            self.last_frame_at = time.monotonic()
         return []
 
     async def drop(self, how: DropKind) -> None:
@@ -212,8 +215,8 @@ class WebSocketHub:
     # -- idle sockets -------------------------------------------------------------------------------
 
     async def close_idle_sockets(self) -> None:
-        """Close (1000, "idle timeout") every socket silent for longer than ``idle_timeout``; a
-        housekeeping chore, so a received frame costs one clock read rather than a timer."""
+        """Close (1000, "idle timeout") every socket with no frame either way for longer than
+        ``idle_timeout``; a housekeeping chore, so a frame costs one clock read rather than a timer."""
         now = time.monotonic()
         idle = [c for c in self._connections if c.open and now - c.last_frame_at > self.idle_timeout]
         await asyncio.gather(*(c.ws.close(message=b"idle timeout") for c in idle), return_exceptions=True)

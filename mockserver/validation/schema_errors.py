@@ -34,6 +34,9 @@ _PATTERN_NAMES = {
 
 _JSON_TYPE_NAMES = {"number": "float"}
 
+# What a media parameter takes, by its name (any other media reference is an image).
+_MEDIA_SUBJECTS = {"referenceVideos": "a video", "audio": "audio", "media": "an image, a video or audio"}
+
 # Schema keywords in the order their violations are reported (the caller puts a task's identity
 # first, so the error can be routed): what is missing, then what is extra, then values (3).
 _KEYWORD_PRIORITY = {"required": 1, "additionalProperties": 2}
@@ -211,9 +214,11 @@ def _any_of_errors(error: ValidationError, path: list[Any]) -> Iterator[RunwareE
             yield from _schema_errors(sub, tuple(path))
         return
     param = parameter_path(path)
-    accepted = "an image: a UUID, an http(s) URL, a data URI or base64"
-    if all("image" not in str(b) for b in branches) and len(branches) == 2:
-        accepted = "a UUID or an http(s) URL"
+    names = [part for part in path if isinstance(part, str)]
+    subject = _MEDIA_SUBJECTS.get(names[-1] if names else "", "an image")
+    leaves = [leaf for b in branches for leaf in b.get("anyOf", [b])]  # an image input is an anyOf itself
+    forms = [_pattern_names()[b["pattern"]] for b in leaves if b.get("pattern") in _pattern_names()]
+    accepted = f"{subject}: " + (", ".join(forms[:-1]) + " or " + forms[-1] if len(forms) > 1 else "".join(forms))
     if any(b.get("type") == "object" for b in branches):
         accepted += ", or an object {image, frame}"
     yield RunwareError(_code("invalid", path), f"Invalid value for {param} parameter. It must be {accepted}.",

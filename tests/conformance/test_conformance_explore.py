@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "conformance" / "examples"
 # Reaches the mock once (a REST ping under the given key), then exits 0 whatever it met.
 PING = ("import os, urllib.request as u; u.urlopen(u.Request(os.environ['VIDMOCK_HTTP_URL'], "
-        "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY']}))")
+        "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY'], "
+        "'Content-Type': 'application/json'}))")
 QUICK = [sys.executable, "-c", PING]
 RUN_LINE = re.compile(r"^(explore|shrink|confirm|matrix)\s+(\d+)\s+(pass|FAIL)\s+[\d.]+ s\s+(.*)$")
 

@@ -31,7 +31,8 @@ class Recorder:
         self.entries.append({
             "id": len(self.entries) + 1, "transport": transport, "namespace": namespace,
             "receivedWall": self.now, "receivedAt": self.now, "tasks": tasks, "violations": [], "rawBody": None,
-            "headers": {"Authorization": "<redacted>"} if auth else {},
+            "headers": {**({"Authorization": "<redacted>"} if auth else {}),
+                        **({"Content-Type": "application/json"} if transport == "rest" else {})},
             "response": {"status": status, "headers": headers or {}, "body": reply or {"data": []}}})
         return self
 
@@ -169,6 +170,46 @@ def test_an_unsent_websocket_ack_does_not_forbid_the_resend():
 def test_a_request_reset_before_it_ran_did_not_submit_anything():
     recorder = dropped(Recorder().send([VIDEO]), "reset", processed=False).poll(after=1)
     assert recorder.violated() == {"VM003"}
+
+
+def dry(recorder: Recorder) -> Recorder:
+    recorder.entries[-1]["dryRun"] = True
+    return recorder
+
+
+def test_a_dry_run_is_no_ack_so_the_real_run_of_its_task_is_no_resubmission():
+    assert dry(Recorder().submit()).submit().poll().poll(after=1.5, status="success").violated() == set()
+    assert Recorder().submit().submit().violated() >= {"VM006"}  # without the dry run it would be one
+
+
+def test_a_dry_run_is_judged_by_neither_its_violations_nor_the_task_it_priced():
+    """A dry run asks to be validated: its errors are the answer, not a client bug (VM001); and it
+    uses no taskUUID, so the real run may send something else under it (VM002)."""
+    refused = dry(Recorder().submit({**VIDEO, "width": 1000}))
+    refused.entries[-1]["violations"] = [{"taskIndex": 0, "taskType": "videoInference", "taskUUID": UUID_A,
+                                          "errors": [{"code": "unsupportedModelResolution", "parameter": "width"}]}]
+    assert refused.submit().poll().poll(after=1.5, status="success").violated() == set()
+    assert "VM002" in dry(Recorder().submit({**VIDEO, "taskUUID": "not-a-uuid"})).violated()
+
+
+def test_polling_a_task_only_a_dry_run_answered_is_polling_an_unknown_task():
+    assert dry(Recorder().submit()).poll(status="error").violated() == {"VM003"}
+
+
+@pytest.mark.parametrize("content_type, flagged", [
+    (None, True), ("application/x-www-form-urlencoded", True), ("text/plain", True), ("application/jsonl", True),
+    ("application/json", False), ("Application/JSON; charset=utf-8", False)])
+def test_vm011_rest_requests_must_say_they_are_json(content_type, flagged):
+    recorder = Recorder().submit()
+    headers = recorder.entries[-1]["headers"]
+    del headers["Content-Type"]
+    if content_type is not None:
+        headers["content-type"] = content_type
+    assert recorder.violated() == ({"VM011"} if flagged else set())
+
+
+def test_vm011_does_not_judge_websocket_frames():
+    assert Recorder().submit(transport="ws").violated() == set()
 
 
 def test_every_rule_is_documented_with_its_anchor():

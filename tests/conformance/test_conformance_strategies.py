@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft7Validator
 
-from conformance.strategies import MODES, all_breakers, invalid_tasks, video_tasks
+from conformance.strategies import (
+    MODES, all_breakers, invalid_tasks, media_storage_tasks, task_details_tasks, video_tasks,
+)
 from mockserver.contract import model_profile, response_schema
 from mockserver.validation import validate_task
 
@@ -45,10 +47,14 @@ def post(vidmock, tasks: list) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_every_mode_generates_tasks_vidmock_accepts(mode):
+GENERATORS = {**{mode: video_tasks(mode) for mode in MODES},
+              **{f"mediaStorage {operation}": media_storage_tasks(operation) for operation in ("upload", "delete")}}
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_every_generated_valid_task_is_accepted(generator):
     @OFFLINE
-    @given(video_tasks(mode))
+    @given(GENERATORS[generator])
     def accepted(task):
         assert validate_task(task) == []
 
@@ -81,13 +87,19 @@ def test_every_request_fixture_validates(path):
         assert validate_task(task) == [], path.name
 
 
+def answered(vidmock, task: dict, name: str) -> dict:
+    """The one data item a live server answers a valid task with, checked against its shape."""
+    status, body = post(vidmock, [task])
+    assert status == 200 and list(body) == ["data"], body
+    shape(name).validate(body["data"][0])
+    return body["data"][0]
+
+
 def test_live_server_acks_valid_tasks_in_the_ack_shape(vidmock):
     @LIVE
     @given(video_tasks(live=True))
     def acked(task):
-        status, body = post(vidmock, [task])
-        assert status == 200 and list(body) == ["data"], body
-        shape("ack").validate(body["data"][0])
+        answered(vidmock, task, "ack")
         status, body = post(vidmock, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
         for item in body.get("data", []):
             shape("processing" if item["status"] == "processing" else "success").validate(item)
@@ -105,6 +117,28 @@ def test_live_server_rejects_each_breach_with_its_code(vidmock):
         assert (body["errors"][0]["code"], body["errors"][0]["parameter"]) == (breach.code, breach.parameter)
 
     rejected()
+
+
+def test_live_server_stores_generated_media_and_details_them_in_their_shapes(vidmock):
+    @LIVE
+    @given(media_storage_tasks(live=True))
+    def stored(task):
+        task["taskUUID"] = str(uuid.uuid4())  # examples replayed while shrinking must not conflict
+        answered(vidmock, task, "mediaStorage")
+        details = answered(vidmock, {"taskType": "getTaskDetails", "taskUUID": task["taskUUID"]}, "getTaskDetails")
+        assert details["request"] == [task]
+
+    stored()
+
+
+def test_live_server_finds_no_details_of_tasks_it_never_had(vidmock):
+    @LIVE
+    @given(task_details_tasks())
+    def unknown(task):
+        status, body = post(vidmock, [task])
+        assert status == 400 and body["errors"][0]["code"] == "taskFailedOrNotFound", body
+
+    unknown()
 
 
 def test_live_server_auth_and_ping_replies_match_their_shapes(vidmock):

@@ -10,6 +10,7 @@ import pytest
 from conformance.client import MockClient
 from conftest import KEY, video_task
 from mockserver.control import CONTROL
+from mockserver.control.bodies import check
 
 
 async def test_rest_entry_has_request_reply_and_every_violation(api: MockClient, control: MockClient):
@@ -127,3 +128,19 @@ async def test_in_process_api(api: MockClient, server):
     assert [(e.response_status, e.retry_after, e.valid) for e in entries] == [(429, "1", True), (200, None, True)]
     assert entries[0].task_types() == ["videoInference"] and task["taskUUID"] in entries[1].task_uuids
     assert entries[0].received_at <= entries[1].received_at and entries[0].scenarios == ["rate-limit-once"]
+
+
+async def test_every_kind_of_entry_fits_the_journal_schema(server, api: MockClient, control: MockClient, http):
+    """schemas/control/control.json's Journal (JournalEntry) holds for what the journal serves: REST,
+    a dry run, an unreadable body, WebSocket frames."""
+    await api.post([video_task()])
+    await api.post([video_task()], headers={"X-Runware-Dry-Run": "1"})
+    await api.post(raw=b"{not json")
+    async with http.ws_connect(api.ws_url + "?dryRun=1") as ws:
+        await ws.send_str(json.dumps([{"taskType": "authentication", "apiKey": KEY}]))
+        await ws.receive(timeout=10)
+        await ws.send_str(json.dumps([video_task()]))
+        await ws.receive(timeout=10)
+    journal = await control.call("GET", "journal")
+    check("Journal", journal)
+    assert [entry["dryRun"] for entry in journal["entries"]] == [False, True, False, True, True]

@@ -17,7 +17,8 @@ def task(**fields) -> dict:
 
 def post(vidmock, tasks) -> tuple[int, dict, dict]:
     request = urllib.request.Request(vidmock.http_url, json.dumps(tasks).encode(),
-                                     {"Authorization": f"Bearer {vidmock.api_key}"}, method="POST")
+                                     {"Authorization": f"Bearer {vidmock.api_key}",
+                                      "Content-Type": "application/json"}, method="POST")
     try:
         with urllib.request.urlopen(request) as response:
             return response.status, json.loads(response.read()), dict(response.headers)

@@ -47,7 +47,7 @@ def test_every_schema_file_is_a_component_as_it_is_written():
     for task_type in task_types():
         assert json.dumps(SCHEMAS[f"task.{task_type}"], sort_keys=True) == component_of(load_json(f"tasks/{task_type}.json"))
     replies = sorted(path.stem for path in (schemas_root() / "responses").glob("*.json"))
-    assert len(replies) == 9
+    assert len(replies) == 12
     for name in replies:
         assert json.dumps(SCHEMAS[f"reply.{name}"], sort_keys=True) == component_of(load_json(f"responses/{name}.json"))
 
@@ -78,7 +78,8 @@ def test_post_v1_takes_every_task_and_answers_every_reply_item():
     assert set(tasks["items"]["discriminator"]["mapping"]) == set(task_types())
     items = SCHEMAS["reply.success-or-partial"]["properties"]["data"]["items"]["oneOf"]
     assert {ref["$ref"].rsplit(".", 1)[1] for ref in items} == {
-        "ack", "authentication", "imageUpload", "pong", "processing", "success"}
+        "ack", "authentication", "imageUpload", "pong", "processing", "success", "mediaStorage", "getTaskDetails",
+        "dryRun"}
 
 
 def test_post_v1_documents_the_status_of_every_api_error_code():
@@ -97,7 +98,8 @@ def test_the_websocket_and_the_media_are_described():
     media = DOCUMENT["paths"]["/media/{file}"]
     assert set(media) == {"parameters", "get", "head"}
     assert set(media["get"]["responses"]["200"]["content"]) == {
-        "video/mp4", "video/webm", "video/quicktime", "image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"}
+        "video/mp4", "video/webm", "video/quicktime", "image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp",
+        "audio/mpeg", "audio/wav", "audio/flac"}
     assert media["get"]["responses"]["404"]["content"] == {"text/plain": {"schema": {"type": "string"}}}
 
 

@@ -37,10 +37,12 @@ SEEDS = tuple(random.randrange(1 << 30) for _ in range(3)) if EXPLORE else (1, 2
 EXAMPLES = 100 if EXPLORE else 10  # per operation and phase
 KEY = "schemathesis-key"
 # What a schema-valid task may still be refused for: the model profile's cross-field rules, and the
-# server's state (a taskUUID used before, a task never submitted, an input UUID never uploaded, base64
-# that decodes to no image). Never a code of the schema itself.
+# server's state (a taskUUID used before, a task never submitted, an input UUID never uploaded or of
+# another kind), and what the bytes of inline media turn out to be (base64 that decodes to no image,
+# media of no listed format). Never a code of the schema itself.
 PROFILE_CODES = {rule["code"] for rule in model_profile()["rules"]}
-STATE_CODES = {"conflictTaskUUID", "taskFailedOrNotFound", "unknownInputUUID", "invalidImage"}
+STATE_CODES = {"conflictTaskUUID", "taskFailedOrNotFound", "unknownInputUUID", "invalidInputUUID", "invalidImage",
+               "invalidMedia"}
 
 RUN_TIMEOUT = 1500 if EXPLORE else 200  # seconds one schemathesis run may take
 pytestmark = pytest.mark.timeout(4 * RUN_TIMEOUT)

@@ -4,7 +4,7 @@ import pytest
 from image_samples import data_uri, image, png_header, raw_base64
 
 from mockserver.contract import allowed_sizes
-from mockserver.images import dimensions
+from mockserver.media_types import dimensions
 from mockserver.sizing import resolve_size
 
 UPLOADED_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import aiohttp
 import pytest
 
+from conformance.client import MockClient
 from mockserver.transports.ws import WS_HUB
 from mockserver.transports.ws_frames import MAX_REPLY_FRAME_BYTES, reply_frames
 from conftest import data_uri, png_bytes, video_task
@@ -254,6 +256,23 @@ async def test_idle_socket_is_closed_cleanly_after_the_idle_timeout(ws_server, s
     await socket.authenticate()
     message = await socket.ws.receive(timeout=10)
     assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1000
+
+
+async def test_the_idle_timer_counts_the_servers_frames_too(ws_server, socket):
+    """Runware closes a socket "120 seconds from the last message exchanged": a client waiting on a
+    slow reply is not idle. With a 2 s timeout and a reply held back 1.5 s, counting only the
+    client's frames would close the socket 2-2.5 s after its frame; counting the reply too, 3.5-4 s."""
+    ws_server.app[WS_HUB].idle_timeout = 2.0
+    await socket.authenticate()
+    control = MockClient(ws_server.base_url, KEY)
+    await control.fault("delay", ms=1500, match={"taskType": "ping"})
+    started = time.monotonic()
+    assert (await socket.request([{"taskType": "ping", "ping": True}]))["data"][0]["pong"] is True
+    with pytest.raises(asyncio.TimeoutError):
+        await socket.ws.receive(timeout=max(0.0, 3.0 - (time.monotonic() - started)))  # still open at 3 s
+    message = await socket.ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1000
+    assert 3.0 <= time.monotonic() - started < 6.0
 
 
 async def test_idle_timeout_and_resume_window_come_from_the_config(make_server):

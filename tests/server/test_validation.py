@@ -10,7 +10,9 @@ from mockserver.validation import validate_task, with_defaults
 
 TASK_UUID = "0d84f171-2e54-4c07-836e-05788795736d"
 IMAGE_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"
-PNG_DATA_URI = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG_DATA_URI = "data:image/png;base64," + PNG_BASE64
+WAV_BASE64 = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA="  # an empty 8 kHz mono WAV
 ALLOWED_SIZES = ["1280x720", "720x1280", "960x960", "1088x832", "832x1088",
                  "1920x1080", "1080x1920", "1440x1440", "1632x1248", "1248x1632"]
 
@@ -43,7 +45,7 @@ VALID = [
     without(text_to_video(inputs={"frameImages": [IMAGE_UUID]}), "positivePrompt", "width", "height"),
     without(text_to_video(inputs={"frameImages": [PNG_DATA_URI, {"image": "https://x.example/l.jpg", "frame": "last"}]}),
             "width", "height"),
-    text_to_video(inputs={"frameImages": [{"image": "iVBORw0KGgo=", "frame": 0}, {"image": IMAGE_UUID, "frame": -1}]}),
+    text_to_video(inputs={"frameImages": [{"image": PNG_BASE64, "frame": 0}, {"image": IMAGE_UUID, "frame": -1}]}),
     text_to_video(inputs={"frameImages": [{"image": IMAGE_UUID, "frame": "last"}]}),
     text_to_video(inputs={"referenceImages": [IMAGE_UUID, "https://x.example/a.png"],
                           "referenceVideos": ["https://x.example/v.mp4"], "audio": IMAGE_UUID},
@@ -104,6 +106,11 @@ INVALID = [
     ("referenceVideos empty", text_to_video(inputs={"referenceVideos": []}), "invalidReferenceVideos", "inputs.referenceVideos", {"min": 1}),
     ("referenceVideos base64", text_to_video(inputs={"referenceVideos": ["AAAA"]}), "invalidReferenceVideos", "inputs.referenceVideos[0]", {}),
     ("audio", text_to_video(inputs={"audio": PNG_DATA_URI}), "invalidAudio", "inputs.audio", {}),
+    # inline images are decoded: bytes that are no listed image are invalidImage, naming the parameter
+    ("frame image of zero bytes", text_to_video(inputs={"frameImages": ["data:image/png;base64,AAAA"]}), "invalidImage", "inputs.frameImages[0]", {"type": "string"}),
+    ("frame image of a PNG signature only", text_to_video(inputs={"frameImages": [{"image": "iVBORw0KGgo=", "frame": 0}]}), "invalidImage", "inputs.frameImages[0].image", {}),
+    ("reference image of text", text_to_video(inputs={"referenceImages": [IMAGE_UUID, "SGVsbG8sIHdvcmxkIQ=="]}), "invalidImage", "inputs.referenceImages[1]", {}),
+    ("reference image of audio", text_to_video(inputs={"referenceImages": ["data:image/png;base64," + WAV_BASE64]}), "invalidImage", "inputs.referenceImages[0]", {}),
     ("top-level frameImages", text_to_video(frameImages=[{"inputImage": IMAGE_UUID}]), "unsupportedParameter", "frameImages", {}),
     ("unknown field", text_to_video(fps=24), "unsupportedParameter", "fps", {}),
     ("positivePrompt type", text_to_video(positivePrompt=5), "invalidPositivePrompt", "positivePrompt", {"type": "string"}),
@@ -235,3 +242,16 @@ def test_with_defaults_leaves_the_request_untouched():
     before = copy.deepcopy(task)
     with_defaults(task)
     assert task == before
+
+
+@pytest.mark.parametrize("inputs, parameter, takes", [
+    ({"referenceVideos": ["data:video/mp4;base64,AAAA"]}, "inputs.referenceVideos[0]", "a video: a UUID or an absolute http(s) URL"),
+    ({"audio": "data:audio/mpeg;base64,AAAA"}, "inputs.audio", "audio: a UUID or an absolute http(s) URL"),
+    ({"referenceImages": ["%%%"]}, "inputs.referenceImages[0]",
+     "an image: a UUID, an absolute http(s) URL, a base64 data URI or base64 data"),
+])
+def test_a_malformed_media_reference_is_told_what_its_parameter_takes(inputs, parameter, takes):
+    """referenceVideos and inputs.audio take no inline data, and are not images."""
+    error = first_error(text_to_video(inputs=inputs))
+    assert error.parameter == parameter
+    assert error.message == f"Invalid value for {parameter} parameter. It must be {takes}."

@@ -11,11 +11,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.strategies import invalid_tasks, video_tasks
-from mockserver.contract import task_schema
+from conformance.strategies import invalid_tasks, media_storage_tasks, video_tasks
+from mockserver.contract import task_schema, task_types
 from mockserver.validation import SchemaValidator, schema_accepts
 
-REFERENCE = SchemaValidator(task_schema("videoInference"))
+REFERENCES = {task_type: SchemaValidator(task_schema(task_type)) for task_type in task_types()}
 AGREEMENT = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                             HealthCheck.filter_too_much])
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
@@ -24,12 +24,24 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 
 def assert_same_verdict(task) -> None:
-    assert schema_accepts("videoInference", task) == REFERENCE.is_valid(task), task
+    """By the task's own schema (a breach that lost its taskType is judged as a videoInference)."""
+    named = task.get("taskType")
+    task_type = named if isinstance(named, str) and named in REFERENCES else "videoInference"
+    assert schema_accepts(task_type, task) == REFERENCES[task_type].is_valid(task), task
 
 
 @AGREEMENT
 @given(video_tasks())
 def test_valid_tasks(task):
+    assert_same_verdict(task)
+
+
+@AGREEMENT
+@given(media_storage_tasks(), st.data())
+def test_media_storage_tasks_valid_or_with_operation_and_media_swapped(task, data):
+    """mediaStorage's schema branches on its operation (if/then/else): both validators must follow."""
+    assert_same_verdict(task)
+    task["operation"] = data.draw(st.sampled_from(["upload", "delete", "remove"]))
     assert_same_verdict(task)
 
 

@@ -1,9 +1,11 @@
 """Drive PyPI ``runware-sdk`` (WebSocket or REST) through one scenario against vidmock.
 
 Usage: runware_sdk_client.py [--transport websocket|rest] [--number-results N]
-{t2v|i2v|invalid-size|invalid-key|drop},
+{t2v|i2v|invalid-size|invalid-key|drop|media},
 with VIDMOCK_WS_URL, VIDMOCK_HTTP_URL and VIDMOCK_API_KEY set. Prints one JSON line; exits 0
-when the script itself worked.
+when the script itself worked. ``media`` goes through the platform tasks instead: a mediaStorage
+upload of the first frame, a video made from its mediaUUID, getTaskDetails of the upload, and
+a delete.
 """
 
 import argparse
@@ -11,7 +13,9 @@ import asyncio
 import os
 import sys
 
-from client_common import SCENARIOS, api_key, emit, guard_loopback_only, required_env, video_params
+from client_common import (
+    SCENARIOS, api_key, emit, first_frame_data_uri, guard_loopback_only, required_env, video_params,
+)
 
 guard_loopback_only()
 
@@ -24,7 +28,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--transport", choices=("websocket", "rest"), default="websocket")
     parser.add_argument("--number-results", type=int, default=1)
-    parser.add_argument("scenario", choices=SCENARIOS)
+    parser.add_argument("scenario", choices=(*SCENARIOS, "media"))
     return parser.parse_args()
 
 
@@ -37,10 +41,22 @@ async def generate(name: str, transport: str, number_results: int) -> dict:
                      timeout=int(CLIENT_TIMEOUT * 1000), poll_timeout=int(CLIENT_TIMEOUT * 1000))
     try:
         await client.connect()
+        if name == "media":
+            return await platform_tasks(client)
         results = await client.run({"taskType": "videoInference", **video_params(name, number_results)})
         return {"ok": True, "results": results}
     finally:
         await client.close()
+
+
+async def platform_tasks(client: Runware) -> dict:
+    [upload] = await client.media_storage({"operation": "upload", "media": first_frame_data_uri()})
+    params = {**video_params("t2v"), "resolution": "720p", "inputs": {"frameImages": [upload["mediaUUID"]]}}
+    del params["width"], params["height"]  # the stored frame's aspect chooses the size
+    results = await client.run({"taskType": "videoInference", **params})
+    [details] = await client.get_task_details({"taskUUID": upload["taskUUID"]})
+    [deleted] = await client.media_storage({"operation": "delete", "media": upload["mediaUUID"]})
+    return {"ok": True, "upload": upload, "results": results, "details": details, "deleted": deleted}
 
 
 async def main() -> int:

@@ -1,10 +1,13 @@
 // Drive npm @runware/sdk-js (WebSocket) through one scenario against vidmock.
 //
-// Usage: node sdk_js_client.mjs [--number-results N] {t2v|i2v|invalid-size|invalid-key|drop}, with
-// VIDMOCK_WS_URL and VIDMOCK_API_KEY set; the SDK is loaded from
+// Usage: node sdk_js_client.mjs [--number-results N] {t2v|i2v|invalid-size|invalid-key|drop|dry-run|media},
+// with VIDMOCK_WS_URL and VIDMOCK_API_KEY set; the SDK is loaded from
 // ${VIDMOCK_SDK_HOME:-~/.cache/vidmock-sdk}/node.
 // Prints one JSON line; exits 0 when the script itself worked. With VIDMOCK_CLIENT_STRICT=1 it exits
 // as an application would (client_common.py): 1 when the SDK rejected or a result is flagged NSFW.
+// dry-run opens the SDK with dryRun: true (it adds ?dryRun=1 to the socket URL) and returns the first
+// reply to a t2v task (skipResponse: a dry run starts no task to poll); media stores the first frame
+// with mediaStorage, makes a video from its mediaUUID, reads getTaskDetails of the upload and deletes it.
 //
 // Pitfalls: the SDK connects from its constructor, and with the URL exactly "ws://localhost:8080"
 // (its TEST constant) it never connects at all; errors are rejected as plain objects
@@ -14,7 +17,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deflateSync, crc32 } from "node:zlib";
 
-const SCENARIOS = ["t2v", "i2v", "invalid-size", "invalid-key", "drop"];
+const SCENARIOS = ["t2v", "i2v", "invalid-size", "invalid-key", "drop", "dry-run", "media"];
 const PROMPT = "a red fox running through fresh snow, cinematic";
 const CLIENT_TIMEOUT_MS = Number(process.env.VIDMOCK_CLIENT_TIMEOUT ?? "90") * 1000;
 
@@ -60,14 +63,31 @@ function png(width, height) {
     chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
 }
 
+function firstFrame() {
+  return process.env.VIDMOCK_I2V_IMAGE || `data:image/png;base64,${png(320, 180).toString("base64")}`;
+}
+
+// The platform tasks around a video: mediaStorage upload, a video from its mediaUUID,
+// getTaskDetails of the upload, mediaStorage delete.
+async function platformTasks(client) {
+  const upload = await client.mediaStorage({ operation: "upload", media: firstFrame() });
+  const params = videoParams("t2v", 1);
+  delete params.width;  // the stored frame's aspect chooses the size
+  delete params.height;
+  Object.assign(params, { resolution: "720p", inputs: { frameImages: [upload.mediaUUID] } });
+  const results = await client.videoInference(params);
+  const details = await client.getTaskDetails({ taskUUID: upload.taskUUID });
+  const deleted = await client.mediaStorage({ operation: "delete", media: upload.mediaUUID });
+  return { ok: true, upload, results, details, deleted };
+}
+
 function videoParams(scenario, numberResults) {
   const params = { model: "alibaba:wan@2.7", positivePrompt: PROMPT, width: 1280, height: 720, duration: 2,
     includeCost: true };
   if (numberResults !== 1) params.numberResults = numberResults;
   if (scenario === "invalid-size") Object.assign(params, { width: 1000, height: 1000 });
   if (scenario === "i2v") {
-    const image = process.env.VIDMOCK_I2V_IMAGE || `data:image/png;base64,${png(320, 180).toString("base64")}`;
-    params.inputs = { frameImages: [{ image, frame: "first" }] };
+    params.inputs = { frameImages: [{ image: firstFrame(), frame: "first" }] };
   }
   return params;
 }
@@ -96,23 +116,29 @@ async function main() {
   const apiKey = scenario === "invalid-key"
     ? process.env.VIDMOCK_INVALID_API_KEY || "vidmock-not-a-configured-key"
     : requiredEnv("VIDMOCK_API_KEY");
-  const client = new Runware({ apiKey, url: loopbackUrl(requiredEnv("VIDMOCK_WS_URL")) });
+  const client = new Runware({ apiKey, url: loopbackUrl(requiredEnv("VIDMOCK_WS_URL")), dryRun: scenario === "dry-run" });
   let timer;
   const deadline = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`client timeout after ${CLIENT_TIMEOUT_MS} ms`)), CLIENT_TIMEOUT_MS);
   });
   let outcome;
   try {
-    const results = await Promise.race([client.videoInference(videoParams(scenario, numberResults)), deadline]);
-    outcome = { ok: true, results: Array.isArray(results) ? results : [results] };
+    if (scenario === "media") {
+      outcome = await Promise.race([platformTasks(client), deadline]);
+    } else {
+      const params = { ...videoParams(scenario, numberResults), ...(scenario === "dry-run" && { skipResponse: true }) };
+      const results = await Promise.race([client.videoInference(params), deadline]);
+      outcome = { ok: true, results: Array.isArray(results) ? results : [results] };
+    }
   } catch (rejection) {
     outcome = { ok: false, ...describe(rejection) };
   } finally {
     clearTimeout(timer);
     await client.disconnect();
   }
-  console.log(JSON.stringify(outcome));
-  process.exit(process.env.VIDMOCK_CLIENT_STRICT === "1" ? strictStatus(outcome) : 0);  // the SDK may keep timers alive after disconnect
+  // exit only once the line is written: a piped stdout is asynchronous, and exit() would cut a long one
+  const status = process.env.VIDMOCK_CLIENT_STRICT === "1" ? strictStatus(outcome) : 0;
+  process.stdout.write(`${JSON.stringify(outcome)}\n`, () => process.exit(status));  // the SDK may keep timers alive
 }
 
 function strictStatus(outcome) {

@@ -1,4 +1,5 @@
-"""Input images: inline references decoded, types sniffed from the bytes, sizes read from headers."""
+"""Media inputs: inline references decoded, types sniffed from the bytes (images, videos, audio),
+image sizes read from headers."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from io import BytesIO
 
 import pytest
 from image_samples import bmp_header, data_uri, image, png_header, raw_base64
+from media_samples import SAMPLES, UNLISTED, sample
 from PIL import Image
 
-from mockserver.images import IMAGE_TYPES, MediaType, decodable, decode_inline, dimensions, sniff
+from mockserver.media_types import (
+    AUDIO_TYPES, IMAGE_TYPES, MEDIA_TYPES, VIDEO_TYPES, MediaType, decodable, decode_inline, dimensions, sniff, type_of_url,
+)
+from mockserver.synth import CONTAINERS
 
 UPLOADED_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"
 FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp"),
@@ -116,6 +121,57 @@ def test_dimensions_never_raise():
     assert dimensions(b"") is None
     assert dimensions(b"\x89PNG\r\n\x1a\n truncated") is None
     assert dimensions(png_header(0, 10)) is None
+
+
+# -- video and audio: the formats Runware lists, by their magic bytes -------------------------------
+
+def test_video_and_audio_types_are_the_formats_runware_lists():
+    assert {name: tuple(media_type) for name, media_type in {**VIDEO_TYPES, **AUDIO_TYPES}.items()} == {
+        "mp4": ("mp4", "video/mp4"), "mov": ("mov", "video/quicktime"), "webm": ("webm", "video/webm"),
+        "mp3": ("mp3", "audio/mpeg"), "wav": ("wav", "audio/wav"), "flac": ("flac", "audio/flac")}
+    assert {t.kind for t in VIDEO_TYPES.values()} == {"video"} and {t.kind for t in AUDIO_TYPES.values()} == {"audio"}
+
+
+def test_generated_videos_are_served_as_the_types_the_table_knows():
+    for container in CONTAINERS.values():
+        assert MEDIA_TYPES[container.extension] == MediaType(container.extension, container.content_type)
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_each_listed_video_and_audio_format_is_sniffed_from_a_real_file(name):
+    _, extension, content_type = SAMPLES[name]
+    assert sniff(sample(name)) == MediaType(extension, content_type)
+    assert decodable(sample(name)) is None  # not an image: an image upload refuses it
+
+
+@pytest.mark.parametrize("name", list(UNLISTED))
+def test_real_files_of_unlisted_formats_are_refused(name):
+    """Matroska (only its WebM profile is listed), Ogg Vorbis, M4A (an ISO file whose brand is
+    audio-only)."""
+    assert sniff(sample(name)) is None
+
+
+@pytest.mark.parametrize("garbage", [b"ID3", b"\xff\xfb", b"\xff\xff\xff\xff", b"fLaC", b"RIFF\x00\x00\x00\x00AVI ",
+                                     b"\x00\x00\x00\x18ftyp3gp4\x00\x00\x00\x00isom3gp4", b"\x1a\x45\xdf\xa3",
+                                     b"\x00\x00\x00\x08ftyp"],
+                         ids=["id3-only", "mp3-sync-only", "ff-bytes", "flac-magic-only", "avi", "3gp", "ebml-only",
+                              "short-ftyp"])
+def test_magic_bytes_alone_do_not_make_a_listed_file(garbage):
+    assert sniff(garbage) is None
+
+
+def test_a_cut_file_keeps_its_type_when_its_header_is_whole():
+    """Only headers are read, as for images: a truncated MP4 still says it is one."""
+    assert sniff(sample("mp4")[:64]) == VIDEO_TYPES["mp4"]
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://cdn.example/a/b/clip.MP4?sig=1", "mp4"), ("http://x.example/voice.mp3", "mp3"),
+    ("https://x.example/photo.jpeg", "jpg"), ("https://x.example/photo", None), ("https://x.example/f.ogg", None),
+    ("http://[::1/a.mp4", None),  # the URL pattern takes it, urllib refuses the host: no type, no crash
+])
+def test_a_url_names_a_type_only_by_its_extension(url, expected):
+    assert type_of_url(url) == (MEDIA_TYPES[expected] if expected else None)
 
 
 # -- over the wire: imageUpload keeps what the bytes are -----------------------------------------
