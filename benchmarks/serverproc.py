@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -134,4 +135,6 @@ def _cpu_model() -> str | None:
 
 def command_line() -> str:
     """The exact command that produced this output, to print alongside the figures."""
-    return " ".join(["python", os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+    spec = getattr(sys.modules["__main__"], "__spec__", None)  # set when run as ``python -m benchmarks.X``
+    program = ["-m", spec.name] if spec is not None else [os.path.relpath(sys.argv[0])]
+    return shlex.join(["python", *program, *sys.argv[1:]])
