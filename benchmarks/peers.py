@@ -43,7 +43,8 @@ if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the reposi
 from benchmarks.latency import (ACK, API_KEY, CACHED_SEED, ECHO, MODEL, SUCCESS, Expected,  # noqa: E402
                                 finished_task, health, video_task)
 from benchmarks.peer_servers import PEERS, Peer, missing, post, product, start_peer  # noqa: E402
-from benchmarks.serverproc import ServerProcess, command_line, machine, start_floor, start_vidmock  # noqa: E402
+from benchmarks.serverproc import (ServerProcess, code_revision, command_line, machine, start_floor,  # noqa: E402
+                                   start_vidmock)
 from benchmarks.wrkload import UUID_SLOT, WrkRun, histogram_percentile, run_wrk, wrk_path, wrk_version  # noqa: E402
 
 CLIENT_COUNTS = (1, 16)
@@ -329,6 +330,7 @@ def run(args) -> dict:
     return {
         "benchmark": "peers",
         "command": command_line(),
+        "revision": code_revision(),
         "machine": machine() | tool_versions() | {"loadavg_before": [round(x, 2) for x in load_before],
                                                   "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "setup": {

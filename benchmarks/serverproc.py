@@ -216,6 +216,16 @@ def _cpu_model() -> str | None:
     return None
 
 
+def code_revision() -> str | None:
+    """The commit measured (``git describe --always --dirty``), so figures can be told apart later."""
+    try:
+        completed = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCHMARKS, capture_output=True,
+                                   text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() or None
+
+
 def command_line() -> str:
     """The exact command that produced this output, to print alongside the figures."""
     spec = getattr(sys.modules["__main__"], "__spec__", None)  # set when run as ``python -m benchmarks.X``
