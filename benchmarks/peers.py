@@ -179,6 +179,7 @@ def _ratio(value, reference) -> float | None:
 def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args) -> dict:
     names = list(contenders)
     records = {name: CellRecord(rss_before_kib=contenders[name].server.rss_kib()) for name in names}
+    jobs_before = stored_jobs(contenders["vidmock"].server)
     for name in names:
         records[name].warmup, _ = contenders[name].measure(body, clients, args.warmup, args.time_cap)
     for round_number in range(args.rounds):
@@ -202,7 +203,13 @@ def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args
             "rps_by_round": [_ratio(mine, theirs) for mine, theirs in rounds],
             "cpu_per_request": _ratio(vidmock["cpu_us_per_request"], summaries[name]["cpu_us_per_request"]),
         }
-    return {"clients": clients, "servers": summaries, "ratios": ratios}
+    # vidmock keeps every job for its ttl, and a submit costs more the more it keeps
+    return {"clients": clients, "servers": summaries, "ratios": ratios,
+            "vidmock_jobs": {"before": jobs_before, "after": stored_jobs(contenders["vidmock"].server)}}
+
+
+def stored_jobs(vidmock: ServerProcess) -> int:
+    return sum(asyncio.run(health(vidmock.base_url))["jobs"].values())
 
 
 def start_contenders(names: list[str], workload: Workload, finished_uuid: str, vidmock: ServerProcess,
@@ -268,10 +275,10 @@ def measure_workload(workload: Workload, names: list[str], workdir: Path, skippe
             run, _ = contender.measure(body, max(args.clients), args.warmup_start, args.time_cap)
             contender.info["warmup_start"] = {"clients": max(args.clients), **_brief(run)}
         cells = [measure_cell(contenders, body, clients, args) for clients in args.clients]
-        jobs = asyncio.run(health(vidmock.base_url))["jobs"]
+        jobs = stored_jobs(vidmock)
         servers = {name: {"product": c.product, "per_request": c.per_request, "command": c.server.process.args,
                           "processes": c.processes(), **c.info} for name, c in contenders.items()}
-    servers["vidmock"]["jobs_stored_at_end"] = sum(jobs.values())
+    servers["vidmock"]["jobs_stored_at_end"] = jobs
     return {"describe": workload.describe, "body": body, "servers": servers, "cells": cells}
 
 
