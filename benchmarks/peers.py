@@ -150,6 +150,8 @@ class CellRecord:
             "requests": answered, "rps": round(answered / wall, 1) if wall else None,
             "p50_ms": _ms(histogram_percentile(histogram, 50)), "p99_ms": _ms(histogram_percentile(histogram, 99)),
             "cpu_us_per_request": round(cpu / answered * 1e6, 1) if cpu is not None and answered else None,
+            # cores the server kept busy: one-threaded servers top out at 1.0, below it others took the CPU
+            "server_cpu_share": round(cpu / wall, 3) if cpu is not None and wall else None,
             "rss_before_kib": self.rss_before_kib, "rss_after_kib": self.rss_after_kib,
             "non_2xx": sum(run.non_2xx for run in self.runs),
             "unexpected_2xx": sum(run.unexpected for run in self.runs),
@@ -309,8 +311,8 @@ def table(workloads: dict) -> list[dict]:
                 ratio = cell["ratios"].get(f"vidmock/{server}", {})
                 rows.append({"workload": name, "clients": cell["clients"], "server": server,
                              **{key: figures[key] for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request",
-                                                              "rss_before_kib", "rss_after_kib", "non_2xx",
-                                                              "wrk_cpu_share_max")},
+                                                              "server_cpu_share", "rss_before_kib", "rss_after_kib",
+                                                              "non_2xx", "wrk_cpu_share_max")},
                              "vidmock_rps_ratio": ratio.get("rps"), "vidmock_cpu_ratio": ratio.get("cpu_per_request")})
     return rows
 

@@ -18,9 +18,9 @@ from benchmarks.wrkload import histogram_percentile, remove_synthetic_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_REQUESTS, ROUNDS, WARMUP = 100, 2, 50  # what peers.py --quick runs per measured run, rounds, warm-ups
-CELL_FIGURES = {"requests", "rps", "p50_ms", "p99_ms", "cpu_us_per_request", "rss_before_kib", "rss_after_kib",
-                "non_2xx", "unexpected_2xx", "socket_errors", "first_bad_answer", "rps_by_round", "stopped_by",
-                "wrk_cpu_share_max", "synthetic_samples_removed", "warmup"}
+CELL_FIGURES = {"requests", "rps", "p50_ms", "p99_ms", "cpu_us_per_request", "server_cpu_share", "rss_before_kib",
+                "rss_after_kib", "non_2xx", "unexpected_2xx", "socket_errors", "first_bad_answer", "rps_by_round",
+                "stopped_by", "wrk_cpu_share_max", "synthetic_samples_removed", "warmup"}
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None,
                                reason="wrk is not installed (apt-get install wrk, or bash benchmarks/install_peers.sh)")
 
@@ -64,7 +64,7 @@ def test_quick_run_answers_every_request_of_both_servers_with_the_expected_2xx(q
                 assert ROUNDS * QUICK_REQUESTS <= figures["requests"] <= ROUNDS * (QUICK_REQUESTS + clients)
                 assert figures["warmup"]["requests"] >= WARMUP and figures["warmup"]["failures"] == 0
                 assert 0 < figures["p50_ms"] <= figures["p99_ms"]
-                assert figures["rps"] > 0 and figures["cpu_us_per_request"] > 0
+                assert figures["rps"] > 0 and figures["cpu_us_per_request"] > 0 and figures["server_cpu_share"] > 0
                 assert figures["rss_before_kib"] > 0 and figures["rss_after_kib"] > 0
             assert list(cell["ratios"]) == ["vidmock/floor"]
             assert cell["ratios"]["vidmock/floor"]["rps"] > 0
