@@ -43,15 +43,15 @@ if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the reposi
 from benchmarks.latency import (ACK, API_KEY, CACHED_SEED, ECHO, MODEL, SUCCESS, Expected,  # noqa: E402
                                 finished_task, health, video_task)
 from benchmarks.peer_servers import PEERS, Peer, missing, post, product, start_peer  # noqa: E402
+from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,  # noqa: E402
+                                     ratios_to_vidmock, table, targets, warnings)
 from benchmarks.serverproc import (ServerProcess, code_revision, command_line, machine, start_floor,  # noqa: E402
                                    start_vidmock)
-from benchmarks.wrkload import UUID_SLOT, WrkRun, histogram_percentile, run_wrk, wrk_path, wrk_version  # noqa: E402
+from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version  # noqa: E402
 
 CLIENT_COUNTS = (1, 16)
 DEFAULT_SERVERS = ("vidmock", "floor", "prism", "prism-silent", "wiremock")
 KNOWN_SERVERS = ("vidmock", "floor", *PEERS)
-WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
-SHARE_MIN_WALL_S = 0.5  # shorter runs are dominated by wrk's own start-up, so their CPU share says nothing
 
 
 @dataclass(frozen=True)
@@ -125,59 +125,6 @@ class Contender:
         return found
 
 
-@dataclass
-class CellRecord:
-    """One server in one (workload, clients) cell: its measured runs and what they cost."""
-    rss_before_kib: int | None
-    rss_after_kib: int | None = None
-    warmup: WrkRun | None = None
-    runs: list[WrkRun] = field(default_factory=list)
-    cpu_s: list[float | None] = field(default_factory=list)
-
-    def rps_by_round(self) -> list[float]:
-        return [round(run.answered / run.wall_s, 1) if run.wall_s else 0.0 for run in self.runs]
-
-    def summary(self) -> dict:
-        answered = sum(run.answered for run in self.runs)
-        wall = sum(run.wall_s for run in self.runs)
-        histogram: dict[int, int] = {}
-        for run in self.runs:
-            for micros, count in run.histogram.items():
-                histogram[micros] = histogram.get(micros, 0) + count
-        cpu = None if None in self.cpu_s else sum(self.cpu_s)
-        shares = [run.wrk_cpu_s / run.wall_s for run in self.runs if run.wall_s >= SHARE_MIN_WALL_S]
-        return {
-            "requests": answered, "rps": round(answered / wall, 1) if wall else None,
-            "p50_ms": _ms(histogram_percentile(histogram, 50)), "p99_ms": _ms(histogram_percentile(histogram, 99)),
-            "cpu_us_per_request": round(cpu / answered * 1e6, 1) if cpu is not None and answered else None,
-            # cores the server kept busy: one-threaded servers top out at 1.0, below it others took the CPU
-            "server_cpu_share": round(cpu / wall, 3) if cpu is not None and wall else None,
-            "rss_before_kib": self.rss_before_kib, "rss_after_kib": self.rss_after_kib,
-            "non_2xx": sum(run.non_2xx for run in self.runs),
-            "unexpected_2xx": sum(run.unexpected for run in self.runs),
-            "socket_errors": sum(sum(run.socket_errors.values()) for run in self.runs),
-            "first_bad_answer": next((run.first_bad for run in self.runs if run.first_bad), None),
-            "rps_by_round": self.rps_by_round(),
-            "stopped_by": sorted({run.stopped_by for run in self.runs}),
-            "wrk_cpu_share_max": round(max(shares), 3) if shares else None,
-            "synthetic_samples_removed": sum(run.synthetic_removed for run in self.runs),
-            "warmup": None if self.warmup is None else _brief(self.warmup),
-        }
-
-
-def _brief(run: WrkRun) -> dict:
-    return {"requests": run.answered, "failures": run.failures,
-            "rps": round(run.answered / run.wall_s, 1) if run.wall_s else None}
-
-
-def _ms(micros: int | None) -> float | None:
-    return None if micros is None else round(micros / 1000, 3)
-
-
-def _ratio(value, reference) -> float | None:
-    return round(value / reference, 3) if value and reference else None
-
-
 def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args) -> dict:
     names = list(contenders)
     records = {name: CellRecord(rss_before_kib=contenders[name].server.rss_kib()) for name in names}
@@ -189,24 +136,12 @@ def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args
             run, cpu = contenders[name].measure(body, clients, args.requests, args.time_cap)
             records[name].runs.append(run)
             records[name].cpu_s.append(cpu)
-            print(f"  {clients:2} clients round {round_number} {name:20} {run.answered / run.wall_s:9.1f} req/s "
-                  f"p50 {_ms(histogram_percentile(run.histogram, 50))} ms "
-                  f"cpu {cpu / max(run.answered, 1) * 1e6 if cpu is not None else float('nan'):7.1f} us/req "
-                  f"wrk {run.wrk_cpu_s / run.wall_s:.2f} core, {run.failures} failures", file=sys.stderr)
+            print(f"  {clients:2} clients round {round_number} {name:20} {progress(run, cpu)}", file=sys.stderr)
     for name in names:
         records[name].rss_after_kib = contenders[name].server.rss_kib()
-    summaries = {name: records[name].summary() for name in names}
-    vidmock = summaries["vidmock"]
-    ratios = {}
-    for name in names[1:]:
-        rounds = zip(records["vidmock"].rps_by_round(), records[name].rps_by_round())
-        ratios[f"vidmock/{name}"] = {
-            "rps": _ratio(vidmock["rps"], summaries[name]["rps"]),
-            "rps_by_round": [_ratio(mine, theirs) for mine, theirs in rounds],
-            "cpu_per_request": _ratio(vidmock["cpu_us_per_request"], summaries[name]["cpu_us_per_request"]),
-        }
     # vidmock keeps every job for its ttl, and a submit costs more the more it keeps
-    return {"clients": clients, "servers": summaries, "ratios": ratios,
+    return {"clients": clients, "servers": {name: record.summary() for name, record in records.items()},
+            "ratios": ratios_to_vidmock(records),
             "vidmock_jobs": {"before": jobs_before, "after": stored_jobs(contenders["vidmock"].server)}}
 
 
@@ -275,46 +210,13 @@ def measure_workload(workload: Workload, names: list[str], workdir: Path, skippe
         body = workload.body(finished_uuid)
         for contender in contenders.values():  # JIT compilers (WireMock's above all) and caches settle first
             run, _ = contender.measure(body, max(args.clients), args.warmup_start, args.time_cap)
-            contender.info["warmup_start"] = {"clients": max(args.clients), **_brief(run)}
+            contender.info["warmup_start"] = {"clients": max(args.clients), **brief(run)}
         cells = [measure_cell(contenders, body, clients, args) for clients in args.clients]
         jobs = stored_jobs(vidmock)
         servers = {name: {"product": c.product, "per_request": c.per_request, "command": c.server.process.args,
                           "processes": c.processes(), **c.info} for name, c in contenders.items()}
     servers["vidmock"]["jobs_stored_at_end"] = jobs
     return {"describe": workload.describe, "body": body, "servers": servers, "cells": cells}
-
-
-def targets(workloads: dict) -> list[dict]:
-    """Issue 18's targets, as ratios in this run."""
-    checks = []
-    for name, workload in workloads.items():
-        for cell in workload["cells"]:
-            ratios, clients = cell["ratios"], cell["clients"]
-            for peer, bound in (("wiremock", 1.0), ("prism", 1.5), ("prism-silent", 1.5)):
-                ratio = ratios.get(f"vidmock/{peer}", {}).get("rps")
-                if ratio is not None:
-                    checks.append({"target": f"{name} {clients} clients: vidmock req/s >= {bound} x {peer}",
-                                   "ratio": ratio, "met": ratio >= bound})
-            floor = ratios.get("vidmock/floor", {}).get("rps")
-            if name == "submit" and clients == 16 and floor is not None:
-                checks.append({"target": "submit 16 clients: vidmock req/s >= 0.5 x floor", "ratio": floor,
-                               "met": floor >= 0.5})
-    return checks
-
-
-def table(workloads: dict) -> list[dict]:
-    """One flat row per (workload, clients, server): the figures docs/performance-peers.md shows."""
-    rows = []
-    for name, workload in workloads.items():
-        for cell in workload["cells"]:
-            for server, figures in cell["servers"].items():
-                ratio = cell["ratios"].get(f"vidmock/{server}", {})
-                rows.append({"workload": name, "clients": cell["clients"], "server": server,
-                             **{key: figures[key] for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request",
-                                                              "server_cpu_share", "rss_before_kib", "rss_after_kib",
-                                                              "non_2xx", "wrk_cpu_share_max")},
-                             "vidmock_rps_ratio": ratio.get("rps"), "vidmock_cpu_ratio": ratio.get("cpu_per_request")})
-    return rows
 
 
 def tool_versions() -> dict:
@@ -375,25 +277,6 @@ def run(args) -> dict:
         "wrk_cpu_share_max": max(shares) if shares else None,
         "warnings": warnings(workloads),
     }
-
-
-def warnings(workloads: dict) -> list[str]:
-    found = []
-    for name, workload in workloads.items():
-        for server, info in workload["servers"].items():
-            if info.get("validates") is False:
-                found.append(f"{name}: {server} does not validate (probes: {info['probes']})")
-        for cell in workload["cells"]:
-            for server, figures in cell["servers"].items():
-                where = f"{name} {cell['clients']} clients {server}"
-                if figures["non_2xx"] or figures["unexpected_2xx"] or figures["socket_errors"]:
-                    found.append(f"{where}: {figures['non_2xx']} non-2xx, {figures['unexpected_2xx']} unexpected "
-                                 f"2xx, {figures['socket_errors']} socket errors; first: {figures['first_bad_answer']}")
-                if (figures["wrk_cpu_share_max"] or 0) > WRK_SHARE_WARNING:
-                    found.append(f"{where}: wrk used {figures['wrk_cpu_share_max']} of a core")
-                if "time" in figures["stopped_by"]:
-                    found.append(f"{where}: a run hit the time cap before its request count")
-    return found
 
 
 def _names(text: str) -> list[str]:
