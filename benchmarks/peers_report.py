@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from benchmarks.wrkload import WrkRun, histogram_percentile
 
 WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
-SHARE_MIN_WALL_S = 0.5  # shorter runs are dominated by wrk's own start-up, so their CPU share says nothing
+SHARE_MIN_WALL_S = 0.2  # wrk's start-up (~6 ms of CPU) would add more than 0.03 of a core to a shorter run
 
 
 @dataclass
@@ -46,6 +46,7 @@ class CellRecord:
             "rps_by_round": self.rps_by_round(),
             "stopped_by": sorted({run.stopped_by for run in self.runs}),
             "wrk_cpu_share_max": round(max(shares), 3) if shares else None,
+            "wrk_cpu_share_by_round": [round(run.wrk_cpu_s / run.wall_s, 3) if run.wall_s else None for run in self.runs],
             "synthetic_samples_removed": sum(run.synthetic_removed for run in self.runs),
             "warmup": None if self.warmup is None else brief(self.warmup),
         }

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 QUICK_REQUESTS, ROUNDS, WARMUP = 100, 2, 50  # what peers.py --quick runs per measured run, rounds, warm-ups
 CELL_FIGURES = {"requests", "rps", "p50_ms", "p99_ms", "cpu_us_per_request", "server_cpu_share", "rss_before_kib",
                 "rss_after_kib", "non_2xx", "unexpected_2xx", "socket_errors", "first_bad_answer", "rps_by_round",
-                "stopped_by", "wrk_cpu_share_max", "synthetic_samples_removed", "warmup"}
+                "stopped_by", "wrk_cpu_share_max", "wrk_cpu_share_by_round", "synthetic_samples_removed", "warmup"}
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None,
                                reason="wrk is not installed (apt-get install wrk, or bash benchmarks/install_peers.sh)")
 
@@ -59,7 +59,7 @@ def test_quick_run_answers_every_request_of_both_servers_with_the_expected_2xx(q
                 assert (figures["non_2xx"], figures["unexpected_2xx"], figures["socket_errors"]) == (0, 0, 0)
                 assert figures["first_bad_answer"] is None
                 assert figures["stopped_by"] == ["count"]
-                assert len(figures["rps_by_round"]) == ROUNDS
+                assert len(figures["rps_by_round"]) == len(figures["wrk_cpu_share_by_round"]) == ROUNDS
                 # wrk stops at the count; answers already read in the same loop turn still count
                 assert ROUNDS * QUICK_REQUESTS <= figures["requests"] <= ROUNDS * (QUICK_REQUESTS + clients)
                 assert figures["warmup"]["requests"] >= WARMUP and figures["warmup"]["failures"] == 0
