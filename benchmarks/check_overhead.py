@@ -30,13 +30,14 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a source checkout
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 from conformance.behaviours import Behaviour, key_behaviours  # noqa: E402
 from conformance.client import Namespace  # noqa: E402
 from conformance.runs import Runner, client_environment  # noqa: E402
-from serverproc import command_line, machine  # noqa: E402
+from benchmarks.serverproc import command_line, machine  # noqa: E402
 
 PING = ("import os, urllib.request as u; u.urlopen(u.Request(os.environ['VIDMOCK_HTTP_URL'], "
         "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY'], "

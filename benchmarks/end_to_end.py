@@ -18,11 +18,15 @@ import json
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import aiohttp
 
-from loadgen import Batch
-from serverproc import command_line, machine, start_vidmock
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.loadgen import Batch  # noqa: E402
+from benchmarks.serverproc import command_line, machine, start_vidmock  # noqa: E402
 
 API_KEY = "e2e-key"
 MODEL = "alibaba:wan@2.7"

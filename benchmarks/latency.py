@@ -1,7 +1,9 @@
 """Submit-to-ack and getResponse round trips over loopback, vidmock against the floor, in one run.
 
 vidmock (``vidmock serve --port 0``) and the floor (an aiohttp handler that only parses and echoes
-JSON) each run in their own process; this process is the load generator. For every transport,
+JSON) each run in their own process. REST load comes from ``wrk`` when it is installed
+(``wrkload.py``), else from this process's aiohttp client (``loadgen.py``), which also drives every
+WebSocket cell (wrk speaks no WebSocket); each row says which. For every transport,
 operation and client count, batches alternate between the two servers (the floor first in even
 rounds, vidmock first in odd ones) so machine noise hits both alike, and the figures that matter
 are the ratios.
@@ -19,13 +21,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import sys
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
-from loadgen import Batch, rest_load, ws_load
-from serverproc import command_line, machine, print_run, start_floor, start_vidmock
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.loadgen import Batch, ReplyCheck, rest_load, ws_load  # noqa: E402
+from benchmarks.serverproc import command_line, machine, print_run, start_floor, start_vidmock  # noqa: E402
+from benchmarks.wrkload import UUID_SLOT, run_wrk, wrk_path, wrk_version  # noqa: E402
 
 API_KEY = "bench-key"
 MODEL = "alibaba:wan@2.7"
@@ -56,6 +65,20 @@ def is_echo(reply: dict) -> bool:
     return bool(first_item(reply).get("taskType"))
 
 
+@dataclass(frozen=True)
+class Expected:
+    """A right reply, as the aiohttp client checks it (parsed) and as wrk's Lua script does (Lua
+    patterns the reply text must and must not match)."""
+    check: ReplyCheck
+    pattern: str
+    refuse: str = ""
+
+
+ACK = Expected(is_ack, '"taskType":%s*"videoInference"', '"errors"')
+SUCCESS = Expected(is_success, '"status":%s*"success"', '"errors"')
+ECHO = Expected(is_echo, '"taskType":%s*"')
+
+
 async def finished_task(base_url: str) -> str:
     """Submit the cached-seed task and wait for success: its render warms the cache, and its
     taskUUID is what the getResponse probes ask for."""
@@ -73,21 +96,40 @@ async def finished_task(base_url: str) -> str:
                 await asyncio.sleep(0.05)
 
 
-async def measure(transport: str, server, body, check, clients: int, total: int, cap: float) -> Batch:
+def generator(transport: str, args) -> str:
+    """What drives a cell: wrk for REST when it is installed (``--generator``), else the aiohttp
+    client, which is also the only one that speaks WebSocket."""
+    if transport == "rest" and args.generator != "aiohttp" and wrk_path() is not None:
+        return "wrk"
+    return "aiohttp"
+
+
+async def measure(transport: str, server, body, expected: Expected, clients: int, total: int, cap: float,
+                  load_generator: str, fresh_uuid: bool) -> Batch:
     """One batch against ``server``, with the CPU time the server process spent on it."""
-    load = rest_load if transport == "rest" else ws_load
-    url = server.base_url if transport == "rest" else server.ws_url
     cpu_before = server.cpu_seconds()
-    batch = await load(url, API_KEY, body, check, clients=clients, total=total, time_cap=cap)
+    if load_generator == "wrk":
+        tasks = body()
+        if fresh_uuid:
+            tasks[0]["taskUUID"] = UUID_SLOT  # wrk puts a fresh v4 UUID there per request
+        run = await asyncio.to_thread(run_wrk, f"{server.base_url}/v1", json.dumps(tasks), token=API_KEY,
+                                      clients=clients, requests=total, time_cap=cap, expect=expected.pattern,
+                                      refuse=expected.refuse)
+        batch = Batch(latencies=run.latencies_s(), wall=run.wall_s, failures=run.failures)
+    else:
+        load = rest_load if transport == "rest" else ws_load
+        url = server.base_url if transport == "rest" else server.ws_url
+        batch = await load(url, API_KEY, body, expected.check, clients=clients, total=total, time_cap=cap)
     cpu_after = server.cpu_seconds()
     if cpu_before is not None and cpu_after is not None:
         batch.server_cpu = cpu_after - cpu_before
     return batch
 
 
-async def compare(transport: str, operation: str, floor, body, checks: dict, args) -> list[dict]:
+async def compare(transport: str, operation: str, floor, body, expected: dict, args, fresh_uuid: bool) -> list[dict]:
     """One row per client count; each row gets a fresh vidmock (see ``fresh_vidmock``)."""
     rows = []
+    load_generator = generator(transport, args)
     for clients in CLIENT_COUNTS:
         total = max(clients, int(REQUESTS_PER_BATCH[clients] * args.scale))
         batches = {"vidmock": Batch(), "floor": Batch()}
@@ -96,12 +138,12 @@ async def compare(transport: str, operation: str, floor, body, checks: dict, arg
             for round_number in range(args.rounds):
                 order = ("floor", "vidmock") if round_number % 2 == 0 else ("vidmock", "floor")
                 for target in order:
-                    batch = await measure(transport, servers[target], body(probe_uuid), checks[target], clients,
-                                          total, args.time_cap)
+                    batch = await measure(transport, servers[target], body(probe_uuid), expected[target], clients,
+                                          total, args.time_cap, load_generator, fresh_uuid)
                     batches[target].merge(batch)
             stored = (await health(vidmock.base_url))["jobs"]
         vidmock_row, floor_row = batches["vidmock"].summary(), batches["floor"].summary()
-        rows.append({"transport": transport, "operation": operation, "clients": clients,
+        rows.append({"transport": transport, "operation": operation, "clients": clients, "generator": load_generator,
                      "vidmock": vidmock_row, "floor": floor_row,
                      "rps_ratio_to_floor": _ratio(vidmock_row["rps"], floor_row["rps"]),
                      "p50_ratio_to_floor": _ratio(vidmock_row["p50_ms"], floor_row["p50_ms"]),
@@ -170,8 +212,9 @@ async def run(args) -> dict:
         poll = lambda probe: lambda: [{"taskType": "getResponse", "taskUUID": probe}]  # noqa: E731
         rows = []
         for transport in args.transports:
-            rows += await compare(transport, "submit", floor, submit, {"vidmock": is_ack, "floor": is_echo}, args)
-            rows += await compare(transport, "getResponse", floor, poll, {"vidmock": is_success, "floor": is_echo}, args)
+            rows += await compare(transport, "submit", floor, submit, {"vidmock": ACK, "floor": ECHO}, args, True)
+            rows += await compare(transport, "getResponse", floor, poll, {"vidmock": SUCCESS, "floor": ECHO}, args,
+                                  False)
         async with fresh_vidmock() as (vidmock, _probe):
             cold = await cold_submits(vidmock.base_url, args.cold)
             peak_rss = vidmock.status_kib("VmHWM")
@@ -183,8 +226,16 @@ async def run(args) -> dict:
         "machine": machine(),
         "setup": {
             "servers": "vidmock serve --port 0 --seed 1 (a fresh process per cell) and benchmarks/floor_server.py, "
-                       "each its own process; this process generates the load (aiohttp client, closed loop, "
-                       "keep-alive)",
+                       "each its own process",
+            "generators": {
+                "rest": "wrk -t1 (benchmarks/wrkload.py: closed loop, one keep-alive connection per client, a fresh "
+                        "v4 taskUUID per submit, percentiles of real answers)" if generator("rest", args) == "wrk"
+                        else "aiohttp client in this process (benchmarks/loadgen.py: closed loop, keep-alive)",
+                "ws": "aiohttp client in this process (benchmarks/loadgen.py: one authenticated socket per client)",
+                "wrk": wrk_version(),
+                "note": "each row's generator field names what measured it; the aiohttp client costs more CPU "
+                        "than the servers it drives and can hold a fast server (the floor) to about half its rate",
+            },
             "interleaving": f"{args.rounds} rounds per cell, the floor first in even rounds",
             "submit": "videoInference 1280x720 2 s MP4, identical params and seed: after one warm-up render "
                       "every background render is a cache hit; progression immediate",
@@ -208,6 +259,8 @@ def parse_args(argv=None):
     parser.add_argument("--time-cap", type=float, default=20.0, help="seconds a batch may last at most")
     parser.add_argument("--transports", default="rest,ws", type=lambda s: s.split(","))
     parser.add_argument("--cold", type=int, default=20, help="submits with a cold render each")
+    parser.add_argument("--generator", choices=("auto", "aiohttp"), default="auto",
+                        help="REST load from wrk when installed (auto), or always from the aiohttp client")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round, a tenth of the requests")
     args = parser.parse_args(argv)
     if args.quick:

@@ -27,13 +27,17 @@ import argparse
 import json
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin_suite import SPECS, SuiteRun, run_suite, write_suite
-from serverproc import command_line, machine, start_vidmock
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.plugin_suite import SPECS, SuiteRun, run_suite, write_suite  # noqa: E402
+from benchmarks.serverproc import command_line, machine, start_vidmock  # noqa: E402
 
 COUNTERS = ("renders", "ffmpeg_runs", "probes")
 FLOOR_TESTS = """

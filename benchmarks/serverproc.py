@@ -1,18 +1,22 @@
-"""Run a server (vidmock, or the floor server) in its own process for a benchmark or a test.
+"""Run a server (vidmock, the floor server, a peer mock) in its own process for a benchmark or a test.
 
 Servers under measurement live in separate processes so the load generator's CPU never counts as
-theirs; each announces its address on stdout as ``<name> serving on http://HOST:PORT``, which is
-how ``vidmock serve --port 0`` reports the free port it picked.
+theirs. vidmock and the floor announce their address on stdout as ``<name> serving on
+http://HOST:PORT`` (how ``vidmock serve --port 0`` reports the free port it picked); a peer is told
+its port and polled until it answers. A server's CPU and memory are those of its whole process tree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import platform
 import re
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +24,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 SERVING_LINE = re.compile(r"serving on (http://\S+)")
 BENCHMARKS = Path(__file__).resolve().parent
@@ -32,6 +36,7 @@ class ServerProcess:
     process: subprocess.Popen
     base_url: str
     stderr_path: Path
+    startup_s: float | None = None  # seconds from the start to the first sign of readiness
 
     @property
     def ws_url(self) -> str:
@@ -39,28 +44,27 @@ class ServerProcess:
 
     def status_kib(self, field: str) -> int | None:
         """A memory figure of ``/proc/<pid>/status`` in KiB (``VmHWM`` = peak RSS, ``VmRSS`` = now)."""
-        try:
-            text = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
-        return int(match.group(1)) if match else None
+        return status_kib(self.process.pid, field)
 
     final_stderr: str | None = None  # kept once stopped (the file is then removed)
 
+    def pids(self) -> list[int]:
+        """The started process and its live descendants, so a launcher (a shell, npm, a wrapper
+        script) never hides the process that does the work."""
+        return [self.process.pid, *descendants(self.process.pid)]
+
     def cpu_seconds(self) -> float | None:
-        """CPU time the server process has used so far, all threads: the scheduler's nanosecond
-        count (``/proc/<pid>/task/*/schedstat``), else ``/proc/<pid>/stat`` in clock ticks."""
-        try:
-            return sum(int((task / "schedstat").read_text().split()[0])
-                       for task in Path(f"/proc/{self.process.pid}/task").iterdir()) / 1e9
-        except (OSError, IndexError, ValueError):
-            pass
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        """CPU time the server's processes (``pids``) have used so far, all threads. A descendant
+        that exits between two readings takes its share with it; servers under load fork none."""
+        own = process_cpu_seconds(self.process.pid)
+        if own is None:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        return own + sum(process_cpu_seconds(pid) or 0.0 for pid in descendants(self.process.pid))
+
+    def rss_kib(self) -> int | None:
+        """Resident memory now (``VmRSS``), summed over the server's processes."""
+        sizes = [status_kib(pid, "VmRSS") for pid in self.pids()]
+        return sum(size for size in sizes if size is not None) if sizes[0] is not None else None
 
     def stderr_text(self) -> str:
         if self.final_stderr is not None:
@@ -79,8 +83,51 @@ class ServerProcess:
         if self.final_stderr is None:
             self.final_stderr = self.stderr_text()
             self.stderr_path.unlink(missing_ok=True)
-            self.process.stdout.close()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
         return self.process.returncode
+
+
+def status_kib(pid: int, field: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time of one process, all threads: the scheduler's nanosecond count
+    (``/proc/<pid>/task/*/schedstat``), else ``/proc/<pid>/stat`` in clock ticks."""
+    try:
+        return sum(int((task / "schedstat").read_text().split()[0])
+                   for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def descendants(pid: int) -> list[int]:
+    """Live descendants of ``pid``, from each process's parent in ``/proc/*/stat`` (the
+    ``/proc/<pid>/task/*/children`` lists are not in every kernel)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def vidmock_command() -> list[str]:
@@ -101,22 +148,58 @@ def start_floor() -> ServerProcess:
 
 
 def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
-    stderr_file = tempfile.NamedTemporaryFile(prefix="vidmock-stderr-", suffix=".log", delete=False)
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file, text=True,
-                               env={**os.environ, **(env or {})})
-    stderr_file.close()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+    started = time.monotonic()
+    process, stderr_path = _spawn(argv, env, stdout=subprocess.PIPE)
     line = ""
-    while time.monotonic() < deadline:
+    while time.monotonic() < started + STARTUP_TIMEOUT:
         line = process.stdout.readline()
         match = SERVING_LINE.search(line)
         if match:
-            return ServerProcess(process, match.group(1), Path(stderr_file.name))
+            return ServerProcess(process, match.group(1), stderr_path, startup_s=time.monotonic() - started)
         if not line and process.poll() is not None:
             break
+    _give_up(process, stderr_path, f"{argv[0]} did not start: {line!r}")
+
+
+def start_listening(argv: list[str], port: int, env: dict | None = None) -> ServerProcess:
+    """A server told its port on the command line that announces nothing we rely on (Prism,
+    WireMock): its output is discarded and it is ready once ``GET /`` gets any HTTP answer."""
+    started = time.monotonic()
+    process, stderr_path = _spawn(argv, env, stdout=subprocess.DEVNULL)
+    while time.monotonic() < started + STARTUP_TIMEOUT and process.poll() is None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        finally:
+            connection.close()
+        return ServerProcess(process, f"http://127.0.0.1:{port}", stderr_path, startup_s=time.monotonic() - started)
+    _give_up(process, stderr_path, f"{argv[0]} did not answer on port {port}")
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick); for servers that cannot take port 0."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _spawn(argv: list[str], env: dict | None, stdout) -> tuple[subprocess.Popen, Path]:
+    stderr_file = tempfile.NamedTemporaryFile(prefix="vidmock-stderr-", suffix=".log", delete=False)
+    process = subprocess.Popen(argv, stdout=stdout, stderr=stderr_file, text=True, env={**os.environ, **(env or {})})
+    stderr_file.close()
+    return process, Path(stderr_file.name)
+
+
+def _give_up(process: subprocess.Popen, stderr_path: Path, why: str) -> NoReturn:
     process.kill()
     process.wait()
-    raise RuntimeError(f"{argv[0]} did not start: {line!r}\n{Path(stderr_file.name).read_text()}")
+    stderr = stderr_path.read_text(errors="replace")
+    stderr_path.unlink(missing_ok=True)
+    raise RuntimeError(f"{why}\n{stderr}")
 
 
 def machine() -> dict:
@@ -145,6 +228,18 @@ def print_run(benchmark: Coroutine[Any, Any, dict]) -> None:
     print(json.dumps(result, indent=2))
 
 
+def code_revision() -> str | None:
+    """The commit measured (``git describe --always --dirty``), so figures can be told apart later."""
+    try:
+        completed = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCHMARKS, capture_output=True,
+                                   text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() or None
+
+
 def command_line() -> str:
     """The exact command that produced this output, to print alongside the figures."""
-    return " ".join(["python", os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+    spec = getattr(sys.modules["__main__"], "__spec__", None)  # set when run as ``python -m benchmarks.X``
+    program = ["-m", spec.name] if spec is not None else [os.path.relpath(sys.argv[0])]
+    return shlex.join(["python", *program, *sys.argv[1:]])

@@ -18,15 +18,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from serverproc import ServerProcess, command_line, machine, start_vidmock
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.serverproc import ServerProcess, command_line, machine, start_vidmock  # noqa: E402
 
 API_KEY = "soak-key"
 MODEL = "alibaba:wan@2.7"

@@ -17,10 +17,15 @@ Run: ``python benchmarks/verbose_log.py`` (about 30 s on 2 cores; ``--quick`` fo
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from latency import API_KEY, CACHED_SEED, finished_task, is_ack, video_task
-from loadgen import Batch, rest_load, ws_load
-from serverproc import command_line, machine, print_run, start_vidmock
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.latency import API_KEY, CACHED_SEED, finished_task, is_ack, video_task  # noqa: E402
+from benchmarks.loadgen import Batch, rest_load, ws_load  # noqa: E402
+from benchmarks.serverproc import command_line, machine, print_run, start_vidmock  # noqa: E402
 
 OPERATIONS = ("rest ping", "rest submit", "ws getResponse")
 

@@ -245,13 +245,11 @@ async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
     from mockserver.control import CONTROL
     from mockserver.control.exposure import warn_if_control_exposed
 
-    backend = None
-    if proxy:
+    def proxy_backend(app, _mock):
         from mockserver.backends.proxy import install_proxy
+        return install_proxy(app, os.environ, version())
 
-        def backend(app, _mock):
-            return install_proxy(app, os.environ, version())
-    server = await start_server(config, backend=backend)
+    server = await start_server(config, backend=proxy_backend if proxy else None)
     _freeze_startup_heap()
     print(f"vidmock {'proxy ' if proxy else ''}serving on {server.base_url}", flush=True)
     if proxy:

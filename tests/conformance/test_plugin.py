@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from plugin_suite import SPECS, run_suite, write_suite  # noqa: E402
+from benchmarks.plugin_suite import SPECS, run_suite, write_suite
 
 COUNT = 10  # two tests per distinct video
 

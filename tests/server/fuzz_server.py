@@ -4,17 +4,13 @@ never printed a traceback. Shared by tests/test_fuzz_rest.py and tests/test_fuzz
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, settings
 
+from benchmarks.serverproc import start_vidmock
 from mockserver.contract import response_schema
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from serverproc import start_vidmock  # noqa: E402
 
 MAX_BODY_MB = 0.25  # a small body limit, so oversized bodies are cheap to send
 LIMIT = int(MAX_BODY_MB * 1024 * 1024)

@@ -16,9 +16,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-
+from benchmarks.serverproc import start_vidmock
 from fuzz_server import ENVELOPE, ERROR, LIMIT, fuzz_settings, no_traceback_after_each_test, server  # noqa: F401
-from serverproc import start_vidmock  # on the path through fuzz_server
 
 MODEL = "alibaba:wan@2.7"
 TASK_UUID = "0d84f171-2e54-4c07-836e-05788795736d"

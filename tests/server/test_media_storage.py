@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from api_channels import TRANSPORTS, media_task, only_error, only_item, open_channel, store
 from jsonschema import Draft7Validator
-from media_samples import SAMPLES, UNLISTED, sample
+from media_samples import SAMPLES, sample
 
 from conftest import data_uri, new_uuid, png_bytes, video_task
 from mockserver.contract import response_schema

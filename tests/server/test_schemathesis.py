@@ -25,11 +25,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.serverproc import start_vidmock
 from mockserver.contract import model_profile
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))
-from serverproc import start_vidmock  # noqa: E402
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))  # the console script next to python
 EXPLORE = os.environ.get("VIDMOCK_FUZZ_EXPLORE") == "1"

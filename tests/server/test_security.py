@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,13 +12,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from benchmarks.serverproc import start_vidmock
 from conformance.client import MockClient
 from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 from mockserver.config import ServerConfig
 from mockserver.state import CONFIG
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from serverproc import start_vidmock  # noqa: E402
 
 SECRET = b"vidmock-secret-outside-the-media-dir"
 LISTEN = "0A"  # TCP state code of a listening socket in /proc/net/tcp

@@ -234,7 +234,7 @@ async def test_complete_settles_every_generation_at_once(make_server, http):
     task_uuid = new_uuid()
     await api.fault("taskError", generations=[2], match={"taskUUID": task_uuid})
     async with channel("rest", server, http) as chan:
-        task = await submitted(server, chan, taskUUID=task_uuid, numberResults=3)
+        await submitted(server, chan, taskUUID=task_uuid, numberResults=3)
         await chan.poll(task_uuid)
         completed = await api.complete(task_uuid)
         assert [g["status"] for g in completed["generations"]] == ["success", "success", "error"]

@@ -6,13 +6,7 @@ once); no timing is asserted, the machine is too noisy for that.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import soak  # noqa: E402
+from benchmarks import soak
 
 TASKS, CLIENTS = 300, 16
 SMALL_RUN_RSS_BOUND_MIB = 256

@@ -1,0 +1,143 @@
+"""Closed-loop REST load from ``wrk``, a C load generator that costs a server's benchmark far less
+CPU than a Python client does (``benchmarks/loadgen.py`` held the floor to about half the req/s).
+
+One wrk thread, one keep-alive connection per client, each sending its next request when the last
+is answered; a fresh v4 taskUUID per request where the body asks for one; ``Authorization: Bearer``
+on every request. A run ends at a request count or at a time cap, whichever comes first (the Lua
+script ``wrk_closed_loop.lua`` stops wrk at the count).
+
+Latency: wrk records every answer in a 1-µs histogram, then adds synthetic samples for answers
+slower than its expected interval (its coordinated-omission correction, meant for open-loop load).
+A closed loop has no schedule to fall behind, so those samples are taken out again here
+(``remove_synthetic_samples``): the percentiles are of real answers only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent / "wrk_closed_loop.lua"
+UUID_SLOT = "00000000-0000-4000-8000-000000000000"  # in a body: replaced by a fresh v4 UUID per request
+WRK_TIMEOUT = "5s"  # an answer slower than this counts as a timeout (wrk's histogram ends there)
+
+
+def wrk_path() -> str | None:
+    return shutil.which("wrk")
+
+
+def wrk_version() -> str | None:
+    path = wrk_path()
+    if path is None:
+        return None
+    completed = subprocess.run([path, "-v"], capture_output=True, text=True)
+    return (completed.stdout or completed.stderr).splitlines()[0].split(" Copyright")[0].strip()
+
+
+@dataclass
+class WrkRun:
+    """One wrk run against one server: what it measured and what it cost wrk itself."""
+    answered: int = 0  # answers counted by the script (any status)
+    non_2xx: int = 0
+    unexpected: int = 0  # 2xx answers whose body was not the expected reply
+    socket_errors: dict = field(default_factory=dict)
+    first_bad: str = ""  # status and start of the first non-2xx or unexpected answer
+    wall_s: float = 0.0  # from wrk's start to the last answer
+    histogram: dict[int, int] = field(default_factory=dict)  # latency µs -> answers, real ones only
+    synthetic_removed: int = 0
+    wrk_cpu_s: float = 0.0  # user + system time of the wrk process
+    stopped_by: str = ""  # "count" or "time"
+
+    @property
+    def failures(self) -> int:
+        return self.non_2xx + self.unexpected + sum(self.socket_errors.values())
+
+    def latencies_s(self) -> list[float]:
+        """Every answer's latency in seconds (sorted), for code that summarises sample lists."""
+        return [micros / 1e6 for micros, count in sorted(self.histogram.items()) for _ in range(count)]
+
+
+def run_wrk(url: str, body: str, *, token: str, clients: int, requests: int, time_cap: float,
+            expect: str = "", refuse: str = "") -> WrkRun:
+    """``requests`` answers (or ``time_cap`` seconds) of POST ``body`` to ``url`` from ``clients``
+    connections. ``expect`` / ``refuse`` are Lua patterns a 2xx reply body must / must not match."""
+    path = wrk_path()
+    if path is None:
+        raise RuntimeError("wrk is not installed (benchmarks/install_peers.sh installs it)")
+    with tempfile.TemporaryDirectory(prefix="vidmock-wrk-") as workdir:
+        out = Path(workdir) / "report.json"
+        env = {**os.environ, "VIDMOCK_WRK_BODY": body, "VIDMOCK_WRK_UUID_SLOT": UUID_SLOT if UUID_SLOT in body else "",
+               "VIDMOCK_WRK_TOKEN": token, "VIDMOCK_WRK_REQUESTS": str(requests), "VIDMOCK_WRK_EXPECT": expect,
+               "VIDMOCK_WRK_REFUSE": refuse, "VIDMOCK_WRK_OUT": str(out)}
+        argv = [path, "-t1", f"-c{clients}", f"-d{max(1, math.ceil(time_cap))}s", "--timeout", WRK_TIMEOUT,
+                "-s", str(SCRIPT), url]
+        with open(Path(workdir) / "stdout", "w+") as output:
+            process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=env)
+            _, status, usage = os.wait4(process.pid, 0)  # wait4: the child's own CPU time, wrk's cost
+            process.returncode = os.waitstatus_to_exitcode(status)
+            output.seek(0)
+            printed = output.read()
+        if process.returncode != 0 or not out.exists():
+            raise RuntimeError(f"wrk failed ({process.returncode}): {' '.join(argv)}\n{printed}")
+        report = json.loads(out.read_text(errors="replace"))
+    return _run_from_report(report, clients, requests, usage.ru_utime + usage.ru_stime)
+
+
+def _run_from_report(report: dict, clients: int, requests: int, wrk_cpu_s: float) -> WrkRun:
+    thread = report["threads"][0]  # one wrk thread (-t1)
+    recorded = {micros: count for micros, count in report["latency_us"]}
+    histogram = remove_synthetic_samples(recorded, _expected_interval_us(report, clients))
+    return WrkRun(answered=thread["answered"], non_2xx=thread["non_2xx"], unexpected=thread["unexpected"],
+                  socket_errors={k: v for k, v in report["errors"].items() if k != "status" and v},
+                  first_bad=thread["first_bad"], wall_s=max(0.0, thread["last"] - thread["started"]),
+                  histogram=histogram, synthetic_removed=sum(recorded.values()) - sum(histogram.values()),
+                  wrk_cpu_s=wrk_cpu_s, stopped_by="count" if thread["answered"] >= requests else "time")
+
+
+def _expected_interval_us(report: dict, clients: int) -> int:
+    """The interval wrk 4 used for its correction: run time / (answers per connection), in
+    integer µs as wrk computes it (``src/wrk.c``, ``stats_correct``)."""
+    per_connection = report["requests"] // clients
+    return report["duration_us"] // per_connection if per_connection else 0
+
+
+def remove_synthetic_samples(recorded: dict[int, int], expected: int) -> dict[int, int]:
+    """Undo wrk's ``stats_correct(expected)``, which for every recorded latency n >= 2*expected
+    added its count at n - expected, n - 2*expected, ... while that stays above ``expected``.
+    Walking down from the slowest bucket, each bucket's real count is what is left after the
+    synthetic counts that slower real answers put there."""
+    if expected <= 0:
+        return dict(recorded)
+    real: dict[int, int] = {}
+    synthetic: dict[int, int] = {}
+    for micros in sorted(recorded, reverse=True):
+        count = recorded[micros] - synthetic.pop(micros, 0)
+        if count <= 0:
+            continue
+        real[micros] = count
+        if micros >= 2 * expected:
+            lower = micros - expected
+            while lower > expected:
+                synthetic[lower] = synthetic.get(lower, 0) + count
+                lower -= expected
+    return dict(sorted(real.items()))
+
+
+def histogram_percentile(histogram: dict[int, int], pct: float) -> int | None:
+    """Nearest-rank percentile (µs) of a latency histogram, as loadgen.percentile does for lists."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, math.ceil(pct / 100 * total))
+    seen = 0
+    for micros in sorted(histogram):
+        seen += histogram[micros]
+        if seen >= rank:
+            return micros
+    return None
