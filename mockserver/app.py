@@ -114,9 +114,10 @@ def create_app(config: ServerConfig, *, clock: Clock | None = None,
 
 def _lifetime(temporary_dir: Path | None):
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        """On shutdown: stop renders and callbacks, then remove a temporary data dir."""
+        """On shutdown: stop jobs, callbacks and the renders behind them, then remove a temporary data dir."""
         yield
         await app[JOBS].close()
+        await app[SYNTHESIZER].close()
         if temporary_dir is not None:
             await asyncio.to_thread(shutil.rmtree, temporary_dir, True)
     return lifetime

@@ -19,31 +19,32 @@ written by the same ffmpeg run. See docs/synthesis.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import ffmpeg
 import imageio_ffmpeg
-from filelock import AsyncFileLock
+from filelock import FileLock, Timeout
 
+from mockserver.media_types import VIDEO_TYPES
 from mockserver.synth_build import Build, BuildProbeError, known_build, probe_build, run_ffmpeg
 
 log = logging.getLogger(__name__)
-
-from mockserver.media_types import VIDEO_TYPES
 
 QUALITY_MIN, QUALITY_MAX = 20, 99
 AUDIO_SAMPLE_RATE = 48000
 QUIET_ARGS = ("-nostdin", "-hide_banner", "-v", "error")
 POSTER_BOX = 320  # a poster fits in POSTER_BOX x POSTER_BOX, aspect kept
 POSTER_QUALITY = 4  # mjpeg -q:v (2 best .. 31 worst)
+LOCK_POLL = 0.05  # seconds between tries for a lock file another process (or server) holds
 
 
 def x264_crf(quality: int) -> int:
@@ -239,6 +240,14 @@ class Synthesizer:
             self._build = await asyncio.shield(self._probing)
         return self._build
 
+    async def close(self) -> None:
+        """Stop the renders still running (server shutdown): each waiter has already given up on
+        them (renders are shielded), and an ffmpeg process must not outlive the server."""
+        running = [*self._inflight.values(), *([self._probing] if self._probing is not None else [])]
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
     def stats(self) -> dict:
         """Counters for the control plane (``/__mock/``)."""
         return {
@@ -420,7 +429,7 @@ class Synthesizer:
         locks = path.parent.parent / ".locks"  # one empty file per file ever made, out of the layers' way
         for folder in (path.parent, locks):
             folder.mkdir(parents=True, exist_ok=True)
-        async with AsyncFileLock(locks / f"{path.parent.name}-{path.name}.lock"):
+        async with _file_lock(locks / f"{path.parent.name}-{path.name}.lock"):
             if path.exists():
                 counts["elsewhere"] += 1  # made by another process while this one waited
                 return path
@@ -464,6 +473,24 @@ class Synthesizer:
             self._last_stderr = str(exc)
             raise SynthesisError(f"cannot run ffmpeg: {exc}", str(exc)) from exc
         return returncode, stderr
+
+
+@contextlib.asynccontextmanager
+async def _file_lock(path: Path) -> AsyncIterator[None]:
+    """Hold the lock file ``path`` (an flock: other processes, and other servers in this one, wait).
+    Tried without blocking and polled from the loop: no worker thread takes part, so a cancelled
+    waiter or holder lets go at once, at server shutdown and at the end of an event loop alike."""
+    lock = FileLock(path, thread_local=False)
+    while True:
+        try:
+            lock.acquire(blocking=False)
+            break
+        except Timeout:
+            await asyncio.sleep(LOCK_POLL)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _part_name(path: Path) -> Path:

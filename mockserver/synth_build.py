@@ -20,6 +20,7 @@ for a given binary and fontconfig environment (``known_build``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ PROBE_OUTPUT = ("-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-")
 ENDS_BYTES = 1 << 20  # bytes hashed at each end of the binary
 FONT_VARIABLES = ("FONTCONFIG_FILE", "FONTCONFIG_PATH")  # they change what fontconfig finds
 BUILD_FILE = "build.json"
+KILLED_WAIT = 5.0  # seconds a cancelled ffmpeg is waited for once killed
 
 
 class BuildProbeError(Exception):
@@ -116,7 +118,8 @@ async def run_ffmpeg(argv: list[str], *, keep_stdout: bool = False) -> tuple[int
         stdout, stderr = await process.communicate()
     except asyncio.CancelledError:
         process.kill()
-        await process.wait()
+        with contextlib.suppress(asyncio.TimeoutError):  # reaped at once; a pipe held by a grandchild may not close
+            await asyncio.wait_for(process.wait(), KILLED_WAIT)
         raise
     return process.returncode, stdout or b"", stderr.decode(errors="replace")
 

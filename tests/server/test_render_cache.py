@@ -13,8 +13,8 @@ import imageio_ffmpeg
 from PIL import Image
 
 from conformance.client import MockClient
-from conftest import video_task
-from mockserver.state import SYNTHESIZER
+from conftest import new_uuid, video_task
+from mockserver.state import JOBS, SYNTHESIZER
 from mockserver.synth import Synthesizer, VideoSpec, seed_colour
 from mockserver.synth_build import RECIPE
 
@@ -165,3 +165,34 @@ async def test_a_second_server_on_the_same_cache_dir_renders_nothing_again(make_
         results.append(server.app[SYNTHESIZER].stats())
     assert results[0]["renders"] == 1 and results[0]["ffmpeg_runs"] >= 2
     assert (results[1]["renders"], results[1]["ffmpeg_runs"]) == (0, 0)
+
+
+def ffmpeg_children() -> list[int]:
+    """Child processes of this one that run ffmpeg (from /proc, every thread's children)."""
+    pids = []
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        pids += [int(pid) for pid in children.read_text().split()]
+    return [pid for pid in pids if "ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+
+
+async def test_a_stopped_server_leaves_no_render_task_and_no_ffmpeg_behind(make_server, http, tmp_path):
+    """A render still running at shutdown is cancelled with the server, not left to the event loop's
+    end; the next server sharing the cache then renders that video itself, without waiting."""
+    task = video_task(seed=7, width=1920, height=1080, duration=5)
+    server = await make_server(cache_dir=tmp_path)  # an empty cache: the render below is really running
+    assert (await MockClient(server.base_url, "k", session=http).post([task]))[0] == 200
+    for _ in range(250):
+        if ffmpeg_children():
+            break
+        await asyncio.sleep(0.02)
+    assert ffmpeg_children(), "the render should be running when the server stops"
+    await server.stop()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert ffmpeg_children() == []
+    again = await make_server(cache_dir=tmp_path)
+    repeat = {**task, "taskUUID": new_uuid()}
+    assert (await MockClient(again.base_url, "k", session=http).post([repeat]))[0] == 200
+    jobs = again.app[JOBS]
+    job = jobs.get("k", repeat["taskUUID"])
+    await asyncio.wait_for(jobs.wait_rendered(job), 60)
+    assert job.render_error is None and again.app[SYNTHESIZER].stats()["layers"]["video"].get("elsewhere", 0) == 0
