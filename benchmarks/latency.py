@@ -79,10 +79,10 @@ SUCCESS = Expected(is_success, '"status":%s*"success"', '"errors"')
 ECHO = Expected(is_echo, '"taskType":%s*"')
 
 
-async def finished_task(base_url: str) -> str:
-    """Submit the cached-seed task and wait for success: its render warms the cache, and its
-    taskUUID is what the getResponse probes ask for."""
-    task = video_task(CACHED_SEED)
+async def finished_task(base_url: str, task_uuid: str | None = None) -> str:
+    """Submit the cached-seed task (a new taskUUID unless given) and wait for success: its render
+    warms the cache, and its taskUUID is what the getResponse probes ask for."""
+    task = video_task(CACHED_SEED) | ({"taskUUID": task_uuid} if task_uuid else {})
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with aiohttp.ClientSession(headers=headers) as session:
         async with session.post(f"{base_url}/v1", json=[task]) as response:

@@ -46,12 +46,13 @@ from benchmarks.peer_servers import PEERS, Peer, missing, post, product, start_p
 from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,  # noqa: E402
                                      ratios_to_vidmock, table, targets, warnings)
 from benchmarks.serverproc import (ServerProcess, code_revision, command_line, machine, start_floor,  # noqa: E402
-                                   start_vidmock)
+                                   start_process, start_vidmock)
 from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version  # noqa: E402
 
 CLIENT_COUNTS = (1, 16)
 DEFAULT_SERVERS = ("vidmock", "floor", "prism", "prism-silent", "wiremock")
 KNOWN_SERVERS = ("vidmock", "floor", *PEERS)
+BASELINE = "vidmock-baseline"  # --baseline: vidmock from another checkout
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,22 @@ def start_contenders(names: list[str], workload: Workload, finished_uuid: str, v
     return contenders
 
 
+def start_baseline(checkout: Path, workload: Workload, finished_uuid: str,
+                   stack: contextlib.ExitStack) -> Contender:
+    """vidmock as another checkout has it (its own ``.venv``), measured in the same rounds: the
+    before and after of a change, under the same load at the same moment. ``-I``: its own code,
+    not this folder's; only ``serve --port 0 --seed 1``, which every version understands. It holds
+    the same finished task, so both answer the same requests."""
+    python = checkout / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"--baseline {checkout}: no {python} (a checkout with its own venv, pip install -e .)")
+    server = stack.enter_context(_stopping(start_process(
+        [str(python), "-I", "-m", "mockserver", "serve", "--port", "0", "--seed", "1"])))
+    asyncio.run(finished_task(server.base_url, finished_uuid))
+    return Contender(BASELINE, server, f"vidmock ({checkout}, {code_revision(checkout)})", PER_REQUEST["vidmock"],
+                     workload.expected)
+
+
 @contextlib.contextmanager
 def _stopping(server: ServerProcess):
     try:
@@ -203,6 +220,8 @@ def measure_workload(workload: Workload, names: list[str], workdir: Path, skippe
         vidmock = stack.enter_context(_stopping(start_vidmock("--seed", "1")))
         finished_uuid = asyncio.run(finished_task(vidmock.base_url))
         contenders = start_contenders(names, workload, finished_uuid, vidmock, workdir, skipped, stack)
+        if args.baseline is not None:
+            contenders[BASELINE] = start_baseline(args.baseline, workload, finished_uuid, stack)
         probe(contenders, finished_uuid)
         for contender in contenders.values():
             contender.info |= {"startup_s": round(contender.server.startup_s or 0, 2),
@@ -300,6 +319,8 @@ def parse_args(argv=None):
                         help="unmeasured requests per server and workload at the most clients, before the first cell")
     parser.add_argument("--warmup", type=int, default=2000, help="unmeasured requests per server and cell")
     parser.add_argument("--time-cap", type=float, default=20.0, help="seconds a wrk run may last at most")
+    parser.add_argument("--baseline", type=lambda text: Path(text).resolve(), default=None,
+                        help=f"also measure vidmock from this checkout (its .venv) as {BASELINE}: a before/after")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 100 requests, 50 + 50 warm-up")
     args = parser.parse_args(argv)
     if args.quick:

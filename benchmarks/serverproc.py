@@ -228,10 +228,10 @@ def print_run(benchmark: Coroutine[Any, Any, dict]) -> None:
     print(json.dumps(result, indent=2))
 
 
-def code_revision() -> str | None:
+def code_revision(checkout: Path = BENCHMARKS) -> str | None:
     """The commit measured (``git describe --always --dirty``), so figures can be told apart later."""
     try:
-        completed = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCHMARKS, capture_output=True,
+        completed = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=checkout, capture_output=True,
                                    text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
