@@ -132,11 +132,8 @@ async def test_a_null_byte_or_backslash_in_a_raw_path_never_serves_a_file(media_
 
 # -- the control plane's token -------------------------------------------------------------------
 
-CONTROL_TOKEN_AVAILABLE = "control_token" in ServerConfig.__dataclass_fields__
-needs_control_token = pytest.mark.skipif(not CONTROL_TOKEN_AVAILABLE, reason="control plane token not landed yet")
 
 
-@needs_control_token
 async def test_control_plane_requires_the_token_when_one_is_set(make_server, http):
     server = await make_server(control_token="s3cret-token")
     async with http.get(f"{server.base_url}/__mock/journal") as response:
