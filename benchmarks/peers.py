@@ -52,7 +52,6 @@ from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version
 CLIENT_COUNTS = (1, 16)
 DEFAULT_SERVERS = ("vidmock", "floor", "prism", "prism-silent", "wiremock")
 KNOWN_SERVERS = ("vidmock", "floor", *PEERS)
-BASELINE = "vidmock-baseline"  # --baseline: vidmock from another checkout
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,8 @@ def start_baseline(checkout: Path, workload: Workload, finished_uuid: str,
     server = stack.enter_context(_stopping(start_process(
         [str(python), "-I", "-m", "mockserver", "serve", "--port", "0", "--seed", "1"])))
     asyncio.run(finished_task(server.base_url, finished_uuid))
-    return Contender(BASELINE, server, f"vidmock ({checkout}, {code_revision(checkout)})", PER_REQUEST["vidmock"],
+    revision = code_revision(checkout)
+    return Contender(f"vidmock@{revision}", server, f"vidmock ({checkout}, {revision})", PER_REQUEST["vidmock"],
                      workload.expected)
 
 
@@ -220,8 +220,9 @@ def measure_workload(workload: Workload, names: list[str], workdir: Path, skippe
         vidmock = stack.enter_context(_stopping(start_vidmock("--seed", "1")))
         finished_uuid = asyncio.run(finished_task(vidmock.base_url))
         contenders = start_contenders(names, workload, finished_uuid, vidmock, workdir, skipped, stack)
-        if args.baseline is not None:
-            contenders[BASELINE] = start_baseline(args.baseline, workload, finished_uuid, stack)
+        for checkout in args.baseline:
+            baseline = start_baseline(checkout, workload, finished_uuid, stack)
+            contenders[baseline.name] = baseline
         probe(contenders, finished_uuid)
         for contender in contenders.values():
             contender.info |= {"startup_s": round(contender.server.startup_s or 0, 2),
@@ -319,8 +320,9 @@ def parse_args(argv=None):
                         help="unmeasured requests per server and workload at the most clients, before the first cell")
     parser.add_argument("--warmup", type=int, default=2000, help="unmeasured requests per server and cell")
     parser.add_argument("--time-cap", type=float, default=20.0, help="seconds a wrk run may last at most")
-    parser.add_argument("--baseline", type=lambda text: Path(text).resolve(), default=None,
-                        help=f"also measure vidmock from this checkout (its .venv) as {BASELINE}: a before/after")
+    parser.add_argument("--baseline", type=lambda text: Path(text).resolve(), action="append", default=[],
+                        help="also measure vidmock from this checkout (its .venv), as vidmock@<its commit>: a "
+                             "before/after in one run; repeatable")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 100 requests, 50 + 50 warm-up")
     args = parser.parse_args(argv)
     if args.quick:

@@ -116,3 +116,20 @@ def test_histogram_percentile_is_nearest_rank():
     histogram = {100: 50, 200: 49, 5000: 1}
     assert [histogram_percentile(histogram, p) for p in (1, 50, 51, 99, 100)] == [100, 100, 200, 200, 5000]
     assert histogram_percentile({}, 50) is None
+
+
+@needs_wrk
+def test_a_baseline_checkout_is_measured_beside_vidmock_under_its_commit():
+    """``--baseline`` starts vidmock from another checkout's venv; this checkout stands in for one."""
+    if not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("this checkout has no .venv to stand in as a baseline")
+    command = [sys.executable, "-m", "benchmarks.peers", "--quick", "--servers", "vidmock", "--workloads",
+               "getResponse", "--clients", "1", "--rounds", "1", "--baseline", str(ROOT)]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    revision = report["revision"]
+    [cell] = report["workloads"]["getResponse"]["cells"]
+    assert list(cell["servers"]) == ["vidmock", f"vidmock@{revision}"]
+    assert cell["servers"][f"vidmock@{revision}"]["non_2xx"] == 0
+    assert set(cell["ratios"]) == {f"vidmock/vidmock@{revision}"}
