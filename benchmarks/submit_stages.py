@@ -1,0 +1,150 @@
+"""Where a REST submit's time goes: each stage of the pipeline timed inside a running server.
+
+vidmock runs in this process (``start_server``, the default settings of ``vidmock serve``, its
+start-up heap frozen as ``serve`` does); wrk drives cached submits at it from 16 connections, as in
+``peers.py``. Each stage below is wrapped in a timer before the server starts, so the figures are
+of the real pipeline under load, caches and collector included, not of a loop over one function.
+Nested stages are indented; each timer adds about half a microsecond to its stage and its parents.
+The process's own CPU per request (wrk runs in its own process) and the collector's share are
+reported beside them: the rest of a request's CPU is aiohttp's and the event loop's.
+
+Run: ``python -m benchmarks.submit_stages`` (about 10 s; needs wrk). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.latency import API_KEY, CACHED_SEED, video_task  # noqa: E402
+from benchmarks.serverproc import command_line, machine, print_run  # noqa: E402
+from benchmarks.wrkload import UUID_SLOT, run_wrk  # noqa: E402
+from mockserver.app import start_server  # noqa: E402
+from mockserver.backends import mock as mock_backend  # noqa: E402
+from mockserver.backends.mock import MockBackend  # noqa: E402
+from mockserver.config import ServerConfig  # noqa: E402
+from mockserver.control.journal import Journal  # noqa: E402
+from mockserver.jobs import Job, JobStore  # noqa: E402
+from mockserver.media import MediaStore  # noqa: E402
+from mockserver.synth import Synthesizer  # noqa: E402
+from mockserver.task_details import TaskDetails  # noqa: E402
+from mockserver.transports import rest  # noqa: E402
+
+# (owner, attribute, label): the label's indent is its depth in the pipeline
+STAGES = (
+    (rest, "handle_post", "handle_post"),
+    (rest, "request_context", "  request_context"),
+    (rest, "read_body", "  read_body"),
+    (rest, "serve", "  serve (hooks, backend)"),
+    (MockBackend, "_run", "    MockBackend._run"),
+    (mock_backend, "validate_task", "      validate_task"),
+    (MockBackend, "_video_inference", "      _video_inference"),
+    (JobStore, "submit", "        JobStore.submit"),
+    (Job, "video_spec", "          Job.video_spec"),
+    (Synthesizer, "finished", "          Synthesizer.finished"),
+    (JobStore, "_publish", "          JobStore._publish"),
+    (MediaStore, "add_file", "            MediaStore.add_file"),
+    (JobStore, "_settle", "          JobStore._settle"),
+    (MockBackend, "_remember", "    MockBackend._remember"),
+    (TaskDetails, "submitted", "      TaskDetails.submitted"),
+    (rest, "_respond", "  _respond"),
+    (rest, "finish", "  finish (journal, observers)"),
+    (Journal, "add", "    Journal.add"),
+)
+
+
+def timed(function, totals: dict, label: str):
+    """``function`` (sync or async) with its wall time added to ``totals[label]``."""
+    if asyncio.iscoroutinefunction(function):
+        @functools.wraps(function)
+        async def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                totals[label] += time.perf_counter() - started
+    else:
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                totals[label] += time.perf_counter() - started
+    return wrapper
+
+
+async def run(args) -> dict:
+    totals = dict.fromkeys((label for _, _, label in STAGES), 0.0)
+    for owner, name, label in STAGES:
+        setattr(owner, name, timed(getattr(owner, name), totals, label))
+    collector = {"seconds": 0.0, "started": 0.0}
+
+    def on_collect(phase: str, _info: dict) -> None:
+        if phase == "start":
+            collector["started"] = time.perf_counter()
+        else:
+            collector["seconds"] += time.perf_counter() - collector["started"]
+
+    server = await start_server(ServerConfig(port=0, seed=1))
+    gc.freeze()  # as `vidmock serve` does (cli._freeze_startup_heap)
+    gc.set_threshold(10_000, 10, 10)
+    gc.callbacks.append(on_collect)
+    try:
+        url = f"{server.base_url}/v1"
+        task = json.dumps([{**video_task(CACHED_SEED), "taskUUID": UUID_SLOT}])
+        await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=1, requests=1, time_cap=30)  # renders
+        await asyncio.sleep(2)  # the render's background work ends
+        await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=args.clients, requests=args.warmup,
+                                time_cap=30)
+        for label in totals:
+            totals[label] = 0.0
+        collector["seconds"] = 0.0
+        cpu, wall = time.process_time(), time.perf_counter()
+        measured = await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=args.clients,
+                                           requests=args.requests, time_cap=60)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        gc.callbacks.remove(on_collect)
+        await server.stop()
+    answers = measured.answered
+    per_request = {label: round(1e6 * seconds / answers, 1) for label, seconds in totals.items()}
+    return {
+        "benchmark": "submit_stages",
+        "command": command_line(),
+        "machine": machine(),
+        "requests": answers,
+        "failures": measured.failures,
+        "clients": args.clients,
+        "rps": round(answers / wall),
+        "process_cpu_us_per_request": round(1e6 * cpu / answers, 1),
+        "collector_us_per_request": round(1e6 * collector["seconds"] / answers, 1),
+        "stages_us_per_request": per_request,
+        "note": "wall time inside each stage (one thread: CPU time but for waits); nested stages are "
+                "indented and included in their parents",
+    }
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--warmup", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=16)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    print_run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
