@@ -109,7 +109,7 @@ def targets(workloads: dict) -> list[dict]:
 
 
 def table(workloads: dict) -> list[dict]:
-    """One flat row per (workload, clients, server): the figures docs/performance-peers.md shows."""
+    """One flat row per (workload, clients, server): the figures docs/performance.md shows."""
     rows = []
     for name, workload in workloads.items():
         for cell in workload["cells"]:
