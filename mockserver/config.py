@@ -356,6 +356,7 @@ class Variable:
 
 CHECK_CLIENT = "`vidmock check` sets it for the client command"
 TEST_SUITE = "vidmock's own test suite"
+BENCHMARKS = "vidmock's benchmarks"
 OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable(CONFIG_VARIABLE, "`vidmock serve`", "the TOML settings file, when `--config` is not given"),
     Variable("VIDMOCK_OFFLINE", TEST_SUITE + " and `vidmock proxy`", "`1`: the proxy refuses any upstream, and any "
@@ -378,6 +379,13 @@ OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable("VIDMOCK_FUZZ_EXPLORE", TEST_SUITE, "`1`: the fuzz tests draw random seeds and ten times the examples"),
     Variable("VIDMOCK_DASHBOARD_SCREENSHOTS", TEST_SUITE, "a folder where the dashboard tests keep their "
              "screenshots, to look at"),
+    Variable("VIDMOCK_PEERS_HOME", BENCHMARKS, "where `benchmarks/install_peers.sh` installs Prism and WireMock "
+             "(default `~/.cache/vidmock-peers`)"),
+    *(Variable(f"VIDMOCK_WRK_{name}", BENCHMARKS, f"set by `benchmarks/wrkload.py` for the wrk script: {meaning}")
+      for name, meaning in (("BODY", "the request body"), ("UUID_SLOT", "the taskUUID in it replaced per request"),
+                            ("TOKEN", "the bearer key"), ("REQUESTS", "the answers after which wrk stops"),
+                            ("EXPECT", "a pattern every 2xx body must match"),
+                            ("REFUSE", "a pattern no 2xx body may match"), ("OUT", "the report file"))),
 )
 
 
