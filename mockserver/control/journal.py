@@ -54,13 +54,10 @@ class JournalEntry:
     dry_run: bool = False  # X-Runware-Dry-Run / ?dryRun=1: validated and priced, nothing ran
     id: int = 0  # assigned when journalled; increases with arrival order
     _tasks: list | None = field(default=None, repr=False)
-    _unscrubbed: list | None = field(default=None, repr=False)
 
     @property
     def tasks(self) -> list | None:
         """The parsed task array (secrets redacted, long strings abbreviated)."""
-        if self._unscrubbed is not None:
-            self._tasks, self._unscrubbed = [scrub(task) for task in self._unscrubbed], None
         return self._tasks
 
     @property
@@ -70,8 +67,8 @@ class JournalEntry:
 
     @property
     def has_tasks(self) -> bool:
-        """The body was decoded into a task array (without scrubbing it to find out)."""
-        return self._tasks is not None or self._unscrubbed is not None
+        """The body was decoded into a task array."""
+        return self._tasks is not None
 
     @property
     def retry_after(self) -> str | None:
@@ -114,7 +111,7 @@ class JournalEntry:
         """Replace every occurrence of ``secrets`` (a proxied client's real key, wherever it hides:
         a webhook URL, a prompt, an upstream's message) in what the entry shows."""
         if self.has_tasks:
-            self._tasks, self._unscrubbed = redact_secrets(self.tasks, secrets), None
+            self._tasks = redact_secrets(self.tasks, secrets)
         self.raw_body = redact_secrets(self.raw_body, secrets)
         self.headers = redact_secrets(self.headers, secrets)
         self.response_headers = redact_secrets(self.response_headers, secrets)
@@ -123,13 +120,8 @@ class JournalEntry:
         self.drift = redact_secrets(self.drift, secrets)
 
     def record_tasks(self, tasks: list) -> None:
-        """Keep the request's tasks. A small body (no string in it can be long) is kept as parsed
-        and scrubbed when first read, which most entries never are; vidmock never changes a
-        request's parsed tasks (defaults are filled into a copy)."""
-        if self.body_bytes is not None and self.body_bytes <= LONG_STRING:
-            self._unscrubbed = tasks
-        else:
-            self._tasks = [scrub(task) for task in tasks]
+        """Keep the request's tasks, secrets redacted and long strings abbreviated."""
+        self._tasks = [scrub(task) for task in tasks]
 
     def record_violations(self, tasks: list, violations: Mapping[int, list[RunwareError]]) -> None:
         for index, errors in sorted(violations.items()):

@@ -1,12 +1,12 @@
 """Schema defaults: a valid task completed with every default its schema declares, the form the
 jobs, pricing and the reply work from.
 
-It runs on every accepted submit, so the walk over the schema is planned once per task type and
-the copy is made by hand rather than by ``deepcopy``.
+It runs on every accepted submit, so the walk over the schema is planned once per task type.
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from functools import cache
 from typing import Any
 
@@ -17,25 +17,12 @@ def with_defaults(task: dict) -> dict:
 
     ``safety.checkContent: true`` without a mode means ``fast``, as the spec says.
     """
-    filled = _copy_json(task)
+    filled = deepcopy(task)
     _fill(filled, _defaults_plan(task["taskType"]))
     safety = filled.get("safety")
     if isinstance(safety, dict) and safety.get("checkContent") and "mode" not in task.get("safety", {}):
         safety["mode"] = "fast"
     return filled
-
-
-_CONTAINERS = (dict, list)
-
-
-def _copy_json(node: Any) -> Any:
-    """A copy of parsed JSON (dicts, lists, scalars): what ``deepcopy`` does, on every submit, for
-    less; scalars (most values) are taken as they are, without a call."""
-    if isinstance(node, dict):
-        return {key: _copy_json(value) if isinstance(value, _CONTAINERS) else value for key, value in node.items()}
-    if isinstance(node, list):
-        return [_copy_json(value) if isinstance(value, _CONTAINERS) else value for value in node]
-    return node
 
 
 _NO_DEFAULT = object()
@@ -67,6 +54,6 @@ def _fill(node: dict, plan: DefaultsPlan) -> None:
         if value is _NO_DEFAULT:
             if default is _NO_DEFAULT:
                 continue
-            value = node[name] = _copy_json(default) if isinstance(default, _CONTAINERS) else default
+            value = node[name] = deepcopy(default)
         if nested is not None and isinstance(value, dict):
             _fill(value, nested)

@@ -53,25 +53,11 @@ def _presence(dotted: str) -> Presence:
     return lambda task: get(task) is not _MISSING
 
 
-def _any_sent(sent: list[Presence], task: dict) -> bool:
-    for present in sent:
-        if present(task):
-            return True
-    return False
-
-
-def _all_sent(sent: list[Presence], task: dict) -> bool:
-    for present in sent:
-        if not present(task):
-            return False
-    return True
-
-
 def _require_any_of(rule: dict, model: str) -> RuleCheck:
     """Broken when no field of any group is sent (a partial group is the 'together' rule's)."""
     fields = [f for group in rule["groups"] for f in group]
     sent = [_presence(f) for f in fields]
-    return lambda task: None if _any_sent(sent, task) else {"parameter": list(fields)}
+    return lambda task: None if any(present(task) for present in sent) else {"parameter": list(fields)}
 
 
 def _together(rule: dict, model: str) -> RuleCheck:
@@ -88,12 +74,13 @@ def _together(rule: dict, model: str) -> RuleCheck:
 
 def _mutually_exclusive(rule: dict, model: str) -> RuleCheck:
     fields, sent = rule["fields"], [_presence(f) for f in rule["fields"]]
-    return lambda task: {"parameter": list(fields)} if _all_sent(sent, task) else None
+    return lambda task: {"parameter": list(fields)} if all(present(task) for present in sent) else None
 
 
 def _required_unless(rule: dict, model: str) -> RuleCheck:
     field, sent, unless = rule["field"], _presence(rule["field"]), [_presence(f) for f in rule["unless"]]
-    return lambda task: None if sent(task) or _any_sent(unless, task) else {"parameter": field, "type": "string"}
+    return lambda task: (None if sent(task) or any(present(task) for present in unless)
+                         else {"parameter": field, "type": "string"})
 
 
 def _max_when(rule: dict, model: str) -> RuleCheck:
@@ -101,7 +88,7 @@ def _max_when(rule: dict, model: str) -> RuleCheck:
 
     def check(task: dict) -> dict | None:
         value = get(task)
-        if isinstance(value, int) and value > maximum and _any_sent(when, task):
+        if isinstance(value, int) and value > maximum and any(present(task) for present in when):
             return {"parameter": field, "type": "integer", "max": maximum}
         return None
     return check
@@ -109,7 +96,8 @@ def _max_when(rule: dict, model: str) -> RuleCheck:
 
 def _requires_any_of(rule: dict, model: str) -> RuleCheck:
     sent, any_of = _presence(rule["field"]), [_presence(f) for f in rule["anyOf"]]
-    return lambda task: {"parameter": list(rule["anyOf"])} if sent(task) and not _any_sent(any_of, task) else None
+    return lambda task: ({"parameter": list(rule["anyOf"])}
+                         if sent(task) and not any(present(task) for present in any_of) else None)
 
 
 def _allowed_size(rule: dict, model: str) -> RuleCheck:
