@@ -172,7 +172,15 @@ def ffmpeg_children() -> list[int]:
     pids = []
     for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
         pids += [int(pid) for pid in children.read_text().split()]
-    return [pid for pid in pids if "ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    running = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # it ended between the listing and this read
+            continue
+        if "ffmpeg" in command:
+            running.append(pid)
+    return running
 
 
 async def test_a_stopped_server_leaves_no_render_task_and_no_ffmpeg_behind(make_server, http, tmp_path):
