@@ -78,7 +78,8 @@ WORKLOADS = (
 PER_REQUEST = {
     "vidmock": "authenticates the bearer key, validates the task (schema, then the model profile's cross-field "
                "rules), runs it (getResponse: looks the job up; submit: fills defaults, creates the job, publishes "
-               "its cached video and settles it), journals request and reply, serializes the reply",
+               "its cached video and settles it), records the task and its reply for getTaskDetails, journals request "
+               "and reply, serializes the reply",
     "floor": "json.loads the body and echoes it as {\"data\": tasks} (aiohttp, no validation, no key check)",
 }
 
