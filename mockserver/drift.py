@@ -26,7 +26,7 @@ from typing import Any
 from mockserver.contract import allowed_sizes, model_profile, response_schema
 from mockserver.errors import RunwareError
 from mockserver.pricing import billing_mode, resolution_class, task_cost
-from mockserver.protocol import AUTH
+from mockserver.protocol import AUTH, SUBMITTED
 from mockserver.sizing import resolve_size
 from mockserver.validation import SchemaValidator, parameter_path, validate_task, with_defaults
 from mockserver.vocabulary import DriftDirection
@@ -37,6 +37,9 @@ DURATION_TOLERANCE = 0.1  # seconds a probed video may differ from the task's du
 # Codes a rejection may carry that say nothing about the API's rules (state, auth, capacity).
 _VALIDATION_CODE = re.compile(r"^(invalid|missing|unsupported|incompatible|unknown)[A-Z]")
 _NOT_RULES = frozenset({"invalidApiKey", "missingApiKey", "unknownInputUUID"})
+# the tasks answered by one item of their own schemas/responses/ shape (videoInference has several)
+REPLY_SCHEMAS = {"ping": "pong", "imageUpload": "imageUpload", "mediaStorage": "mediaStorage",
+                 "getTaskDetails": "getTaskDetails"}
 
 
 class DriftCode(StrEnum):
@@ -177,7 +180,7 @@ class DriftJudge:
                 findings.append(Finding(REPLY, uuid, DriftCode.ERROR_CODE, _parameter(ours[0].parameter),
                                         f"The upstream rejected the task with {rejection.get('code')!r}; vidmock "
                                         f"rejects it with {ours[0].code!r}."))
-            elif (not ours and rejection is not None and task.get("taskType") in ("videoInference", "imageUpload")
+            elif (not ours and rejection is not None and task.get("taskType") in SUBMITTED
                   and _is_rule(rejection.get("code"))):
                 findings.append(Finding(REPLY, uuid, DriftCode.REJECTED_VALID, _parameter(rejection.get("parameter")),
                                         f"The upstream rejected a task vidmock accepts: {rejection.get('code')}: "
@@ -192,10 +195,8 @@ class DriftJudge:
         polled = isinstance(request, dict) and request.get("taskType") == "getResponse"
         if task_type == AUTH:
             return _schema_findings("authentication", item, None)
-        if task_type == "ping":
-            return _schema_findings("pong", item, uuid)
-        if task_type == "imageUpload":
-            return _schema_findings("imageUpload", item, uuid)
+        if task_type in REPLY_SCHEMAS:
+            return _schema_findings(REPLY_SCHEMAS[task_type], item, uuid)
         if task_type != "videoInference":
             what = "getResponse items echo the polled task's taskType" if polled else "no such taskType"
             return [Finding(REPLY, uuid, DriftCode.INVALID_FIELD, "taskType",

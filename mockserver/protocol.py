@@ -14,6 +14,7 @@ from typing import Any
 from mockserver.errors import RunwareError
 
 AUTH = "authentication"
+SUBMITTED = frozenset({"videoInference", "imageUpload", "mediaStorage"})  # the tasks getTaskDetails can report on
 SCENARIO_HEADER = "X-Vidmock-Scenario"  # vidmock's own: misbehaviours per request (docs/control.md)
 SCENARIO_QUERY = "scenario"  # the same on the WebSocket URL, for the whole connection
 DRY_RUN_HEADER = "X-Runware-Dry-Run"  # Runware's: validate and price, run nothing (REST)

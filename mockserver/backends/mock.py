@@ -25,7 +25,7 @@ from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
 from mockserver.media_types import MediaType
 from mockserver.pricing import run_cost
-from mockserver.protocol import AUTH, Reply, is_authentication
+from mockserver.protocol import AUTH, SUBMITTED, Reply, is_authentication
 from mockserver.sizing import resolve_size
 from mockserver.task_details import TaskDetails
 from mockserver.uploads import Upload, UploadStore
@@ -35,7 +35,6 @@ from mockserver.vocabulary import MediaKind
 log = logging.getLogger(__name__)
 
 INVALID_KEY_MESSAGE = "Invalid API key. Get one at https://my.runware.ai/signup"
-SUBMITTED = frozenset({"videoInference", "imageUpload", "mediaStorage"})  # what getTaskDetails knows
 TASK_UUID = definition_regex("taskUUID")
 
 

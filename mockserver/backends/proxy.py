@@ -211,9 +211,8 @@ class ProxyBackend:
             ctx.findings = (*ctx.findings, *findings)
             return self._own_error(tasks, "upstreamInvalidReply", f"The upstream answered HTTP {status} with a "
                                    f"body that is not JSON: {text[:200]!r}.", findings)
-        dry_run = ctx.headers.get(DRY_RUN_HEADER, "").strip().lower() in ("1", "true")
         return await self._relay(ctx, tasks, verdicts, body, status, request=request, headers=passed,
-                                 sent=sent, received=received, secrets=secrets, dry_run=dry_run, connection=None)
+                                 sent=sent, received=received, secrets=secrets, dry_run=ctx.dry_run, connection=None)
 
     # -- WebSocket ------------------------------------------------------------------------------------
 
@@ -249,9 +248,8 @@ class ProxyBackend:
             ctx.findings = (*ctx.findings, *findings)
             return self._own_error(tasks, "upstreamInvalidReply", "The upstream answered with a frame that is not "
                                    "JSON.", findings)
-        dry_run = "dryRun=1" in ctx.path or "dryRun=true" in ctx.path
         return await self._relay(ctx, tasks, verdicts, body, 200, request=request, headers={}, sent=sent,
-                                 received=time.time(), secrets=link.secrets, dry_run=dry_run, connection=link)
+                                 received=time.time(), secrets=link.secrets, dry_run=ctx.dry_run, connection=link)
 
     async def _open(self, connection: Any, ctx: RequestContext) -> UpstreamLink:
         assert self.session is not None, "the proxy was not started"

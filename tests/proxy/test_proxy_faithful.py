@@ -166,3 +166,16 @@ async def test_the_recording_has_a_versioned_header_and_one_exchange_per_line(pr
     assert first["request"]["headers"]["Authorization"] == "<redacted>"
     assert set(first["times"]) == {"sent", "received", "ms"} and first["times"]["ms"] >= 0
     assert [line["seq"] for line in lines[1:]] == list(range(1, len(lines)))
+
+
+async def test_platform_tasks_through_a_faithful_proxy_find_no_drift(proxy, http):
+    """mediaStorage and getTaskDetails replies are judged by their own schemas/responses/ shapes."""
+    client = MockClient(proxy.base_url, PROXY_KEY, session=http)
+    store = {"taskType": "mediaStorage", "taskUUID": new_uuid(), "operation": "upload",
+             "media": data_uri(png_bytes(64, 64))}
+    status, stored = await client.post([store])
+    assert status == 200 and stored["data"][0]["operation"] == "upload"
+    status, details = await client.post([{"taskType": "getTaskDetails", "taskUUID": store["taskUUID"]}])
+    assert status == 200 and details["data"][0]["taskType"] == "getTaskDetails"
+    drift = await MockClient(proxy.base_url, None, session=http).call("GET", "drift")
+    assert drift == {"findings": [], "total": 0}
