@@ -239,8 +239,8 @@ def apply_to_key(behaviour: Behaviour, namespace: Namespace, catalogue: dict[str
     specs = fault_specs(behaviour)
     for name in behaviour.scenarios:
         specs += catalogue[name]["faults"]
-        if catalogue[name].get("results") == STAGGERED:
-            namespace.call("PUT", "/__mock/progression", {"results": STAGGERED})
+        if results := catalogue[name].get("results"):  # staggered or generations: the scenario's release
+            namespace.call("PUT", "/__mock/progression", {"results": results})
     for spec in specs:
         namespace.call("POST", "/__mock/faults", spec)
 

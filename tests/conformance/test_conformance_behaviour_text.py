@@ -138,6 +138,15 @@ def test_scenarios_of_a_key_behaviour_are_installed_for_the_key(vidmock):
     assert post(vidmock, poll)[0] == 200
 
 
+@pytest.mark.parametrize("scenario, release", [("staggered-results", "staggered"),
+                                               ("generation-results", "generations")])
+def test_a_scenarios_result_release_is_installed_for_the_key(vidmock, scenario, release):
+    apply_to_key(Behaviour(scenarios=(scenario,)), vidmock, scenario_catalogue(vidmock))
+    task = {**video_task(), "numberResults": 2}
+    assert post(vidmock, [task])[0] == 200
+    assert vidmock.call("GET", f"/__mock/tasks/{task['taskUUID']}")["resultRelease"] == release
+
+
 def test_which_behaviours_end_without_a_usable_video(vidmock):
     catalogue = scenario_catalogue(vidmock)
     assert ends_in_error(Behaviour(scenarios=("provider-error",)), catalogue)
