@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contract import definition_regex
+from mockserver.vocabulary import DropKind, ReplyBreak, Transport
 
 DOCS = "docs/conformance.md"
 MIN_POLL_INTERVAL = 0.5  # seconds between two getResponse of one task
@@ -78,7 +79,7 @@ def _says_accepted(entry: dict, uuid: str) -> bool:
             or any(item.get("taskUUID") == uuid and item.get("code") == "conflictTaskUUID" for item in errors))
 
 
-DROPPED_REPLY = ("reset", "truncated", "malformed", "close1011", "abort")  # fault actions that cut the reply
+DROPPED_REPLY = frozenset(ReplyBreak) | frozenset(DropKind)  # fault actions that cut the reply
 
 
 def _reply_dropped(entry: dict) -> bool:
@@ -338,7 +339,7 @@ def reached_the_mock(traffic: Traffic):
       "to send; curl -d does not).")
 def rest_requests_are_json(traffic: Traffic):
     for entry in traffic.entries:
-        if entry["transport"] != "rest" or entry.get("method") not in (None, "POST"):
+        if entry["transport"] != Transport.REST or entry.get("method") not in (None, "POST"):
             continue
         sent = next((value for name, value in (entry.get("headers") or {}).items() if name.lower() == "content-type"), None)
         if sent is None or sent.partition(";")[0].strip().lower() != "application/json":

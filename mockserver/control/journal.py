@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
+from mockserver.redaction import REDACTED, SECRET_FIELDS, redact_headers
 from mockserver.redaction import redact as redact_secrets
-from mockserver.vocabulary import Transport
+from mockserver.vocabulary import ExchangeDirection, Transport
 
 DEFAULT_SIZE = 5000
 LONG_STRING = 2048  # longer strings (inline base64 images) are kept abbreviated
 MAX_DEPTH = 32
-REDACTED = "<redacted>"
-SECRET_HEADERS = frozenset({"authorization", "x-vidmock-control-token"})
 
 
 @dataclass
@@ -35,7 +34,7 @@ class JournalEntry:
     received_at: float  # server clock (what GET /__mock/clock reports; moves with advance)
     received_wall: float  # Unix time
     namespace: str | None = None  # the API key the request used (None: none, or not yet on a socket)
-    direction: str = "in"  # the client sent the request, the reply is in ``response_*``; "out": a pushed frame
+    direction: ExchangeDirection = ExchangeDirection.IN  # OUT: a frame the server pushed unasked
     remote: str | None = None
     method: str | None = None  # "POST" for REST; None for a WebSocket frame
     path: str = "/v1"
@@ -97,7 +96,7 @@ class JournalEntry:
                     raw_body=scrub(ctx.raw_body) if ctx.raw_body is not None else None,
                     response_status=ctx.response_status, response_headers=ctx.sent_headers,
                     response_body=ctx.sent_body, duration_ms=ctx.elapsed_ms(), faults=ctx.faults,
-                    scenarios=list(ctx.scenarios), direction=str(ctx.direction),
+                    scenarios=list(ctx.scenarios), direction=ctx.direction,
                     drift=[finding.to_json() for finding in ctx.findings], dry_run=ctx.dry_run)
         if ctx.tasks is not None:
             entry.record_tasks(ctx.tasks)
@@ -182,17 +181,13 @@ class Journal:
         return {"entries": len(self._entries), "size": self.size}
 
 
-def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {name: (REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in headers}
-
-
 def scrub(value: Any, depth: int = 0) -> Any:
     """A copy fit for the journal: API keys redacted, long strings (base64 images) shortened, and
     nesting cut at ``MAX_DEPTH`` (hostile bodies nest hundreds of levels; the journal need not)."""
     if depth >= MAX_DEPTH and isinstance(value, (Mapping, list)):
         return f"<nested deeper than {MAX_DEPTH} levels>"
     if isinstance(value, Mapping):
-        return {key: (REDACTED if key == "apiKey" and isinstance(item, str) else scrub(item, depth + 1))
+        return {key: (REDACTED if key in SECRET_FIELDS and isinstance(item, str) else scrub(item, depth + 1))
                 for key, item in value.items()}
     if isinstance(value, list):
         return [scrub(item, depth + 1) for item in value]
