@@ -1,8 +1,8 @@
 """Where a REST submit's time goes: each stage of the pipeline timed inside a running server.
 
 vidmock runs in this process (``start_server``, the default settings of ``vidmock serve``, its
-start-up heap frozen as ``serve`` does); wrk drives cached submits at it from 16 connections, as in
-``peers.py``. Each stage below is wrapped in a timer before the server starts, so the figures are
+start-up heap frozen by the function ``serve`` calls); wrk drives cached submits at it from 16
+connections, as in ``peers.py``. Each stage below is wrapped in a timer before the server starts, so the figures are
 of the real pipeline under load, caches and collector included, not of a loop over one function.
 Nested stages are indented; each timer adds about half a microsecond to its stage and its parents.
 The process's own CPU per request (wrk runs in its own process) and the collector's share are
@@ -25,12 +25,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.latency import API_KEY, CACHED_SEED, video_task  # noqa: E402
+from benchmarks.latency import API_KEY, CACHED_SEED, finished_task, video_task  # noqa: E402
 from benchmarks.serverproc import command_line, machine, print_run  # noqa: E402
 from benchmarks.wrkload import UUID_SLOT, run_wrk  # noqa: E402
 from mockserver.app import start_server  # noqa: E402
 from mockserver.backends import mock as mock_backend  # noqa: E402
 from mockserver.backends.mock import MockBackend  # noqa: E402
+from mockserver.cli import freeze_startup_heap  # noqa: E402
 from mockserver.config import ServerConfig  # noqa: E402
 from mockserver.control.journal import Journal  # noqa: E402
 from mockserver.jobs import Job, JobStore  # noqa: E402
@@ -96,23 +97,21 @@ async def run(args) -> dict:
             collector["seconds"] += time.perf_counter() - collector["started"]
 
     server = await start_server(ServerConfig(port=0, seed=1))
-    gc.freeze()  # as `vidmock serve` does (cli._freeze_startup_heap)
-    gc.set_threshold(10_000, 10, 10)
+    freeze_startup_heap()  # as `vidmock serve` does
     gc.callbacks.append(on_collect)
     try:
         url = f"{server.base_url}/v1"
         task = json.dumps([{**video_task(CACHED_SEED), "taskUUID": UUID_SLOT}])
-        await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=1, requests=1, time_cap=30)  # renders
-        await asyncio.sleep(2)  # the render's background work ends
+        await finished_task(server.base_url)  # its video rendered: every submit below is a cache hit
         await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=args.clients, requests=args.warmup,
                                 time_cap=30)
         for label in totals:
             totals[label] = 0.0
         collector["seconds"] = 0.0
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu = time.process_time()
         measured = await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=args.clients,
                                            requests=args.requests, time_cap=60)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        cpu = time.process_time() - cpu  # the server's, plus reading wrk's report (a few ms in all)
     finally:
         gc.callbacks.remove(on_collect)
         await server.stop()
@@ -125,7 +124,7 @@ async def run(args) -> dict:
         "requests": answers,
         "failures": measured.failures,
         "clients": args.clients,
-        "rps": round(answers / wall),
+        "rps": round(answers / measured.wall_s),
         "process_cpu_us_per_request": round(1e6 * cpu / answers, 1),
         "collector_us_per_request": round(1e6 * collector["seconds"] / answers, 1),
         "stages_us_per_request": per_request,

@@ -250,7 +250,7 @@ async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
         return install_proxy(app, os.environ, version())
 
     server = await start_server(config, backend=proxy_backend if proxy else None)
-    _freeze_startup_heap()
+    freeze_startup_heap()
     print(f"vidmock {'proxy ' if proxy else ''}serving on {server.base_url}", flush=True)
     if proxy:
         upstream = server.app[BACKEND].health()
@@ -270,7 +270,7 @@ async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
     return drift.total
 
 
-def _freeze_startup_heap() -> None:
+def freeze_startup_heap() -> None:
     """Hide the start-up heap (modules, schemas, compiled validators: ~50,000 objects) from the
     cyclic garbage collector and collect young objects less often. A submit allocates a few
     hundred objects, so with the defaults the collector ran every few requests and rescanned

@@ -12,6 +12,7 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image
 
+from benchmarks.serverproc import descendants
 from conformance.client import MockClient
 from conftest import new_uuid, video_task
 from mockserver.state import JOBS, SYNTHESIZER
@@ -168,12 +169,9 @@ async def test_a_second_server_on_the_same_cache_dir_renders_nothing_again(make_
 
 
 def ffmpeg_children() -> list[int]:
-    """Child processes of this one that run ffmpeg (from /proc, every thread's children)."""
-    pids = []
-    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        pids += [int(pid) for pid in children.read_text().split()]
+    """This process's descendants that run ffmpeg."""
     running = []
-    for pid in pids:
+    for pid in descendants(os.getpid()):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:  # it ended between the listing and this read
