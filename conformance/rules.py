@@ -19,7 +19,6 @@ from typing import Any
 from mockserver.contract import definition_regex
 from mockserver.vocabulary import DropKind, ReplyBreak, Transport
 
-DOCS = "docs/conformance.md"
 MIN_POLL_INTERVAL = 0.5  # seconds between two getResponse of one task
 BACKOFF_AFTER_POLLS = 10  # beyond this many polls of one task ...
 BACKOFF_INTERVAL = 2.0  # ... they must be at least this far apart
@@ -110,11 +109,6 @@ class Rule:
     title: str
     fix: str
     check: Callable[[Traffic], Iterable["Violation"]]
-
-    @property
-    def doc(self) -> str:
-        """Its section in the repository's docs (what ``vidmock explain`` prints)."""
-        return f"{DOCS}#{self.id.lower()}"
 
     @property
     def explain(self) -> str:

@@ -57,7 +57,6 @@ class RunResult:
     phase: str = "run"  # run | explore | shrink | confirm | matrix
     label: str = ""  # a matrix row's name
     overhead: float = 0.0  # seconds vidmock spent on the run beyond the command's own time
-    key: str = ""
 
     @property
     def status(self) -> int:
@@ -151,8 +150,7 @@ class Runner:
         results = evaluate(Traffic(entries, client.settle_deliveries(), api_key=key), self.rule_ids)
         client.reset()  # the run's tasks, journal, faults and deliveries: the server stays small
         return RunResult(self.runs, behaviour, ends_in_error(behaviour, self.catalogue), execution, results,
-                         self.timeout, phase, label, overhead=time.perf_counter() - started - execution.seconds,
-                         key=key)
+                         self.timeout, phase, label, overhead=time.perf_counter() - started - execution.seconds)
 
     def _execute(self, env: dict[str, str]) -> Execution:
         """Run the command in its own process group (killed whole on time-out or Ctrl-C)."""

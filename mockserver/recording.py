@@ -57,10 +57,6 @@ class Recorder:
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._file.flush()
 
-    @property
-    def count(self) -> int:
-        return self._sequence
-
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
