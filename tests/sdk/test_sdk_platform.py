@@ -4,10 +4,6 @@ WebSocket) and sdk-js."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
 from mockserver.contract import model_profile
@@ -27,18 +23,8 @@ def test_sdk_js_dry_run_gets_the_price_and_starts_nothing(server):  # noqa: F811
     assert item["cost"] == round(PER_SECOND_720P * 2 * 2, 6)  # two videos of 2 s at 720p
     [entry] = server.get(f"/__mock/journal?taskUUID={item['taskUUID']}")["entries"]
     assert entry["dryRun"] is True and "dryRun=1" in entry["path"]  # what sdk-js put on the socket URL
-    poll = post_v1(server, [{"taskType": "getResponse", "taskUUID": item["taskUUID"]}])
+    poll = server.post("/v1", [{"taskType": "getResponse", "taskUUID": item["taskUUID"]}], key=KEY)
     assert poll["errors"][0]["code"] == "taskFailedOrNotFound"  # no task was started
-
-
-def post_v1(server, tasks: list) -> dict:  # noqa: F811
-    request = urllib.request.Request(server.base_url + "/v1", data=json.dumps(tasks).encode(), headers={
-        "Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        return json.load(error)
 
 
 @pytest.mark.parametrize("sdk", PLATFORM_SDKS)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,11 +98,15 @@ class MockServer:
     def ws_url(self) -> str:
         return self.base_url.replace("http", "ws", 1) + "/v1"
 
-    def post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+    def post(self, path: str, body: dict | list, key: str | None = None) -> dict:
+        """The JSON reply, an error reply included (vidmock's refusals are JSON too)."""
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(), headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            return json.load(error)
 
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
