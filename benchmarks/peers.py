@@ -33,7 +33,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,8 +44,8 @@ from benchmarks.latency import (ACK, API_KEY, CACHED_SEED, ECHO, MODEL, SUCCESS,
 from benchmarks.peer_servers import PEERS, Peer, missing, post, product, start_peer  # noqa: E402
 from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,  # noqa: E402
                                      ratios_to_vidmock, table, targets, warnings)
-from benchmarks.serverproc import (ServerProcess, code_revision, command_line, machine, start_floor,  # noqa: E402
-                                   start_process, start_vidmock)
+from benchmarks.serverproc import (ServerProcess, code_revision, command_line, machine, print_result,  # noqa: E402
+                                   start_floor, start_process, start_vidmock)
 from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version  # noqa: E402
 
 CLIENT_COUNTS = (1, 16)
@@ -332,10 +331,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    started = time.monotonic()
-    result = run(parse_args(argv))
-    result["duration_s"] = round(time.monotonic() - started, 1)
-    print(json.dumps(result, indent=2))
+    print_result(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

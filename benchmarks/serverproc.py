@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -222,8 +222,13 @@ def _cpu_model() -> str | None:
 
 def print_run(benchmark: Coroutine[Any, Any, dict]) -> None:
     """Run a benchmark's coroutine and print its JSON, with the seconds the run took."""
+    print_result(lambda: asyncio.run(benchmark))
+
+
+def print_result(benchmark: Callable[[], dict]) -> None:
+    """Run a benchmark and print its JSON, with the seconds the run took."""
     started = time.monotonic()
-    result = asyncio.run(benchmark)
+    result = benchmark()
     result["duration_s"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, indent=2))
 
