@@ -125,7 +125,7 @@ def run(args) -> dict:
         "benchmark": "split_cores",
         "command": command_line(),
         "revision": code_revision(),
-        "machine": machine() | {"wrk": wrk_version(), "cpus": os.cpu_count(),
+        "machine": machine() | {"wrk": wrk_version(),
                                 "loadavg_before": [round(x, 2) for x in load_before],
                                 "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "setup": {
