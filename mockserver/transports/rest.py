@@ -89,8 +89,23 @@ async def handle_post(request: web.Request) -> web.StreamResponse:
 
     # -- the answer, broken when a fault asked for it -----------------------------------------
     response = await _respond(request, ctx, reply)
+    if ctx.break_reply is None:
+        await _send(request, response)
     finish(hooks, ctx, reply)
     return response
+
+
+async def _send(request: web.Request, response: web.StreamResponse) -> None:
+    """Write a whole reply now, before the exchange's observers (the journal, the log) run: the
+    client has its answer sooner, 1.16 (submits) to 1.34 (getResponse) times the requests a second
+    at one client (docs/performance.md). A reply that fits the socket's buffer is written without
+    yielding, so no other request is read before the journal holds this one. aiohttp then finds the
+    response sent and writes nothing more."""
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:  # the client left; aiohttp's own write would have found the same
+        pass
 
 
 async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> web.StreamResponse:

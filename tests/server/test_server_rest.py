@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
+import struct
 
 import pytest
 
@@ -374,3 +376,62 @@ async def test_a_request_that_is_not_http_is_400_and_one_warning_without_traceba
     logged = [record for record in caplog.records if record.name == "aiohttp.server"]
     assert [(record.levelname, record.exc_info) for record in logged] == [("WARNING", None)]
     assert "not valid HTTP (400, Invalid header value char" in logged[0].getMessage()
+
+
+# -- the reply is written before the exchange's observers run ------------------------------------
+
+async def _read_reply(reader: asyncio.StreamReader) -> tuple[int, dict, bytes]:
+    status = int((await reader.readline()).split()[1])
+    headers = {}
+    while (line := await reader.readline()) != b"\r\n":
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, await reader.readexactly(int(headers["content-length"]))
+
+
+def _post(body: bytes, key: str = KEY) -> bytes:
+    return (f"POST /v1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def test_replies_written_by_the_handler_keep_one_connection_exact_and_journalled(server, api):
+    """vidmock writes a reply itself, then journals it: aiohttp must not write it a second time,
+    so three requests on one keep-alive connection get three exact replies and nothing more."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    tasks = [video_task(), {"taskType": "getResponse", "taskUUID": new_uuid()}, {"taskType": "ping"}]
+    replies = []
+    for task in tasks:
+        writer.write(_post(json.dumps([task]).encode()))
+        replies.append(await asyncio.wait_for(_read_reply(reader), 10))
+    writer.write_eof()
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # the server closes after the last: no stray bytes
+    writer.close()
+    assert [status for status, _, _ in replies] == [200, 400, 200]
+    assert all(headers["content-type"] == "application/json; charset=utf-8" for _, headers, _ in replies)
+    assert json.loads(replies[0][2]) == {"data": [{"taskType": "videoInference", "taskUUID": tasks[0]["taskUUID"]}]}
+    assert json.loads(replies[2][2]) == {"data": [{"taskType": "ping", "pong": True}]}
+    journal = await api.journal()
+    assert [(entry["response"]["status"], entry["response"]["body"]) for entry in journal] == [
+        (status, json.loads(body)) for status, _, body in replies]
+
+
+async def test_a_client_gone_before_its_reply_is_journalled_and_nothing_is_logged_as_an_error(server, api, caplog):
+    """The reply is written to a reset connection: the write fails, the exchange is still
+    journalled with what was meant to go out, and no handler error reaches the log."""
+    await api.fault("delay", ms=300, match={"taskType": "ping"})
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(_post(b'[{"taskType": "ping"}]'))
+    await writer.drain()
+    await asyncio.sleep(0.1)  # the request is in: the handler waits out its delay
+    writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.close()  # an RST, while the handler still waits
+    for _ in range(100):
+        pings = [entry for entry in await api.journal() if entry["tasks"] == [{"taskType": "ping"}]]
+        if pings:
+            break
+        await asyncio.sleep(0.05)
+    assert [(entry["response"]["status"], entry["response"]["body"]) for entry in pings] == [
+        (200, {"data": [{"taskType": "ping", "pong": True}]})]
+    assert [record.getMessage() for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")] == []
