@@ -140,3 +140,70 @@ def warnings(workloads: dict) -> list[str]:
                 if "time" in figures["stopped_by"]:
                     found.append(f"{where}: a run hit the time cap before its request count")
     return found
+
+
+# --- Markdown, for docs/performance.md -----------------------------------------------------------
+
+TITLES = {"getResponse": "getResponse of one finished task", "submit": "Submit, 1280x720 2 s seed 4242 (a cached "
+          "video), a fresh taskUUID each"}
+TARGET_COLUMNS = (("getResponse", 1), ("getResponse", 16), ("submit", 1), ("submit", 16))
+
+
+def markdown(result: dict) -> str:
+    """The figures tables and issue 18's targets of one ``peers.py`` report, as docs/performance.md
+    shows them: ``python -m benchmarks.peers_report REPORT.json``."""
+    parts = []
+    for name, workload in result["workloads"].items():
+        lines = [f"{TITLES.get(name, name)}:", "",
+                 "| server | clients | req/s | p50 / p99 ms | CPU µs/req | cores busy | RSS MiB before → after "
+                 "| vidmock/server req/s | vidmock/server CPU |", "|---|---|---|---|---|---|---|---|---|"]
+        for cell in workload["cells"]:
+            for server, figures in cell["servers"].items():
+                ratio = cell["ratios"].get(f"vidmock/{server}", {})
+                lines.append(f"| {server} | {cell['clients']} | {_whole(figures['rps'])} | {_short(figures['p50_ms'])} / "
+                             f"{_short(figures['p99_ms'])} | {_whole(figures['cpu_us_per_request'])} | "
+                             f"{_fixed(figures['server_cpu_share'])} | {_mib(figures['rss_before_kib'])} → "
+                             f"{_mib(figures['rss_after_kib'])} | {_fixed(ratio.get('rps'))} | "
+                             f"{_fixed(ratio.get('cpu_per_request'))} |")
+        parts.append("\n".join(lines))
+    found = {(check["target"].split(" ")[0], int(check["target"].split(" ")[1]), check["target"].split(" x ")[1]):
+             check for check in result["targets"]}
+    rows = ["| target | " + " | ".join(f"{name}, {clients} client{'s' if clients > 1 else ''}"
+                                       for name, clients in TARGET_COLUMNS) + " |", "|---|---|---|---|---|"]
+    for peer, label in (("wiremock", ">= 1 x WireMock (journal on)"), ("prism", ">= 1.5 x Prism"),
+                        ("prism-silent", ">= 1.5 x Prism, `--verboseLevel silent`"), ("floor", ">= 0.5 x the floor")):
+        cells = [found.get((name, clients, peer)) for name, clients in TARGET_COLUMNS]
+        if any(cells):
+            rows.append(f"| {label} | " + " | ".join(_target(check) for check in cells) + " |")
+    parts.append("\n".join(rows))
+    return "\n\n".join(parts) + "\n"
+
+
+def _target(check: dict | None) -> str:
+    if check is None:
+        return ""
+    return f"{check['ratio']:.2f} met" if check["met"] else f"**{check['ratio']:.2f}**"
+
+
+def _whole(value) -> str:
+    return "-" if value is None else f"{round(value):,}"
+
+
+def _fixed(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _short(value) -> str:
+    return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".") if value < 1 else f"{value:.1f}"
+
+
+def _mib(kib) -> str:
+    return "-" if kib is None else str(round(kib / 1024))
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1]) as report:
+        print(markdown(json.load(report)), end="")

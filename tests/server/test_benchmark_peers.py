@@ -133,3 +133,17 @@ def test_a_baseline_checkout_is_measured_beside_vidmock_under_its_commit():
     assert list(cell["servers"]) == ["vidmock", f"vidmock@{revision}"]
     assert cell["servers"][f"vidmock@{revision}"]["non_2xx"] == 0
     assert set(cell["ratios"]) == {f"vidmock/vidmock@{revision}"}
+
+
+@needs_wrk
+def test_the_report_renders_as_the_tables_of_performance_md(quick_report):
+    from benchmarks.peers_report import markdown
+
+    text = markdown(quick_report)
+    rows = [line for line in text.splitlines() if line.startswith("| vidmock |") or line.startswith("| floor |")]
+    assert len(rows) == 2 * 2 * 2  # two servers, two client counts, two workloads
+    submit16 = quick_report["workloads"]["submit"]["cells"][1]
+    assert f"| floor | 16 | {round(submit16['servers']['floor']['rps']):,} |" in text
+    floor_target = next(check for check in quick_report["targets"] if check["target"].endswith("floor"))
+    assert text.rstrip().endswith(f"| >= 0.5 x the floor |  |  |  | **{floor_target['ratio']:.2f}** |"
+                                  if not floor_target["met"] else f"{floor_target['ratio']:.2f} met |")
