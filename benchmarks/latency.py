@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,8 +107,9 @@ def generator(transport: str, args) -> str:
 
 async def measure(transport: str, server, body, expected: Expected, clients: int, total: int, cap: float,
                   load_generator: str, fresh_uuid: bool) -> Batch:
-    """One batch against ``server``, with the CPU time the server process spent on it."""
-    cpu_before = server.cpu_seconds()
+    """One batch against ``server``, with the CPU time the server process and the load generator
+    spent on it."""
+    cpu_before, own_before, started = server.cpu_seconds(), time.process_time(), time.monotonic()
     if load_generator == "wrk":
         tasks = body()
         if fresh_uuid:
@@ -115,11 +117,14 @@ async def measure(transport: str, server, body, expected: Expected, clients: int
         run = await asyncio.to_thread(run_wrk, f"{server.base_url}/v1", json.dumps(tasks), token=API_KEY,
                                       clients=clients, requests=total, time_cap=cap, expect=expected.pattern,
                                       refuse=expected.refuse)
-        batch = Batch(latencies=run.latencies_s(), wall=run.wall_s, failures=run.failures)
+        batch = Batch(latencies=run.latencies_s(), wall=run.wall_s, failures=run.failures, generator_cpu=run.wrk_cpu_s)
+        batch.generator_wall = time.monotonic() - started
     else:
         load = rest_load if transport == "rest" else ws_load
         url = server.base_url if transport == "rest" else server.ws_url
         batch = await load(url, API_KEY, body, expected.check, clients=clients, total=total, time_cap=cap)
+        batch.generator_cpu = time.process_time() - own_before  # the aiohttp client runs in this process
+        batch.generator_wall = time.monotonic() - started
     cpu_after = server.cpu_seconds()
     if cpu_before is not None and cpu_after is not None:
         batch.server_cpu = cpu_after - cpu_before
@@ -235,6 +240,9 @@ async def run(args) -> dict:
                 "wrk": wrk_version(),
                 "note": "each row's generator field names what measured it; the aiohttp client costs more CPU "
                         "than the servers it drives and can hold a fast server (the floor) to about half its rate",
+                "generator_cpu_share": "per server and row: the load generator's CPU (wrk's user+system time, or "
+                                       "this process's for the aiohttp client) / the wall time of its runs; near "
+                                       "1.0 the generator, not the server, sets the req/s",
             },
             "interleaving": f"{args.rounds} rounds per cell, the floor first in even rounds",
             "submit": "videoInference 1280x720 2 s MP4, identical params and seed: after one warm-up render "

@@ -26,6 +26,8 @@ class Batch:
     wall: float = 0.0
     failures: int = 0  # answered, but not with the expected reply
     server_cpu: float | None = None  # seconds of CPU the server used meanwhile, when measured
+    generator_cpu: float | None = None  # seconds of CPU the load generator itself used (wrk, or this process)...
+    generator_wall: float = 0.0  # ...in these seconds of its run (its start-up and connecting included)
 
     def merge(self, other: "Batch") -> None:
         self.latencies += other.latencies
@@ -33,6 +35,9 @@ class Batch:
         self.failures += other.failures
         if other.server_cpu is not None:
             self.server_cpu = (self.server_cpu or 0.0) + other.server_cpu
+        if other.generator_cpu is not None:
+            self.generator_cpu = (self.generator_cpu or 0.0) + other.generator_cpu
+            self.generator_wall += other.generator_wall
 
     def summary(self) -> dict:
         ordered = sorted(self.latencies)
@@ -41,6 +46,9 @@ class Batch:
                    "rps": round(len(ordered) / self.wall, 1) if self.wall else None}
         if self.server_cpu is not None and ordered:
             summary["server_cpu_us_per_request"] = round(self.server_cpu / len(ordered) * 1e6, 1)
+        if self.generator_cpu is not None and self.generator_wall:
+            # cores the load generator kept busy: near 1.0 it, not the server, sets the req/s
+            summary["generator_cpu_share"] = round(self.generator_cpu / self.generator_wall, 3)
         return summary
 
 
