@@ -57,7 +57,6 @@ KNOWN_SERVERS = ("vidmock", "floor", *PEERS)
 class Workload:
     name: str
     expected: Expected  # vidmock's 2xx reply (the peers serve the same reply)
-    fresh_uuid: bool
     describe: str
 
     def body(self, finished_uuid: str, task_uuid: str = UUID_SLOT) -> str:
@@ -67,9 +66,9 @@ class Workload:
 
 
 WORKLOADS = (
-    Workload("getResponse", SUCCESS, False,
+    Workload("getResponse", SUCCESS,
              "getResponse of one finished task (status success, one video)"),
-    Workload("submit", ACK, True,
+    Workload("submit", ACK,
              f"videoInference {MODEL} 1280x720 2 s seed {CACHED_SEED}, a fresh v4 taskUUID per request: vidmock "
              "validates (schema and profile rules), creates and settles a job with its cached video, journals"),
 )
@@ -83,7 +82,7 @@ PER_REQUEST = {
 }
 
 
-def probe_bodies(finished_uuid: str) -> dict[str, tuple[str, bool]]:
+def probe_bodies() -> dict[str, tuple[str, bool]]:
     """The requests every server gets before the measurement: (body, send the bearer key)."""
     def task(**fields) -> str:
         return json.dumps([{**video_task(CACHED_SEED), **fields}])
@@ -201,12 +200,12 @@ def _stopping(server: ServerProcess):
         server.stop()
 
 
-def probe(contenders: dict[str, Contender], finished_uuid: str) -> None:
+def probe(contenders: dict[str, Contender]) -> None:
     """Four requests per server, outside the measurement; a peer validates if it accepts the valid
     task and refuses the schema violation with its documented status."""
     for contender in contenders.values():
         answers = {label: post(contender.server.base_url, body, API_KEY if keyed else None)
-                   for label, (body, keyed) in probe_bodies(finished_uuid).items()}
+                   for label, (body, keyed) in probe_bodies().items()}
         contender.info["probes"] = {label: answer.brief() for label, answer in answers.items()}
         refusal = contender.info.get("refuses_schema_violations_with")
         if refusal is not None:
@@ -223,7 +222,7 @@ def measure_workload(workload: Workload, names: list[str], workdir: Path, skippe
         for checkout in args.baseline:
             baseline = start_baseline(checkout, workload, finished_uuid, stack)
             contenders[baseline.name] = baseline
-        probe(contenders, finished_uuid)
+        probe(contenders)
         for contender in contenders.values():
             contender.info |= {"startup_s": round(contender.server.startup_s or 0, 2),
                                "rss_idle_kib": contender.server.rss_kib()}

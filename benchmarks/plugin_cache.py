@@ -80,7 +80,7 @@ def summary(measured: list[Measured]) -> dict:
     return out
 
 
-def layouts_of(root: Path, suite: Path, floor_suite: Path, xdist: list[str]):
+def layouts_of(suite: Path, floor_suite: Path, xdist: list[str]):
     """name -> run(cache) -> SuiteRun, for each layout (the floors ignore the cache)."""
     def plugin(workers: list[str], **env: str):
         return lambda cache: run_suite(suite, *workers, "--vidmock-cache-dir", str(cache), env=env)
@@ -111,7 +111,7 @@ def main(tests: int, workers: int, repeat: int) -> dict:
         floor_suite.mkdir()
         (floor_suite / "pytest.ini").write_text("[pytest]\n")
         (floor_suite / "test_nothing.py").write_text(FLOOR_TESTS.format(count=tests))
-        runners = layouts_of(root, suite, floor_suite, xdist)
+        runners = layouts_of(suite, floor_suite, xdist)
         measured: dict[str, dict[str, list[Measured]]] = {name: {} for name in runners}
         for attempt in range(repeat):  # rounds, so that a busy spell of the machine hits every layout alike
             for name, run in runners.items():

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +97,6 @@ def write_suite(folder: Path, count: int = 50, specs: tuple = SPECS) -> Path:
 @dataclass
 class SuiteRun:
     returncode: int
-    wall_s: float
     output: str
     tests: list[dict]  # what each test saw
     sessions: list[dict]  # each session's (worker's) synthesizer counters
@@ -117,9 +115,7 @@ def run_suite(folder: Path, *pytest_args: str, env: dict[str, str] | None = None
             old.unlink()
     out.mkdir(exist_ok=True)
     environment = {**os.environ, **(env or {}), "SUITE_OUT": str(out)}
-    started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
                           cwd=folder, env=environment, capture_output=True, text=True, timeout=timeout)
-    wall = time.perf_counter() - started
     read = lambda pattern: [json.loads(path.read_text()) for path in sorted(out.glob(pattern))]  # noqa: E731
-    return SuiteRun(done.returncode, wall, done.stdout + done.stderr, read("test-*.json"), read("stats-*.json"))
+    return SuiteRun(done.returncode, done.stdout + done.stderr, read("test-*.json"), read("stats-*.json"))

@@ -54,7 +54,7 @@ def test_a_quick_run_answers_every_request_of_every_layout_and_vidmock():
         assert cell["clients"] == 4
         assert list(cell["servers"]) == ["vidmock", "one process", "1 front + owner"]
         for figures in cell["servers"].values():
-            assert figures["requests"] == 2 * 100
+            assert 2 * 100 <= figures["requests"] <= 2 * (100 + 4)  # answers in flight when wrk stops count too
             assert (figures["non_2xx"], figures["unexpected_2xx"], figures["socket_errors"]) == (0, 0, 0)
             assert figures["cpu_us_per_request"] > 0
         assert set(cell["ratios"]) == {"vidmock/one process", "1 front + owner/one process"}
