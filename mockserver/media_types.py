@@ -61,9 +61,15 @@ MEDIA_TYPES: dict[str, MediaType] = {media_type.extension: media_type for media_
     *IMAGE_TYPES.values(), *VIDEO_TYPES.values(), *AUDIO_TYPES.values())}
 """Every type vidmock stores or serves, by extension (``jpeg`` is read as ``jpg`` in URLs)."""
 
-FORMAT_NAMES = {MediaKind.IMAGE: "PNG, JPEG, WEBP, GIF or BMP", MediaKind.VIDEO: "MP4, MOV or WEBM",
-                MediaKind.AUDIO: "MP3, WAV or FLAC"}
-"""The listed formats of each kind, as error messages name them."""
+
+def _listing(names: list[str]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+FORMAT_NAMES = {kind: _listing([name.upper() for name in types])
+                for kind, types in ((MediaKind.IMAGE, IMAGE_TYPES), (MediaKind.VIDEO, VIDEO_TYPES),
+                                    (MediaKind.AUDIO, AUDIO_TYPES))}
+"""The listed formats of each kind, as error messages name them ("PNG, JPEG, WEBP, GIF or BMP")."""
 KIND_NAMES = {MediaKind.IMAGE: "an image", MediaKind.VIDEO: "a video", MediaKind.AUDIO: "audio"}
 
 

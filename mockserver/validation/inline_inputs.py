@@ -20,51 +20,35 @@ from mockserver.vocabulary import MediaKind
 
 IMAGE_FORMATS = FORMAT_NAMES[MediaKind.IMAGE]
 
+INPUT_KINDS = {"frameImages": MediaKind.IMAGE, "referenceImages": MediaKind.IMAGE,
+               "referenceVideos": MediaKind.VIDEO, "audio": MediaKind.AUDIO}
+"""The kind of media each of ``inputs``' parameters takes (the spec's input table); the one place
+validation, UUID resolution and error messages read it from."""
+
 
 def input_references(inputs: Any) -> Iterator[tuple[str, str, MediaKind]]:
     """(parameter path, reference, the kind the parameter takes) for every string reference in
-    ``inputs`` (anything else is the schema's to report)."""
+    ``inputs`` (anything else is the schema's to report): list items, a frame image's object form
+    (``{image, frame}``), a single reference (``audio``)."""
     if not isinstance(inputs, dict):
         return
-    for index, item in enumerate(_items(inputs, "frameImages")):
-        if isinstance(item, dict):
-            if isinstance(item.get("image"), str):
-                yield f"inputs.frameImages[{index}].image", item["image"], MediaKind.IMAGE
-        elif isinstance(item, str):
-            yield f"inputs.frameImages[{index}]", item, MediaKind.IMAGE
-    for name, kind in (("referenceImages", MediaKind.IMAGE), ("referenceVideos", MediaKind.VIDEO)):
-        for index, ref in enumerate(_items(inputs, name)):
-            if isinstance(ref, str):
-                yield f"inputs.{name}[{index}]", ref, kind
-    if isinstance(inputs.get("audio"), str):
-        yield "inputs.audio", inputs["audio"], MediaKind.AUDIO
-
-
-def _items(inputs: dict, name: str) -> list:
-    items = inputs.get(name)
-    return items if isinstance(items, list) else []
+    for name, kind in INPUT_KINDS.items():
+        value = inputs.get(name)
+        if isinstance(value, str):
+            yield f"inputs.{name}", value, kind
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if name == "frameImages" and isinstance(item, dict) and isinstance(item.get("image"), str):
+                    yield f"inputs.{name}[{index}].image", item["image"], kind
+                elif isinstance(item, str):
+                    yield f"inputs.{name}[{index}]", item, kind
 
 
 def inline_errors(task: dict) -> list[RunwareError]:
-    """``invalidImage`` for every inline image input whose bytes are not a listed image. A plain
-    loop over the two image parameters: a task whose inputs are URLs or UUIDs pays a few prefix
-    checks (``input_references`` is the general walk, for the slower paths)."""
-    inputs = task.get("inputs")
-    if not isinstance(inputs, dict):
-        return []
-    found: list[RunwareError] = []
-    frames = inputs.get("frameImages")
-    if isinstance(frames, list):
-        for index, item in enumerate(frames):
-            ref = item.get("image") if isinstance(item, dict) else item
-            if isinstance(ref, str) and is_inline(ref):
-                found += _not_an_image(f"inputs.frameImages[{index}]{'.image' if isinstance(item, dict) else ''}", ref)
-    references = inputs.get("referenceImages")
-    if isinstance(references, list):
-        for index, ref in enumerate(references):
-            if isinstance(ref, str) and is_inline(ref):
-                found += _not_an_image(f"inputs.referenceImages[{index}]", ref)
-    return found
+    """``invalidImage`` for every inline image input whose bytes are not a listed image (URLs and
+    UUIDs are told by a prefix and skipped: they are resolved, not decoded)."""
+    return [error for parameter, ref, kind in input_references(task.get("inputs"))
+            if kind is MediaKind.IMAGE and is_inline(ref) for error in _not_an_image(parameter, ref)]
 
 
 def _not_an_image(parameter: str, ref: str) -> list[RunwareError]:

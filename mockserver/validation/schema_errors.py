@@ -20,6 +20,8 @@ from jsonschema.validators import extend
 
 from mockserver.contract import ecma_regex, load_json, model_profile, task_schema
 from mockserver.errors import RunwareError
+from mockserver.media_types import KIND_NAMES
+from mockserver.validation.inline_inputs import INPUT_KINDS
 
 AIR_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")
 
@@ -34,8 +36,9 @@ _PATTERN_NAMES = {
 
 _JSON_TYPE_NAMES = {"number": "float"}
 
-# What a media parameter takes, by its name (any other media reference is an image).
-_MEDIA_SUBJECTS = {"referenceVideos": "a video", "audio": "audio", "media": "an image, a video or audio"}
+# What a media parameter takes, by its name: an input's kind, or any kind for mediaStorage's ``media``.
+_MEDIA_SUBJECTS = {name: KIND_NAMES[kind] for name, kind in INPUT_KINDS.items()} | {
+    "media": "an image, a video or audio"}
 
 # Schema keywords in the order their violations are reported (the caller puts a task's identity
 # first, so the error can be routed): what is missing, then what is extra, then values (3).
