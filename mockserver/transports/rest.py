@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import socket
 import struct
 
@@ -35,6 +36,7 @@ MALFORMED_BODY = b'{"data": [{"taskType": "videoInference", "taskUUID": '  # cut
 TRUNCATED_EXTRA_BYTES = 64  # how many bytes Content-Length promises beyond those sent
 
 _request_ids = itertools.count(1)
+log = logging.getLogger(__name__)
 
 
 def request_context(request: web.Request, transport: Transport, scenarios: tuple[str, ...]) -> RequestContext:
@@ -89,9 +91,14 @@ async def handle_post(request: web.Request) -> web.StreamResponse:
 
     # -- the answer, broken when a fault asked for it -----------------------------------------
     response = await _respond(request, ctx, reply)
-    if ctx.break_reply is None:
-        await _send(request, response)
-    finish(hooks, ctx, reply)
+    if ctx.break_reply is not None:
+        finish(hooks, ctx, reply)
+        return response
+    await _send(request, response)
+    try:
+        finish(hooks, ctx, reply)
+    except Exception:  # the reply is out: aiohttp must not answer the error on the same connection
+        log.exception("observing REST exchange %s failed", ctx.request_id)
     return response
 
 

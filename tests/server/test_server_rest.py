@@ -11,6 +11,7 @@ import struct
 import pytest
 
 from conformance.client import MockClient
+from mockserver.exchange import HOOKS
 from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 
 INVALID_KEY = {"code": "invalidApiKey", "message": "Invalid API key. Get one at https://my.runware.ai/signup",
@@ -435,3 +436,24 @@ async def test_a_client_gone_before_its_reply_is_journalled_and_nothing_is_logge
     assert [(entry["response"]["status"], entry["response"]["body"]) for entry in pings] == [
         (200, {"data": [{"taskType": "ping", "pong": True}]})]
     assert [record.getMessage() for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")] == []
+
+
+async def test_an_observer_that_fails_after_the_reply_is_out_costs_no_second_response(server, caplog):
+    """A bug in an exchange observer (the journal, the log) once the reply is written must not make
+    aiohttp answer a 500 on the same connection: the next request would read it as its own reply."""
+    def broken(ctx):
+        raise RuntimeError("observer bug")
+
+    server.app[HOOKS].exchange_done.insert(0, broken)
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    replies = []
+    for _ in range(2):
+        writer.write(_post(b'[{"taskType": "ping"}]'))
+        replies.append(await asyncio.wait_for(_read_reply(reader), 10))
+    writer.close()
+    assert [(status, json.loads(body)) for status, _, body in replies] == [
+        (200, {"data": [{"taskType": "ping", "pong": True}]})] * 2
+    failures = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.name for record in failures] == ["mockserver.transports.rest"] * 2
+    assert all("observer bug" in str(record.exc_info[1]) for record in failures)
