@@ -58,6 +58,7 @@ STAGES = (
     (MockBackend, "_remember", "    MockBackend._remember"),
     (TaskDetails, "submitted", "      TaskDetails.submitted"),
     (rest, "_respond", "  _respond"),
+    (rest, "_send", "  _send (writing the reply)"),
     (rest, "finish", "  finish (journal, observers)"),
     (Journal, "add", "    Journal.add"),
 )
