@@ -57,8 +57,7 @@ STAGES = (
     (JobStore, "_settle", "          JobStore._settle"),
     (MockBackend, "_remember", "    MockBackend._remember"),
     (TaskDetails, "submitted", "      TaskDetails.submitted"),
-    (rest, "_respond", "  _respond"),
-    (rest, "_send", "  _send (writing the reply)"),
+    (rest, "_respond", "  _respond (the reply, written)"),
     (rest, "finish", "  finish (journal, observers)"),
     (Journal, "add", "    Journal.add"),
 )

@@ -89,12 +89,8 @@ async def handle_post(request: web.Request) -> web.StreamResponse:
         # -- the backend, behind the hooks that may delay or refuse it --------------------------
         reply = await serve(app[BACKEND], hooks, tasks, ctx)
 
-    # -- the answer, broken when a fault asked for it -----------------------------------------
+    # -- the answer, written (or broken when a fault asked), then observed ---------------------
     response = await _respond(request, ctx, reply)
-    if ctx.break_reply is not None:
-        finish(hooks, ctx, reply)
-        return response
-    await _send(request, response)
     try:
         finish(hooks, ctx, reply)
     except Exception:  # the reply is out: aiohttp must not answer the error on the same connection
@@ -102,45 +98,42 @@ async def handle_post(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _send(request: web.Request, response: web.StreamResponse) -> None:
-    """Write a whole reply now, before the exchange's observers (the journal, the log) run: the
-    client has its answer sooner, 1.16 (submits) to 1.34 (getResponse) times the requests a second
-    at one client (docs/performance.md). A reply that fits the socket's buffer is written without
-    yielding, so no other request is read before the journal holds this one. aiohttp then finds the
-    response sent and writes nothing more."""
+async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> web.StreamResponse:
+    """Write the reply as it goes out (broken if ``ctx.break_reply`` says so), recorded in ``ctx``
+    (what the journal shows). It is written here, before the exchange's observers (the journal, the
+    log) run, so the client has its answer sooner: 1.16 (submits) to 1.34 (getResponse) times the
+    requests a second at one client (docs/performance.md). A reply that fits the socket's buffer is
+    written without yielding, so no other request is read before the journal holds this one;
+    aiohttp then finds the response sent and writes nothing more."""
+    envelope = reply.envelope()
+    body = json.dumps(envelope)
+    how = ctx.break_reply
+    if how == ReplyBreak.RESET:
+        _reset_connection(request)
+        return web.Response(status=reply.http_status)  # never written: the connection is gone
+    if how == ReplyBreak.TRUNCATED:
+        sent = body.encode()[: len(body.encode()) // 2]
+        truncated = web.StreamResponse(status=reply.http_status, headers={
+            "Content-Type": "application/json", "Content-Length": str(len(body.encode()) + TRUNCATED_EXTRA_BYTES)})
+        await truncated.prepare(request)
+        await truncated.write(sent)
+        _record(ctx, truncated, sent.decode("utf-8", "replace"))
+        if request.transport is not None:
+            request.transport.close()  # after the bytes above are flushed
+        return truncated
+    if how == ReplyBreak.MALFORMED:
+        response = web.Response(status=200, body=MALFORMED_BODY, content_type="application/json")
+        _record(ctx, response, MALFORMED_BODY.decode())
+    else:
+        response = web.Response(text=body, status=reply.http_status, content_type="application/json",
+                                headers=ctx.response_headers or None)
+        _record(ctx, response, envelope)
     try:
         await response.prepare(request)
         await response.write_eof()
     except ConnectionError:  # the client left; aiohttp's own write would have found the same
         pass
-
-
-async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> web.StreamResponse:
-    """The reply as it goes out, recorded in ``ctx`` (what the journal shows)."""
-    envelope = reply.envelope()
-    body = json.dumps(envelope)
-    how = ctx.break_reply
-    if how is None:
-        response = web.Response(text=body, status=reply.http_status, content_type="application/json",
-                                headers=ctx.response_headers or None)
-        _record(ctx, response, envelope)
-        return response
-    if how == ReplyBreak.MALFORMED:
-        response = web.Response(status=200, body=MALFORMED_BODY, content_type="application/json")
-        _record(ctx, response, MALFORMED_BODY.decode())
-        return response
-    if how == ReplyBreak.RESET:
-        _reset_connection(request)
-        return web.Response(status=reply.http_status)  # never written: the connection is gone
-    sent = body.encode()[: len(body.encode()) // 2]
-    truncated = web.StreamResponse(status=reply.http_status, headers={
-        "Content-Type": "application/json", "Content-Length": str(len(body.encode()) + TRUNCATED_EXTRA_BYTES)})
-    await truncated.prepare(request)
-    await truncated.write(sent)
-    _record(ctx, truncated, sent.decode("utf-8", "replace"))
-    if request.transport is not None:
-        request.transport.close()  # after the bytes above are flushed
-    return truncated
+    return response
 
 
 def _record(ctx: RequestContext, response: web.StreamResponse, body) -> None:
