@@ -124,10 +124,11 @@ class Contender:
         return found
 
 
-def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args) -> dict:
+def measure_rounds(contenders: dict[str, Contender], body: str, clients: int, args) -> dict[str, CellRecord]:
+    """One cell: a warm-up run per server, then ``args.rounds`` rounds of ``args.requests``, the
+    servers one at a time, the order reversed in odd rounds; memory before and after."""
     names = list(contenders)
     records = {name: CellRecord(rss_before_kib=contenders[name].server.rss_kib()) for name in names}
-    jobs_before = stored_jobs(contenders["vidmock"].server)
     for name in names:
         records[name].warmup, _ = contenders[name].measure(body, clients, args.warmup, args.time_cap)
     for round_number in range(args.rounds):
@@ -138,6 +139,12 @@ def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args
             print(f"  {clients:2} clients round {round_number} {name:20} {progress(run, cpu)}", file=sys.stderr)
     for name in names:
         records[name].rss_after_kib = contenders[name].server.rss_kib()
+    return records
+
+
+def measure_cell(contenders: dict[str, Contender], body: str, clients: int, args) -> dict:
+    jobs_before = stored_jobs(contenders["vidmock"].server)
+    records = measure_rounds(contenders, body, clients, args)
     # vidmock keeps every job for its ttl, and a submit costs more the more it keeps
     return {"clients": clients, "servers": {name: record.summary() for name, record in records.items()},
             "ratios": ratios_to_vidmock(records),

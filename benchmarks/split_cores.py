@@ -32,8 +32,8 @@ import os
 import sys
 
 from benchmarks.latency import ACK, CACHED_SEED, ECHO, finished_task, video_task
-from benchmarks.peers import Contender
-from benchmarks.peers_report import CellRecord, progress
+from benchmarks.peers import Contender, measure_rounds
+from benchmarks.peers_report import CellRecord, ratio
 from benchmarks.serverproc import (BENCHMARKS, code_revision, command_line, machine, print_result, start_process,
                                    start_vidmock)
 from benchmarks.wrkload import UUID_SLOT, wrk_path, wrk_version
@@ -71,49 +71,19 @@ def measure_work(stateless_us: float, stateful_us: float, args) -> dict:
             contender = start(fronts, stateless_us, stateful_us)
             stack.callback(contender.server.stop)
             contenders[contender.name] = contender
-        for contender in contenders.values():
-            contender.measure(body, max(args.clients), args.warmup, args.time_cap)
-        cells = []
-        for clients in args.clients:
-            records = {name: CellRecord(rss_before_kib=c.server.rss_kib()) for name, c in contenders.items()}
-            for round_number in range(args.rounds):
-                order = list(contenders) if round_number % 2 == 0 else list(contenders)[::-1]
-                for name in order:
-                    run, cpu = contenders[name].measure(body, clients, args.requests, args.time_cap)
-                    records[name].runs.append(run)
-                    records[name].cpu_s.append(cpu)
-                    print(f"  {clients:2} clients round {round_number} {name:18} {progress(run, cpu)}", file=sys.stderr)
-            for name, contender in contenders.items():
-                records[name].rss_after_kib = contender.server.rss_kib()
-            cells.append(cell(clients, records))
+        cells = [cell(clients, measure_rounds(contenders, body, clients, args)) for clients in args.clients]
         processes = {name: len(c.server.pids()) for name, c in contenders.items()}
     return {"stateless_us": stateless_us, "stateful_us": stateful_us, "processes": processes, "cells": cells}
 
 
 def cell(clients: int, records: dict[str, CellRecord]) -> dict:
-    """Every layout's figures, and each split layout over the one process: req/s (above 1: the
-    split serves more), per round too, and CPU per request (above 1: the split costs more)."""
-    servers = {name: record.summary() for name, record in records.items()}
+    """Every layout's figures, and each over the one process: vidmock (is the model vidmock?) and
+    the split layouts (req/s above 1: the split serves more; CPU above 1: it costs more)."""
     alone = layout(0)
-    ratios = {}
-    if "vidmock" in servers and alone in servers:
-        ratios[f"vidmock/{alone}"] = {"rps": _ratio(servers["vidmock"]["rps"], servers[alone]["rps"]),
-                                      "cpu_per_request": _ratio(servers["vidmock"]["cpu_us_per_request"],
-                                                                servers[alone]["cpu_us_per_request"])}
-    for name, figures in servers.items():
-        if name in (alone, "vidmock") or alone not in servers:
-            continue
-        by_round = zip(records[name].rps_by_round(), records[alone].rps_by_round())
-        ratios[f"{name}/{alone}"] = {
-            "rps": _ratio(figures["rps"], servers[alone]["rps"]),
-            "rps_by_round": [_ratio(a, b) for a, b in by_round],
-            "cpu_per_request": _ratio(figures["cpu_us_per_request"], servers[alone]["cpu_us_per_request"]),
-        }
-    return {"clients": clients, "servers": servers, "ratios": ratios}
-
-
-def _ratio(value, reference) -> float | None:
-    return round(value / reference, 3) if value and reference else None
+    ratios = {f"{name}/{alone}": ratio(records, name, alone) for name in records if name != alone} \
+        if alone in records else {}
+    return {"clients": clients, "servers": {name: record.summary() for name, record in records.items()},
+            "ratios": ratios}
 
 
 def run(args) -> dict:
@@ -135,9 +105,9 @@ def run(args) -> dict:
                      "the state would be",
             "load": "wrk -t1 -c<clients> with benchmarks/wrk_closed_loop.lua, a submit body with a fresh "
                     "taskUUID per request, each run ending at its request count or time cap",
-            "order": f"per level of work: every layout started and warmed up with {args.warmup} requests at "
-                     f"{max(args.clients)} clients; per client count, {args.rounds} rounds of {args.requests} "
-                     "requests per layout, the order reversed in odd rounds",
+            "order": f"per level of work: every layout started; per client count, a warm-up run of "
+                     f"{args.warmup} requests per layout, then {args.rounds} rounds of {args.requests} requests "
+                     "per layout, the order reversed in odd rounds",
             "server_cpu": "CPU time of every thread of the started process and its descendants (the fronts)",
         },
         "work": levels,

@@ -25,7 +25,6 @@ import json
 import os
 import pickle
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -34,6 +33,11 @@ import time
 from pathlib import Path
 
 from aiohttp import web
+
+if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.serverproc import free_port  # noqa: E402
 
 FRAME = struct.Struct("!II")  # payload length, request id
 
@@ -92,7 +96,7 @@ async def serve_owner(fronts: int, stateless_us: float, stateful_us: float) -> N
     with tempfile.TemporaryDirectory(prefix="vidmock-split-") as workdir:
         path = str(Path(workdir) / "owner.sock")
         server = await asyncio.start_unix_server(answer, path)
-        port = reserve_port()
+        port = free_port()
         children = [subprocess.Popen([sys.executable, __file__, "--front", "--port", str(port), "--owner", path,
                                       "--stateless-us", str(stateless_us)], stdout=subprocess.PIPE, text=True)
                     for _ in range(fronts)]
@@ -103,14 +107,8 @@ async def serve_owner(fronts: int, stateless_us: float, stateful_us: float) -> N
         for child in children:
             child.send_signal(signal.SIGINT)
         for child in children:
-            child.wait(10)
+            await asyncio.to_thread(child.wait, 10)
         server.close()
-
-
-def reserve_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # -- a front -----------------------------------------------------------------------------------
