@@ -23,6 +23,7 @@ from typing import TextIO
 
 from mockserver.contract import task_schema, task_types
 from mockserver.errors import CATALOGUE, ErrorKind, kind_of
+from mockserver.generated import refresh
 
 EXIT_UNKNOWN = 2
 DOCS_FILE = "explain_docs.json"
@@ -178,16 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mockserver.explain_cmd", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the file is stale")
     args = parser.parse_args(argv)
-    target = Path(__file__).with_name(DOCS_FILE)
     wanted = docs_data(RULES_PAGE.read_text(encoding="utf-8"), ERRORS_PAGE.read_text(encoding="utf-8"))
-    if target.exists() and target.read_text(encoding="utf-8") == wanted:
-        return 0
-    if args.check:
-        print(f"{target} is stale; run python -m mockserver.explain_cmd", file=sys.stderr)
-        return 1
-    target.write_text(wanted, encoding="utf-8")
-    print(f"wrote {target}")
-    return 0
+    return refresh(Path(__file__).with_name(DOCS_FILE), wanted, check=args.check,
+                   command="python -m mockserver.explain_cmd")
 
 
 if __name__ == "__main__":
