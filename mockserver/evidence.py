@@ -72,17 +72,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _link(ref: str) -> str:
+    """A source's ref as a Markdown link from docs/: URLs as they are, repository paths relative."""
+    if ref.startswith(("https://", "http://")):
+        return f"<{ref}>"
+    if ref.startswith(("fixtures/", "schemas/", "mockserver/")):
+        return f"[{ref}](../{ref.partition('#')[0]})"
+    return _cell(ref)
+
+
 def _section(item: dict) -> list[str]:
     title = f"`{item['code']}` (HTTP {item['http_status']})" if item["kind"] == "error-code" else item["title"]
     out = [f"### {title}", "", f"Id `{item['id']}`. Evidence: {', '.join(classes_of(item))}. "
            f"Adoption: **{item['adoption']}** ({ADOPTION[item['adoption']]}).", "", f"**Decision.** {item['decision']}"]
     if "status_note" in item:
         out += ["", f"*{item['status_note']}*"]
+    if "measured" in item:
+        out += ["", "**Measured live:** " + ", ".join(f"{key} {value}" for key, value in item["measured"].items())]
     if "disagreement" in item:
         dis = item["disagreement"]
         out += ["", f"**Sources disagree** ({dis['between']}): {dis['winner']} wins, because {dis['why']}."]
     out += ["", "| class | source | says |", "|---|---|---|"]
-    out += [f"| {source['class']} | {_cell(source['ref'])} | {_cell(source['says'])} |" for source in item["sources"]]
+    out += [f"| {source['class']} | {_link(source['ref'])} | {_cell(source['says'])} |" for source in item["sources"]]
     out += [f"\nOpen question: {question}" for question in item.get("open_questions", [])]
     return out + [""]
 

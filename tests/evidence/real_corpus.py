@@ -24,9 +24,3 @@ def captures() -> dict[str, dict]:
             found[path.stem] = content
     return found
 
-
-def capture_of(ref: str) -> dict:
-    """The capture an evidence link names: ``fixtures/real/FILE.json`` or ``fixtures/real/FILE.json#N``."""
-    path, _, index = ref.removeprefix("fixtures/real/").partition("#")
-    return captures()[path.removesuffix(".json") + (f"#{index}" if index else "")] if index else \
-        json.loads((CORPUS / path).read_text(encoding="utf-8"))

@@ -73,3 +73,15 @@ def test_repository_links_exist():
 def test_docs_fidelity_is_the_rendering_of_the_evidence_file():
     """Regenerate with ``python -m mockserver.evidence``."""
     assert (REPO / PAGE).read_text(encoding="utf-8") == render(), "run python -m mockserver.evidence"
+
+
+def test_nothing_in_the_tree_reads_the_research_notes():
+    """The research folder beside the repository is for people; vidmock and its tests read only the
+    repository (the captures were copied into fixtures/real/)."""
+    needles = ("/work/" + "shared", "../" + "shared", "research/" + "real-traffic")
+    for folder in ("mockserver", "conformance", "tests", "benchmarks", "schemas", ".ci"):
+        for path in (REPO / folder).rglob("*"):
+            if path.is_file() and path.suffix in (".py", ".json", ".sh", ".toml", ".cfg", "") and "__pycache__" not in path.parts:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                assert not any(needle in text for needle in needles), path
+    assert not any(needle in (REPO / "pyproject.toml").read_text(encoding="utf-8") for needle in needles)

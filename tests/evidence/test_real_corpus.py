@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import jsonschema
 import pytest
 
 from conftest import KEY, MODEL, new_uuid
 from mockserver.contract import load_json
-from mockserver.drift import DriftJudge
+from mockserver.drift import DriftJudge, VideoFacts
 from mockserver.evidence import entry
 from real_corpus import captures, corpus_files
 
@@ -208,3 +209,19 @@ async def test_vidmock_refuses_the_same_rule_with_the_live_shape_but_for_the_nam
         status, ours = response.status, await response.json()
     assert status == (capture["http_status"] or status) and status in (400, 401)
     assert departures(capture["parsed"], ours) == rule.departures, ours
+
+
+def test_the_measured_live_deviation_is_a_drift_finding_under_the_default_tolerances():
+    """media.exactness: the Vidu capture's file, had Wan delivered it for the same request."""
+    measured = entry("media.exactness")["measured"]
+    capture = CAPTURES[Path(measured["capture"]).stem]
+    size = f"{measured['delivered_width']}x{measured['delivered_height']}"
+    assert f"{size} h264, {measured['delivered_duration_s']} s" in capture["observed_media"]
+    task = {"taskType": "videoInference", "taskUUID": new_uuid(), "model": MODEL, "positivePrompt": "a lighthouse",
+            "width": measured["requested_width"], "height": measured["requested_height"],
+            "duration": measured["requested_duration_s"]}
+    judge = DriftJudge()
+    assert judge.exchange("corpus", [task], {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]}) == []
+    fps = load_json("models/alibaba-wan2.7.json")["fps"]
+    facts = VideoFacts(measured["delivered_width"], measured["delivered_height"], fps, measured["delivered_duration_s"])
+    assert {str(f.code) for f in judge.video("corpus", task["taskUUID"], facts)} == {"sizeMismatch", "durationMismatch"}
