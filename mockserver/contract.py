@@ -87,21 +87,25 @@ def definition_regex(name: str) -> re.Pattern:
 
 
 CONTROL_FOLDER = "control"  # vidmock's own control API (/__mock/): not part of the mocked contract
+# What backs the contract, not the contract: the evidence file (data) and the schemas of it and of fixtures/real/
+EVIDENCE_FILE = "evidence.json"
+EVIDENCE_FOLDER = "evidence"
 
 
 def api_contract_files() -> list[str]:
     """The files of the mocked API's contract (schemas and model profiles), relative to ``schemas/``:
-    everything but the control plane's own schemas."""
+    everything but the control plane's own schemas and the evidence behind the contract."""
     root = schemas_root()
     return sorted(str(path.relative_to(root)) for path in root.rglob("*.json")
-                  if path.relative_to(root).parts[0] != CONTROL_FOLDER)
+                  if path.relative_to(root).parts[0] not in (CONTROL_FOLDER, EVIDENCE_FILE, EVIDENCE_FOLDER))
 
 
 def schema_files() -> list[str]:
-    """Every schema file, relative to ``schemas/`` (model profiles are data, not schemas)."""
+    """Every schema file, relative to ``schemas/`` (model profiles and evidence.json are data, not schemas)."""
     root = schemas_root()
     return sorted(
-        str(path.relative_to(root)) for path in root.rglob("*.json") if path.parent.name != "models"
+        str(path.relative_to(root)) for path in root.rglob("*.json")
+        if path.parent.name != "models" and path.relative_to(root) != Path(EVIDENCE_FILE)
     )
 
 

@@ -1,6 +1,7 @@
 """``vidmock explain ID``: a client rule (``VM004``) or an error code (``unsupportedModelResolution``).
 
-Reports and error replies name these ids; this prints what they mean in an installed vidmock,
+Reports and error replies name these ids; this prints what they mean in an installed vidmock, with
+the evidence behind an error code (``schemas/evidence.json``, also for codes only seen live),
 where docs/ is not at hand. Error codes come from the catalogue in ``mockserver/errors.py`` (whose
 rule text docs/errors.md repeats, checked by a test); rules arrive from the composition root
 (``cli.py`` reads ``conformance.rules``), and their docs/conformance.md sections ship as package
@@ -21,8 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from mockserver import evidence
 from mockserver.contract import task_schema, task_types
 from mockserver.errors import CATALOGUE, ErrorKind, kind_of
+from mockserver.generated import refresh
 
 EXIT_UNKNOWN = 2
 DOCS_FILE = "explain_docs.json"
@@ -103,7 +106,23 @@ def explain_code(code: str, kind: ErrorKind) -> str:
     else:
         status = f"HTTP {kind.http_status} when every task of the request fails (200 beside any data)"
     passages = shipped_docs()["errors"].get(kind.code, [])
-    return "\n\n".join([f"{code}: error code{generic}", kind.rule, status, *passages]) + "\n"
+    graded = evidence.for_code(kind.code)
+    proof = [evidence.explain_text(graded)] if graded else []
+    return "\n\n".join([f"{code}: error code{generic}", kind.rule, status, *passages, *proof]) + "\n"
+
+
+def explain_seen_code(graded: dict) -> str:
+    """A code the service was seen (or documented) to send that vidmock's catalogue does not hold."""
+    head = (f"{graded['code']}: error code seen outside vidmock (HTTP {graded['http_status']} where seen); "
+            "not in this vidmock's catalogue")
+    return "\n\n".join([head, evidence.explain_text(graded)]) + "\n"
+
+
+def _seen_code(ident: str) -> dict | None:
+    """The evidence entry of a code the catalogue does not hold (any case)."""
+    lower = ident.lower()
+    return next((item for item in evidence.entries()
+                 if item.get("code", "").lower() == lower and item["code"] not in CATALOGUE), None)
 
 
 @cache
@@ -151,12 +170,19 @@ def run(ident: str | None, rules: Mapping[str, RuleText], *, out: TextIO = sys.s
     if ident is None:
         out.write("client rules:\n" + "".join(f"  {r.id}  {r.title}\n" for r in rules.values()))
         out.write("error codes:\n" + "".join(f"  {code}\n" for code in CATALOGUE))
+        seen = [item["code"] for item in evidence.entries() if item.get("code") and item["code"] not in CATALOGUE]
+        if seen:
+            out.write("codes seen outside vidmock (evidence only):\n" + "".join(f"  {code}\n" for code in seen))
         return 0
     rule = rules.get(ident.upper())
     if rule:
         out.write(explain_rule(rule))
         return 0
     code = _code(ident)
+    seen = _seen_code(ident) if code is None else None
+    if seen is not None:
+        out.write(explain_seen_code(seen))
+        return 0
     if code is None:
         close = nearest(ident, rules)
         hint = f"nearest: {', '.join(close)}" if close else "`vidmock explain --list` shows them all"
@@ -178,16 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mockserver.explain_cmd", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the file is stale")
     args = parser.parse_args(argv)
-    target = Path(__file__).with_name(DOCS_FILE)
     wanted = docs_data(RULES_PAGE.read_text(encoding="utf-8"), ERRORS_PAGE.read_text(encoding="utf-8"))
-    if target.exists() and target.read_text(encoding="utf-8") == wanted:
-        return 0
-    if args.check:
-        print(f"{target} is stale; run python -m mockserver.explain_cmd", file=sys.stderr)
-        return 1
-    target.write_text(wanted, encoding="utf-8")
-    print(f"wrote {target}")
-    return 0
+    return refresh(Path(__file__).with_name(DOCS_FILE), wanted, check=args.check,
+                   command="python -m mockserver.explain_cmd")
 
 
 if __name__ == "__main__":

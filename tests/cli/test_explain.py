@@ -11,6 +11,7 @@ import pytest
 
 from cli_run import REPO, clean_env, vidmock
 from conformance.rules import RULES
+from mockserver import evidence
 from mockserver.errors import CATALOGUE
 from mockserver.explain_cmd import DOCS_FILE, ERRORS_PAGE, RULES_PAGE, RuleText, docs_data, run, sections_of
 
@@ -109,11 +110,13 @@ def installed(built_wheel):
     return built_wheel.site
 
 
-@pytest.mark.parametrize("args, code, text", [
-    (["explain", "VM004"], 0, "Two polls of one task are at least 0.5 s apart"),
-    (["explain", "unsupportedModelResolution"], 0, "A profile rule is not reported over a field"),
+@pytest.mark.parametrize("args, code, text, reads", [
+    (["explain", "VM004"], 0, "Two polls of one task are at least 0.5 s apart", f"mockserver/{DOCS_FILE}"),
+    (["explain", "unsupportedModelResolution"], 0, "A profile rule is not reported over a field", f"mockserver/{DOCS_FILE}"),
+    (["explain", "invalidApiKey"], 0, "evidence (code.invalidApiKey): runware-docs, cli-source", "mockserver/schemas/evidence.json"),
+    (["explain", "insufficientCredits"], 0, "HTTP 400 insufficientCredits on videoInference", "mockserver/schemas/evidence.json"),
 ])
-def test_explain_reads_nothing_from_the_source_tree_when_installed(installed, tmp_path, args, code, text):
+def test_explain_reads_nothing_from_the_source_tree_when_installed(installed, tmp_path, args, code, text, reads):
     report = tmp_path / "report.json"
     env = clean_env(PYTHONPATH=str(installed))
     done = subprocess.run([sys.executable, "-c", AUDIT, str(report), *args], cwd=tmp_path, env=env,
@@ -125,5 +128,28 @@ def test_explain_reads_nothing_from_the_source_tree_when_installed(installed, tm
     from_tree = [path for path in result["opened"]
                  if path.startswith(str(REPO)) and not path.startswith(str(REPO / ".venv"))]
     assert from_tree == []
-    assert any(path.endswith(f"mockserver/{DOCS_FILE}") and path.startswith(str(installed))
-               for path in result["opened"])
+    assert any(path.endswith(reads) and path.startswith(str(installed)) for path in result["opened"])
+
+
+def test_an_error_code_shows_its_evidence_classes_links_and_decision():
+    status, out, _ = explain("invalidApiKey")
+    graded = evidence.for_code("invalidApiKey")
+    assert status == 0
+    assert out.endswith(evidence.explain_text(graded) + "\n")
+    assert "evidence (code.invalidApiKey): runware-docs, cli-source" in out
+    assert "  - cli-source: fixtures/real/runware-cli-test_invalidApiKey.json: official CLI test data that looks captured" in out
+    assert f"decision: {graded['decision']} [adopted: vidmock does it by default]" in out
+    status, out, _ = explain("invalidSeed")  # a generic code shows its row's evidence
+    assert "evidence (code.invalid<Parameter>): live-capture" in out
+
+
+def test_a_code_only_seen_live_is_explained_from_its_evidence():
+    status, out, err = explain("missingdimensionparameters")
+    assert (status, err) == (0, "")
+    assert out.startswith("missingDimensionParameters: error code seen outside vidmock (HTTP 400 where seen); "
+                          "not in this vidmock's catalogue\n\nevidence (code.missingDimensionParameters): live-capture\n")
+    assert "[not-adopted: seen, deliberately not followed]" in out
+    assert "open question: Does videoInference use missingDimensionParameters?" in out
+    status, out, _ = explain("unsupportedDimensions")
+    assert status == 0 and "sources disagree" not in out and "fixtures/real" not in out
+    assert "Kling rejected 1280x720 with unsupportedDimensions" in out
