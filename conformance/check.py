@@ -13,6 +13,10 @@ client's taskUUIDs. CMD finds the mock in its environment (``VIDMOCK_HTTP_URL``,
   the smallest behaviour and prints the line that reproduces it;
 - ``--matrix``: one run per named scenario, and a table.
 
+``--jobs N`` runs N of the matrix's runs, or of an exploration's independent runs, at once, each
+under its own key; the report and the JUnit file are the same for any N (runs are numbered and
+reported in the order of ``--jobs 1``).
+
 Outcome contract (docs/conformance.md): when every task can succeed, CMD must exit 0; when every
 task ends without a usable video (a task error, NSFW results; explored with ``--outcomes``),
 CMD must exit non-zero. Either way within ``--timeout``, breaking no client rule.
@@ -60,6 +64,10 @@ def add_check_command(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--rules", metavar="IDS", help="comma-separated rule ids to check (default: all)")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                        help=f"seconds each run of CMD may take (default {DEFAULT_TIMEOUT:g})")
+    check.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                       help="with --explore or --matrix: run N runs of CMD at once, each under its own API key "
+                       "(default 1: a command that uses a fixed port or file cannot run beside itself); the "
+                       "report and --junit file are the same for any N")
     check.add_argument("--fault", action="append", default=[], metavar="JSON",
                        help='a fault to install before each run, as POST /__mock/faults takes it, e.g. '
                        '\'{"action": "status", "status": 429, "retryAfter": 1}\' (repeatable)')
@@ -129,6 +137,8 @@ def _check_modes(args: argparse.Namespace) -> None:
                                       ("--explore", args.explore), ("--matrix", args.matrix)) if value]
     if len(given) > 1:
         raise UsageError(f"choose one of {', '.join(given)}")
+    if args.jobs > 1 and not (args.explore or args.matrix):
+        raise UsageError("--jobs goes with --explore or --matrix (a single run is one command)")
     if (args.seed is not None or args.database) and not args.explore:
         raise UsageError("--seed and --database go with --explore")
     if args.outcomes and not (args.explore or args.matrix):
@@ -270,7 +280,7 @@ def _explore(runner: Runner, args: argparse.Namespace, seed: int) -> int:
           f"{shlex.join(command)}", flush=True)
     exploration = explore(
         runner, key_behaviours(outcomes, transient), examples=args.explore, seed=seed, database=args.database,
-        database_key=database_key(command, outcomes, args.rules, args.fault, args.timeout),
+        database_key=database_key(command, outcomes, args.rules, args.fault, args.timeout), jobs=args.jobs,
         on_run=lambda result: print(run_line(result), flush=True))
     reproduce = {result.number: reproduce_line(result.behaviour, args, command) for result in exploration.runs}
     if exploration.confirmation:
@@ -303,10 +313,8 @@ def _matrix(runner: Runner, args: argparse.Namespace) -> int:
     rows = [(NO_SCENARIO, Behaviour(progression=progression))] + [
         (name, Behaviour(progression=progression, scenarios=(name,))) for name, found in runner.catalogue.items()
         if scenario_ends_in_error(found) in wanted]
-    results = []
-    for label, behaviour in rows:
-        results.append(runner.run(behaviour, phase="matrix", label=label))
-        print(run_line(results[-1]), flush=True)
+    results = runner.run_all([(behaviour, label) for label, behaviour in rows], phase="matrix", jobs=args.jobs,
+                             on_run=lambda result: print(run_line(result), flush=True))
     reproduce = {result.number: reproduce_line(result.behaviour, args, runner.command) for result in results}
     print("\n" + matrix_table(results))
     for result in results:

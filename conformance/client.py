@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
 
-from mockserver.vocabulary import DeliveryState, JobStatus
+from mockserver.vocabulary import DeliveryState, JobStatus, ResultRelease
 
 CONTROL_PREFIX = "/__mock/"
 REQUEST_TIMEOUT = 30.0
+POLL_INTERVAL = 0.05  # between getResponse polls of a task only polls move
+LONG_POLL_MAX = 300.0  # the longest wait the control plane's wait routes accept
 T = TypeVar("T")
 
 
@@ -120,14 +121,29 @@ class MockClient:
         return await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
 
     async def wait_done(self, task_uuid: str, timeout: float = 60) -> tuple[int, dict]:
-        """Poll until the task is no longer processing: no ``processing`` item left (a staggered
-        reply leads with the results released so far)."""
-        async with asyncio.timeout(timeout):
+        """Until the task is no longer processing, as getResponse answers then: no ``processing``
+        item left (a staggered reply leads with the results released so far). Between polls it
+        long-polls the task (``wait_task``), which answers the moment the job ends; a task that only
+        getResponse moves (``polls:N``, a staggered release) is polled instead, as a client would."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with asyncio.timeout_at(deadline):
             while True:
                 status, body = await self.poll(task_uuid)
                 if all(item.get("status") != JobStatus.PROCESSING for item in body.get("data", [])):
                     return status, body
-                await asyncio.sleep(0.05)
+                known, task = await self.request("GET", f"tasks/{task_uuid}")
+                if known != 200 or _moved_by_polls(task):
+                    await asyncio.sleep(POLL_INTERVAL)
+                else:
+                    await self.request("GET", f"tasks/{task_uuid}/wait", params={"timeout": _wait_seconds(deadline)},
+                                       timeout=timeout + REQUEST_TIMEOUT)
+
+    async def wait_task(self, task_uuid: str, timeout: float = 10.0) -> dict:
+        """The task as the control plane shows it (``GET /__mock/tasks/{taskUUID}/wait``), once it
+        is final; ``ControlError`` when this key does not know it or it still runs after ``timeout`` s.
+        Not a poll: a ``polls:N`` task or a staggered release ends only as getResponse polls it."""
+        return await self.call("GET", f"tasks/{task_uuid}/wait", params={"timeout": timeout},
+                               timeout=timeout + REQUEST_TIMEOUT)
 
     # -- the control plane ---------------------------------------------------------------------------
 
@@ -146,13 +162,18 @@ class MockClient:
         return (await self.call("GET", "deliveries/wait", params=query, timeout=timeout + 5))["deliveries"]
 
     async def settle_deliveries(self, timeout: float = 10.0) -> list[dict]:
-        """Wait until no delivery is pending (retries included), then return them all."""
-        deadline = time.monotonic() + timeout
+        """Wait until no delivery is pending (retries included), then return them all: each task
+        with a pending record is long-polled (``deliveries/wait``) until every record of it is final."""
+        deadline = asyncio.get_running_loop().time() + timeout
         while True:
             records = await self.deliveries()
-            if all(record["state"] != DeliveryState.PENDING for record in records) or time.monotonic() > deadline:
+            pending = {record["taskUUID"] for record in records if record["state"] == DeliveryState.PENDING}
+            if not pending or asyncio.get_running_loop().time() >= deadline:
                 return records
-            await asyncio.sleep(0.1)
+            for task_uuid in sorted(pending):
+                count = sum(record["taskUUID"] == task_uuid for record in records)
+                await self.request("GET", "deliveries/wait", params={
+                    "taskUUID": task_uuid, "count": count, "timeout": _wait_seconds(deadline)}, timeout=timeout + REQUEST_TIMEOUT)
 
     async def fault(self, action: str, *, per_task: bool | None = None, **spec: Any) -> dict:
         """Install a fault (``POST /__mock/faults``), e.g. ``fault("status", status=429,
@@ -194,6 +215,18 @@ class MockClient:
     async def reset(self) -> dict:
         """Forget the namespace's tasks, journal, faults, deliveries... (everything, as admin)."""
         return await self.call("POST", "reset")
+
+
+def _moved_by_polls(task: dict) -> bool:
+    """Whether only getResponse polls end the task (a wait would sit out its time-out): a
+    ``polls:N`` policy, or several generations released one per poll."""
+    return (task["policy"].startswith("polls:")
+            or (task["resultRelease"] != ResultRelease.TOGETHER and len(task.get("generations", ())) > 1))
+
+
+def _wait_seconds(deadline: float) -> float:
+    """The time-out of a long-poll that must answer by ``deadline`` (loop time)."""
+    return round(min(LONG_POLL_MAX, max(0.0, deadline - asyncio.get_running_loop().time())), 3)
 
 
 class Namespace:

@@ -20,6 +20,10 @@ Rendered videos go to a render cache shared by every worker and kept between run
 cache folder; ``--vidmock-cache-dir DIR|none``), so a video is rendered once, not once per worker
 or per run. ``--vidmock-host/--vidmock-port`` (or ``VIDMOCK_EXTERNAL_URL=http://host:port``) use a
 server that is already running instead. See docs/conformance.md (tests/howto/ runs its how-tos).
+
+Its waits (``vidmock.wait_done``, ``wait_task``, the deliveries ``violations`` waits for) are the
+client's: long-polls of ``/__mock/tasks/{taskUUID}/wait`` and ``/__mock/deliveries/wait``, which
+answer as the job or the delivery ends, rather than polls on a timer.
 """
 
 from __future__ import annotations

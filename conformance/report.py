@@ -116,12 +116,12 @@ def matrix_table(results: list[RunResult]) -> str:
 
 
 def junit_runs(results: list[RunResult], suite: str, reproduce: dict[int, str]) -> str:
-    """One case per run; a failing one carries its reasons, evidence and reproduce line."""
+    """One case per run; a failing one carries its reasons, evidence and reproduce line. No
+    ``time``: the file of a seed is the same whatever the timing (``--jobs``); the run lines say it."""
     root = ElementTree.Element("testsuite", name=suite, errors="0")
     for result in results:
         name = result.label or f"{result.phase} {result.number}: {summary(result.behaviour)}"
-        case = ElementTree.SubElement(root, "testcase", classname=suite, name=name,
-                                      time=f"{result.execution.seconds:.3f}")
+        case = ElementTree.SubElement(root, "testcase", classname=suite, name=name)
         if not result.passed:
             failure = ElementTree.SubElement(case, "failure", message="; ".join(result.reasons()), type="run")
             failure.text = failure_text(result, reproduce[result.number])

@@ -3,9 +3,14 @@ installed before the command starts, and ends in a verdict.
 
 A run passes when the command ends as its behaviour says it should (exit 0 when every task can
 succeed; non-zero when every task ends without a usable video: a task error or NSFW results),
-within the time-out, and breaks no client rule. The rules judge everything the mock recorded
-while the command ran (requests without a key included) and the key's webhook deliveries.
-Runs are sequential, so "since the run started" is exactly the command's traffic.
+within the time-out, and breaks no client rule. The rules judge what the mock recorded for
+the run's key since the run started, what came without a key (or under a key vidmock did not
+give) in that time, and the key's webhook deliveries.
+
+Runs may run concurrently (``vidmock check --jobs N``): each has its own key, so its traffic stays
+its own; only a request that carries no key of ours cannot be told apart, and is judged in every
+run going on when it came. A run is numbered when it is reported, not when it starts, so the
+numbers follow the order of the report whatever finished first.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 from conformance.behaviours import Behaviour, apply_to_key, ends_in_error, scenario_catalogue
 from conformance.client import Namespace
@@ -117,10 +125,13 @@ class Runner:
     faults: list[dict] = field(default_factory=list)
     capture: bool = False
     seed: int | None = None
-    runs: int = 0  # so far: each run's number
+    runs: int = 0  # reported so far: each run's number
     mock: BackgroundMock = field(init=False, repr=False)
     admin: Namespace = field(init=False, repr=False)  # every namespace: clients may send no key
     catalogue: dict[str, dict] = field(init=False, repr=False)  # the named scenarios, by name
+    _keys: set[str] = field(init=False, repr=False, default_factory=set)  # every run's key so far
+    _processes: set[subprocess.Popen] = field(init=False, repr=False, default_factory=set)  # commands running now
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __enter__(self) -> "Runner":
         settings = {"seed": self.seed} if self.seed is not None else {}
@@ -134,12 +145,49 @@ class Runner:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.kill_commands()
         self.mock.stop()
 
+    def kill_commands(self) -> None:
+        """Ctrl-C reaches only the main thread: take the commands of the other runs down too."""
+        with self._lock:
+            running = list(self._processes)
+        for process in running:
+            _kill_group(process)
+
     def run(self, behaviour: Behaviour, *, phase: str = "run", label: str = "") -> RunResult:
-        started = time.perf_counter()
+        """One run, numbered at once (the next number)."""
+        return self.numbered(self.execute(behaviour, phase=phase, label=label))
+
+    def numbered(self, result: RunResult, phase: str | None = None) -> RunResult:
+        """The run with the next number (and ``phase``, when given): called as it is reported."""
         self.runs += 1
+        return replace(result, number=self.runs, phase=phase or result.phase)
+
+    def run_all(self, runs: Iterable[tuple[Behaviour, str]], *, phase: str, jobs: int = 1,
+                on_run: Callable[[RunResult], None] = lambda result: None) -> list[RunResult]:
+        """(behaviour, label) runs, ``jobs`` at a time, numbered and reported in the order given."""
+        with ThreadPoolExecutor(jobs, thread_name_prefix="vidmock-check") as pool:
+            pending = [pool.submit(self.execute, behaviour, phase=phase, label=label) for behaviour, label in runs]
+            results = []
+            try:
+                for future in pending:
+                    results.append(self.numbered(future.result()))
+                    on_run(results[-1])
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                self.kill_commands()  # else the pool would wait for them to end
+                raise
+        return results
+
+    def execute(self, behaviour: Behaviour, *, phase: str = "run", label: str = "") -> RunResult:
+        """Run the command once under a fresh key with the behaviour installed (safe from several
+        threads at once); the result is not numbered yet (0)."""
+        started = time.perf_counter()
         key = f"check-{uuid.uuid4().hex}"
+        with self._lock:
+            self._keys.add(key)
         client = Namespace(self.mock.base_url, key)
         since = self.admin.call("GET", "/__mock/clock")["now"]
         for spec in self.faults:
@@ -147,9 +195,12 @@ class Runner:
         apply_to_key(behaviour, client, self.catalogue)
         execution = self._execute({**os.environ, **client_environment(client)})
         entries = self.admin.call("GET", "/__mock/journal?" + urllib.parse.urlencode({"since": since}))["entries"]
+        with self._lock:
+            others = self._keys - {key}
+        entries = [entry for entry in entries if entry.get("namespace") not in others]  # other runs' own traffic
         results = evaluate(Traffic(entries, client.settle_deliveries(), api_key=key), self.rule_ids)
         client.reset()  # the run's tasks, journal, faults and deliveries: the server stays small
-        return RunResult(self.runs, behaviour, ends_in_error(behaviour, self.catalogue), execution, results,
+        return RunResult(0, behaviour, ends_in_error(behaviour, self.catalogue), execution, results,
                          self.timeout, phase, label, overhead=time.perf_counter() - started - execution.seconds)
 
     def _execute(self, env: dict[str, str]) -> Execution:
@@ -161,6 +212,8 @@ class Runner:
                                        stderr=subprocess.STDOUT if output else None, process_group=0)
         except OSError as error:  # not found, not executable
             return Execution(EXIT_NOT_FOUND, 0.0, not_found=True, output=f"cannot run {self.command[0]!r}: {error}")
+        with self._lock:
+            self._processes.add(process)
         try:
             code = process.wait(self.timeout)
             execution = Execution(code if code >= 0 else 128 - code, time.perf_counter() - started)
@@ -170,6 +223,9 @@ class Runner:
         except BaseException:  # Ctrl-C: take the command down with us
             _kill_group(process)
             raise
+        finally:
+            with self._lock:
+                self._processes.discard(process)
         if output is not None:
             output.seek(max(0, output.seek(0, os.SEEK_END) - OUTPUT_TAIL))
             execution.output = output.read().decode(errors="replace")

@@ -6,7 +6,9 @@ for the toolchain that wrote it (bytes differ between ffmpeg builds; text is dra
 font fontconfig finds, or not at all), so every file lives under one folder per *build*, named
 ``<ffmpeg version>-<text|plain>-<digest>``. The digest covers:
 
-- ``RECIPE``, vidmock's own synthesis recipe (filters, codecs, overlay), bumped when it changes;
+- vidmock's own synthesis recipe: a hash of the code of ``SYNTHESIS_CODE`` (filters, codecs,
+  overlay, how the parts are assembled), so a changed recipe can never be served from a cache that a
+  kept folder holds; comments, docstrings and layout are left out, so editing them costs no render;
 - ffmpeg's version and configuration lines, and the binary's identity: its size and a hash of its
   first and last MiB (hashing all 170 MB would take half a second per server start; a reinstalled
   wheel keeps the same identity, so a restored CI cache still matches);
@@ -19,6 +21,7 @@ for a given binary and fontconfig environment (``known_build``).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import hashlib
@@ -26,10 +29,17 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 
-RECIPE = 2  # 2: a poster frame is rendered with every GOP
+# The modules whose code decides a rendered file's bytes: synth.py turns a VideoSpec into ffmpeg's
+# filters, codecs and arguments. (media_types.py only names the containers; this module only runs
+# ffmpeg with what it is given.) ffmpeg-python, which writes the argument list, counts by version.
+SYNTHESIS_CODE = (Path(__file__).with_name("synth.py"),)
+ARGUMENT_WRITER = "ffmpeg-python"
 PROBE_SOURCE = "color=c=black:s=160x32:r=1:d=1"
 PROBE_TEXT = "drawtext=text=vidmock 0123 Ag:fontsize=20:fontcolor=white:x=4:y=4"
 PROBE_OUTPUT = ("-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-")
@@ -98,7 +108,7 @@ async def probe_build(exe: str) -> Build:
             raise BuildProbeError(f"ffmpeg cannot draw a frame: {stderr.strip()[-500:]}", stderr)
     version, configuration = _banner(stderr)
     facts = {
-        "recipe": RECIPE,
+        "synthesisCode": await asyncio.to_thread(synthesis_code_digest),
         "ffmpeg": {"version": version, "configuration": configuration, **await asyncio.to_thread(_identity, exe)},
         "text": text_error is None,
         "fontProbe": hashlib.sha256(frame).hexdigest() if text_error is None else None,
@@ -106,6 +116,34 @@ async def probe_build(exe: str) -> Build:
     digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
     build = _KNOWN[key] = Build(version, text_error is None, text_error, digest, facts)
     return build
+
+
+@cache
+def synthesis_code_digest() -> str:
+    """The recipe's identity: the code of ``SYNTHESIS_CODE`` and the version of the library that
+    writes ffmpeg's arguments; computed once per process."""
+    return code_digest([path.read_text(encoding="utf-8") for path in SYNTHESIS_CODE], metadata.version(ARGUMENT_WRITER))
+
+
+def code_digest(sources: Iterable[str], *versions: str) -> str:
+    """SHA-256 of Python sources as code: their syntax trees without docstrings, so a comment, a
+    docstring or a layout change keeps the digest and any change to what runs alters it."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(ast.dump(_without_docstrings(ast.parse(source)), include_attributes=False).encode())
+    for version in versions:
+        digest.update(f"\0{version}".encode())
+    return digest.hexdigest()
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
 
 
 async def run_ffmpeg(argv: list[str], *, keep_stdout: bool = False) -> tuple[int, bytes, str]:

@@ -28,6 +28,7 @@ def install_control_plane(app: web.Application) -> ControlPlane:
                          journal_size=config.journal_size, control_token=config.control_token, seed=config.seed)
     plane.install(app[HOOKS])
     app[HEALTH_SOURCES]["control"] = plane.stats
+    app.on_shutdown.append(lambda app: plane.waits.close())  # before open requests are awaited: ends long-polls
     control = web.Application(middlewares=[control_middleware(config.control_token)])
     control[CONTROL] = app[CONTROL] = plane
     add_control_routes(control)

@@ -45,7 +45,7 @@ def _errors(route: Route) -> dict:
     errors = {}
     for status in route.errors:
         if status == 408:
-            errors["408"] = _json(_ref(route.reply), "Timed out: the records so far")
+            errors["408"] = _json(_ref(route.reply), "Timed out: the state so far (the records, or the task as it stands)")
         else:
             errors[str(status)] = _json(_ref("ErrorEnvelope"), ERROR_DESCRIPTIONS[status])
     if not (route.method == "GET" and MOUNT + route.path in OPEN_PATHS):

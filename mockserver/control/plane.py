@@ -12,6 +12,9 @@ registry of stores it resets. What it does, through the hooks it fills in at com
   outcome and webhook behaviour its request's scenarios and outcome faults ask for;
 - ``exchange_done``: the journal records the exchange, whatever happened to it, and the drift log
   the findings a proxying backend left on it.
+
+It also observes the job store: ``on_job_submitted`` fills the task index, ``on_job_finished``
+wakes the long-polls on tasks (``task_waits.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from mockserver.control.faults import OUTCOME_ACTIONS, RESPONSE_ACTIONS, Fault, 
 from mockserver.control.journal import Journal, JournalEntry
 from mockserver.control.scenarios import ScenarioCatalogue, Selection
 from mockserver.control.task_index import TaskIndex
+from mockserver.control.task_waits import TaskWaits
 from mockserver.delivery import DeliveryEngine, WebhookBehaviour
 from mockserver.errors import RunwareError
 from mockserver.exchange import Hooks, RequestContext
@@ -54,7 +58,9 @@ class ControlPlane:
         self.tasks = TaskIndex(jobs, media)
         self.drift = DriftLog()  # what a proxy found (ctx.findings), by journal entry
         self.rng = random.Random(seed)  # delay samples: reproducible under --seed
+        self.waits = TaskWaits()  # GET /__mock/tasks/{taskUUID}/wait
         jobs.on_job_submitted.append(self.tasks.add)
+        jobs.on_job_finished.append(self.waits.job_finished)
         # every store with per-key state, the control plane's own included: one reset for all
         self.stores = stores
         stores.update({"journalEntries": self.journal, "faults": self.faults, "scenarioBudgets": self.scenarios,
@@ -158,9 +164,12 @@ class ControlPlane:
 
     # -- namespace-wide operations -------------------------------------------------------------------
 
-    def reset(self, namespace: str | None = None) -> dict[str, int]:
-        """Forget one namespace's state (everything when None), in every store; how many of each."""
-        return {name: store.reset(namespace) for name, store in self.stores.items()}
+    async def reset(self, namespace: str | None = None) -> dict[str, int]:
+        """Forget one namespace's state (everything when None), in every store; how many of each.
+        A wait on a task forgotten so answers at once (its job never finishes now)."""
+        counts = {name: store.reset(namespace) for name, store in self.stores.items()}
+        await self.waits.wake()
+        return counts
 
     async def advance_clock(self, seconds: float) -> float:
         """Move server time; time-based policies settle and expired media go, before this returns."""
@@ -171,4 +180,4 @@ class ControlPlane:
 
     def stats(self) -> dict[str, Any]:
         return {**self.journal.stats(), "faults": len(self.faults.listed()), "clockOffset": self.clock.offset,
-                **self.drift.stats()}
+                "taskWaits": self.waits.waiting, **self.drift.stats()}

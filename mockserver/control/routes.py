@@ -27,7 +27,7 @@ from mockserver.errors import RunwareError
 from mockserver.jobs import Progression
 from mockserver.protocol import SCENARIO_HEADER, bearer_key
 from mockserver.state import DELIVERY, HEALTH_SOURCES, SOCKETS
-from mockserver.vocabulary import DropKind, ResultRelease
+from mockserver.vocabulary import DropKind, JobStatus, ResultRelease
 
 CONTROL = web.AppKey("control", ControlPlane)
 DASHBOARD = Path(__file__).with_name("dashboard.html")
@@ -225,6 +225,25 @@ async def get_task(request: web.Request) -> web.Response:
     return web.json_response(plane.tasks.describe(plane.jobs.get(namespace, task_uuid)))
 
 
+async def wait_for_task(request: web.Request, query: dict) -> web.Response:
+    """``GET /__mock/tasks/{taskUUID}/wait[?timeout=10]``: 200 with the task once it is final
+    (success or error; a staggered release is final when its last generation settled), else 408
+    with the task as it stands after ``timeout`` wall-clock seconds. Woken by the job's end, never
+    by a timer. A wait is not a getResponse: it does not count as a poll, so a task that only polls
+    move (``polls:N``, a staggered release) stays processing unless the client polls meanwhile."""
+    plane = _plane(request)
+    namespace, task_uuid = _task_namespace(request, must_exist=True)
+    job = plane.jobs.get(namespace, task_uuid)
+
+    def gone() -> bool:  # reset (or expired and forgotten) while waiting
+        return plane.jobs.get(namespace, task_uuid) is not job
+
+    await plane.waits.wait(lambda: gone() or job.status != JobStatus.PROCESSING, query.get("timeout", 10.0))
+    if gone():
+        raise _not_found(f"Task {task_uuid} was forgotten (reset or expired) while waiting.")
+    return web.json_response(plane.tasks.describe(job), status=408 if job.status == JobStatus.PROCESSING else 200)
+
+
 # -- deliveries ----------------------------------------------------------------------------------------
 
 def _listing(records: list[DeliveryRecord], status: int = 200) -> web.Response:
@@ -271,7 +290,7 @@ async def advance_clock(request: web.Request, body: dict) -> web.Response:
 
 async def reset(request: web.Request) -> web.Response:
     namespace = namespace_of(request)
-    return web.json_response({"namespace": namespace, "reset": _plane(request).reset(namespace)})
+    return web.json_response({"namespace": namespace, "reset": await _plane(request).reset(namespace)})
 
 
 @dataclass(frozen=True)
@@ -321,6 +340,9 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "/tasks", list_tasks, "Recent videoInference tasks, newest first.", "Tasks", query="TasksQuery",
       errors=(400,)),
     R("GET", "/tasks/{taskUUID}", get_task, "One task.", "Task", errors=(400, 404)),
+    R("GET", "/tasks/{taskUUID}/wait", wait_for_task, "Long-poll until the task is final (success or error, every "
+      "generation settled); 408 with the task as it stands on time-out. Not a poll: polls:N and staggered "
+      "releases move only with getResponse.", "Task", query="TaskWaitQuery", errors=(400, 404, 408)),
     R("PUT", "/tasks/{taskUUID}/progression", put_task_progression, "One task's progression policy and result "
       "release (may precede the task).", "ProgressionChange", body="ProgressionBody", errors=(400, 404)),
     R("POST", "/tasks/{taskUUID}/complete", complete_task, "Finish a task now, whatever its policy.", "Task",

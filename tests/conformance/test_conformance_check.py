@@ -4,6 +4,7 @@ example is caught by its own rule, and the exit status and JUnit XML say so."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -91,3 +92,58 @@ def test_usage_errors(arguments, status):
     result = subprocess.run([sys.executable, "-m", "mockserver", "check", *arguments],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == status, result.stderr
+
+
+# -- --jobs N -------------------------------------------------------------------------------------------
+
+RUN_SECONDS = re.compile(r"^((?:explore|shrink|confirm|matrix)\s+\d+\s+(?:pass|FAIL))\s+[\d.]+ s", re.MULTILINE)
+
+
+def without_run_seconds(stdout: str) -> str:
+    """The report but for what each run line measured (the command's seconds): the one part that
+    differs between two runs of the same check whatever --jobs is."""
+    return RUN_SECONDS.sub(r"\1  <seconds>", stdout)
+
+
+@pytest.mark.parametrize("options, client", [
+    (("--matrix", "--outcomes", "errors"), "reference_client"),  # every row passes
+    (("--explore", "10", "--seed", "1"), "gives_up"),  # a failure found at run 2, shrunk, confirmed
+])
+def test_jobs_change_neither_the_report_nor_the_junit_file(options, client, tmp_path):
+    one = vidmock_check(*options, "--junit", str(tmp_path / "one.xml"), client=client)
+    three = vidmock_check(*options, "--jobs", "3", "--junit", str(tmp_path / "three.xml"), client=client)
+    assert one.returncode == three.returncode, one.stdout + one.stderr + three.stdout + three.stderr
+    assert RUN_SECONDS.search(one.stdout), one.stdout
+    assert without_run_seconds(three.stdout) == without_run_seconds(one.stdout)
+    assert (tmp_path / "three.xml").read_bytes() == (tmp_path / "one.xml").read_bytes()
+
+
+# Pings the mock with its key, leaves its key in $RENDEZVOUS, then waits for a second run's key to
+# appear there: under --jobs 1 it would wait until --timeout, so it ends only beside another run.
+RENDEZVOUS = ("import os, pathlib, time, urllib.request as u; key = os.environ['VIDMOCK_API_KEY']; "
+              "u.urlopen(u.Request(os.environ['VIDMOCK_HTTP_URL'], b'[{\"taskType\": \"ping\", \"ping\": true}]', "
+              "{'Authorization': 'Bearer ' + key, 'Content-Type': 'application/json'})); "
+              "here = pathlib.Path(os.environ['RENDEZVOUS']); (here / key).write_text(key); "
+              "exec('while len(list(here.iterdir())) < 2: time.sleep(0.05)')")
+
+
+def test_jobs_run_the_matrix_side_by_side_each_under_its_own_key(tmp_path, monkeypatch):
+    rendezvous = tmp_path / "keys"
+    rendezvous.mkdir()
+    monkeypatch.setenv("RENDEZVOUS", str(rendezvous))
+    result = vidmock_check("--matrix", "--outcomes", "errors", "--jobs", "2", "--timeout", "60",
+                           command=[sys.executable, "-c", RENDEZVOUS])
+    assert "ran longer than --timeout" not in result.stdout, result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("matrix ")]
+    assert [line.split()[1] for line in rows] == ["1", "2", "3", "4"]  # numbered in the order of the rows
+    keys = sorted(path.name for path in rendezvous.iterdir())
+    assert len(keys) == 4 and all(key.startswith("check-") for key in keys)  # a key, so a namespace, per run
+    assert "(none)            yes" in result.stdout  # it reached the mock with its key, and exited 0
+
+
+def test_jobs_go_with_many_runs_only():
+    result = vidmock_check("--jobs", "2", command=["true"])
+    assert result.returncode == 2
+    assert "vidmock check: --jobs goes with --explore or --matrix (a single run is one command)" in result.stderr
+    refused = vidmock_check("--matrix", "--jobs", "0", command=["true"])
+    assert refused.returncode == 2 and "--jobs: must be at least 1" in refused.stderr

@@ -17,7 +17,7 @@ from conformance.client import MockClient
 from conftest import new_uuid, video_task
 from mockserver.state import JOBS, SYNTHESIZER
 from mockserver.synth import Synthesizer, VideoSpec, seed_colour
-from mockserver.synth_build import RECIPE
+from mockserver.synth_build import synthesis_code_digest
 
 SPEC = VideoSpec(1280, 720, 2, "MP4", 95, True, seed=41)
 
@@ -36,7 +36,7 @@ async def test_files_live_under_a_folder_named_by_ffmpeg_build_and_fonts(tmp_pat
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     assert facts["ffmpeg"]["version"] == imageio_ffmpeg.get_ffmpeg_version()
     assert facts["ffmpeg"]["size"] == os.path.getsize(exe) and len(facts["ffmpeg"]["sha256Ends"]) == 64
-    assert facts["recipe"] == RECIPE and facts["text"] is True and len(facts["fontProbe"]) == 64
+    assert facts["synthesisCode"] == synthesis_code_digest() and facts["text"] is True and len(facts["fontProbe"]) == 64
     assert build.name == synth.stats()["build"] == f"{facts['ffmpeg']['version']}-text-{build.name[-12:]}"
     assert rendered.path == build / "videos" / "1280x720-30fps-2s-mp4-q95-audio-seed41.mp4"
 

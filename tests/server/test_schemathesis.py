@@ -162,4 +162,4 @@ def test_schemathesis_finds_nothing_in_the_control_planes_document(served, tmp_p
                             "^/__mock/tasks/", config="control-tasks.toml",
                             env={"MOCK_TASK_UUID": task_uuid, "MOCK_API_KEY": KEY})
     reached = Counter((case["method"], case["path"]) for case in sent if case["status"] == 200)
-    assert len(reached) == 4, reached  # get, complete, fail and progression each met the task
+    assert len(reached) == 5, reached  # get, wait, complete, fail and progression each met the task
