@@ -69,7 +69,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
             reply = await _reply_to(message, connection, ctx, app, limit)
             if ctx.break_reply is not None and ctx.api_key:
                 await hub.drop(ctx.api_key, DropKind(ctx.break_reply))  # the reply waits for a resume
-            ctx.sent_body = reply.envelope()
+            ctx.sent_body = reply.envelope(Transport.WS)
             finish(hooks, ctx, reply)
             await _send(reply, connection, hub)
             connection.answering = False
@@ -145,7 +145,7 @@ def _unauthenticated_reply(tasks: list) -> Reply:
 
 
 async def _send(reply: Reply, connection: Connection, hub: WebSocketHub) -> None:
-    envelope = reply.envelope()
+    envelope = reply.envelope(Transport.WS)
     if envelope is not None:  # None: a relayed reply that never came (the upstream socket closed)
         await hub.deliver(connection, reply_frames(envelope))
     if reply.data and reply.data[0].get("taskType") == AUTH:
@@ -161,7 +161,7 @@ async def _push(app: web.Application, upgrade: RequestContext, connection: Conne
                   received_at=app[CLOCK].now(), received_wall=time.time(), started=time.perf_counter(),
                   connection=connection, faults=[], response_headers={}, body_bytes=None,
                   direction=ExchangeDirection.OUT, findings=findings, secrets=secrets)
-    ctx.sent_body = reply.envelope()
+    ctx.sent_body = reply.envelope(Transport.WS)
     finish(app[HOOKS], ctx, reply)
     await _send(reply, connection, app[WS_HUB])
 
