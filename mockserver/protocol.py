@@ -137,6 +137,11 @@ def wire_envelope(data: list[dict], errors: list[dict], transport: Transport) ->
     return body
 
 
+def refusal(error: RunwareError) -> dict[str, list]:
+    """An HTTP answer that is one error and nothing else (a wrong path or method, a refused upgrade)."""
+    return wire_envelope([], error_items([error], Transport.REST), Transport.REST)
+
+
 def error_items(errors: list[RunwareError], transport: Transport) -> list[dict]:
     """``errors[]`` items in the live key set: no captured item carries ``taskType`` (four REST, one
     WebSocket), except that a WebSocket authentication refusal keeps ``taskType:

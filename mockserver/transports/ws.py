@@ -21,7 +21,8 @@ from mockserver.backends import BACKEND
 from mockserver.errors import RunwareError
 from mockserver.exchange import HOOKS, RequestContext, finish, serve
 from mockserver.protocol import (
-    AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, is_authentication, request_too_large, split_names,
+    AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, is_authentication, refusal, request_too_large,
+    split_names,
 )
 from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
 from mockserver.transports.rest import request_context
@@ -48,7 +49,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
     for opening in hooks.socket_opening:
         error = opening(upgrade)
         if error is not None:
-            return web.json_response({"errors": [error.to_wire()]}, status=error.http_status)
+            return web.json_response(refusal(error), status=error.http_status)
     if not web.WebSocketResponse().can_prepare(request).ok:
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
     ws = web.WebSocketResponse(max_msg_size=limit * OVERSIZE_FACTOR, decode_text=False)
