@@ -61,7 +61,7 @@ class MockBackend:
             data.append(reply)
             tasks = tasks[1:]
         elif not self._accepts(ctx.api_key):
-            return Reply.of([], [self._key_error(ctx.api_key)])
+            return Reply.of([], [self.key_error(ctx.api_key)])
 
         errors: list[RunwareError] = []
         violations: dict[int, list[RunwareError]] = {}
@@ -94,7 +94,7 @@ class MockBackend:
         """(the key, the reply item) of an authentication task; the item never has a taskUUID."""
         key = task.get("apiKey")
         if not isinstance(key, str) or not self._accepts(key):
-            raise self._key_error(key if isinstance(key, str) else "")
+            raise self.key_error(key if isinstance(key, str) else "")
         found = validate_task(task)
         if found:
             raise found[0]
@@ -105,7 +105,7 @@ class MockBackend:
         return bool(key) and (not self.api_keys or key in self.api_keys)
 
     @staticmethod
-    def _key_error(key: str | None) -> RunwareError:
+    def key_error(key: str | None) -> RunwareError:
         """A refused key as runware-cli's test data has it (``parameter`` and ``type``); its
         ``taskType`` shows only on a WebSocket (``protocol.error_items``)."""
         if key is None:
