@@ -367,15 +367,25 @@ async def test_responses_are_always_json(api):
 async def test_get_v1_without_upgrade_is_a_runware_405(server, http):
     async with http.get(server.base_url + "/v1") as response:
         assert response.status == 405 and response.content_type == "application/json"
-        error = (await response.json())["errors"][0]
-    assert error["code"] == "methodNotAllowed" and "POST" in error["allowedValues"]
+        body = await response.json()
+    [error] = body["errors"]
+    assert error["code"] == "methodNotAllowed" and "POST" in error["allowedValues"] and body["data"] == []
     assert response.headers["Allow"]
 
 
 async def test_unknown_path_is_a_runware_404(server, http):
     async with http.post(server.base_url + "/v2", json=[]) as response:
         assert response.status == 404 and response.content_type == "application/json"
-        assert (await response.json())["errors"][0]["code"] == "unknownEndpoint"
+        body = await response.json()
+    assert body["data"] == [] and [error["code"] for error in body["errors"]] == ["unknownEndpoint"]
+
+
+async def test_an_unknown_control_path_keeps_the_control_planes_body(server, http):
+    """/__mock/ is vidmock's API, not the mocked one: its bodies keep their shape, no data."""
+    async with http.get(server.base_url + "/__mock/nothing-here") as response:
+        assert response.status == 404
+        body = await response.json()
+    assert list(body) == ["errors"] and body["errors"][0]["code"] == "unknownEndpoint"
 
 
 async def test_unknown_media_stays_a_plain_404(server, http):
