@@ -111,10 +111,11 @@ class MockClient:
         return status, body
 
     async def one_error(self, tasks: Any) -> tuple[int, dict]:
-        """(status, the one error) of a request expected to fail with exactly one error."""
+        """(status, the one error) of a request expected to fail with exactly one error, in the
+        envelope the live service refuses with: ``{"data": [], "errors": [error]}``."""
         status, body = await self.post(tasks)
-        if set(body) != {"errors"} or len(body["errors"]) != 1:
-            raise AssertionError(f"expected exactly one error, got {body}")
+        if set(body) != {"data", "errors"} or body["data"] != [] or len(body["errors"]) != 1:
+            raise AssertionError(f"expected exactly one error (and an empty data), got {body}")
         return status, body["errors"][0]
 
     async def poll(self, task_uuid: str) -> tuple[int, dict]:

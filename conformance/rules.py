@@ -24,7 +24,7 @@ BACKOFF_AFTER_POLLS = 10  # beyond this many polls of one task ...
 BACKOFF_INTERVAL = 2.0  # ... they must be at least this far apart
 WEBHOOK_MAX_LATENCY_MS = 2000.0  # a receiver must answer a webhook 2xx within this
 CLOCK_SLACK = 0.01  # seconds of timer jitter forgiven on every time bound
-TASK_UUID_V4 = definition_regex("taskUUID")
+TASK_UUID_V4 = definition_regex("taskUUIDv4")  # the documents' form; the server accepts any version
 SUBMITTED_TYPES = ("videoInference", "imageUpload", "mediaStorage")
 VIDEO, POLL, AUTH = "videoInference", "getResponse", "authentication"
 
@@ -169,24 +169,24 @@ def requests_validate(traffic: Traffic):
                    _evidence(entry, taskUUID=found.get("taskUUID"), errors=found["errors"]))
 
 
-@rule("VM002", "taskUUIDs are UUID v4 and name one task only",
+@rule("VM002", "taskUUIDs name one task only",
       "Draw a fresh uuid.uuid4() for every new task; reuse a taskUUID only to retry the very same task.")
-def task_uuids_are_v4_and_unique(traffic: Traffic):
+def task_uuids_are_unique(traffic: Traffic):
     first_seen: dict[str, tuple[dict, str]] = {}
+    for entry, task in _submitted(traffic):
+        uuid = task.get("taskUUID")
+        if not isinstance(uuid, str) or entry.get("dryRun"):  # a dry run uses no taskUUID
+            continue
+        content = _content(task)
+        if uuid in first_seen and first_seen[uuid][1] != content:
+            yield (f"taskUUID {uuid} was reused for a different task.",
+                   _evidence(first_seen[uuid][0], entry, taskUUID=uuid))
+        first_seen.setdefault(uuid, (entry, content))
+
+
+def _submitted(traffic: Traffic) -> Iterator[tuple[dict, dict]]:
     for task_type in SUBMITTED_TYPES:
-        for entry, task in traffic.tasks(task_type):
-            uuid = task.get("taskUUID")
-            if not isinstance(uuid, str):
-                continue
-            if not TASK_UUID_V4.match(uuid):
-                yield f"taskUUID {uuid!r} is not a UUID v4.", _evidence(entry, taskUUID=uuid)
-            if entry.get("dryRun"):  # uses no taskUUID: the real run may send other content under it
-                continue
-            content = _content(task)
-            if uuid in first_seen and first_seen[uuid][1] != content:
-                yield (f"taskUUID {uuid} was reused for a different task.",
-                       _evidence(first_seen[uuid][0], entry, taskUUID=uuid))
-            first_seen.setdefault(uuid, (entry, content))
+        yield from traffic.tasks(task_type)
 
 
 def _content(task: dict) -> str:
@@ -339,3 +339,14 @@ def rest_requests_are_json(traffic: Traffic):
         if sent is None or sent.partition(";")[0].strip().lower() != "application/json":
             shown = f"Content-Type {sent!r}" if sent is not None else "no Content-Type"
             yield f"A REST request was sent with {shown}; Runware requires application/json.", _evidence(entry)
+
+
+@rule("VM012", "taskUUIDs are UUID v4, as the documents require",
+      "Draw a fresh uuid.uuid4() for every new task (not uuid1/uuid7 or a hand-made string).")
+def task_uuids_are_v4(traffic: Traffic):
+    """The live service accepted a UUIDv7 (real-traffic deankerr-ig invalidWidth) and vidmock
+    serves any version, but the documents ask for v4: a client relying on more is flagged here."""
+    for entry, task in _submitted(traffic):
+        uuid = task.get("taskUUID")
+        if isinstance(uuid, str) and not TASK_UUID_V4.match(uuid):
+            yield f"taskUUID {uuid!r} is not a UUID v4.", _evidence(entry, taskUUID=uuid)

@@ -1,5 +1,6 @@
-"""A snapshot of the contract: every schema of the mocked API, the model profiles and the error
-catalogue (the control plane's own schemas are vidmock's API, not the mocked one).
+"""A snapshot of the contract: every schema of the mocked API, the model profiles, the error
+catalogue, and the envelopes replies go out in over each transport (the control plane's own schemas
+are vidmock's API, not the mocked one).
 
 ``conformance/contract_snapshot.json`` holds their normalized content and a digest of it. A test
 compares the live contract with it, so *any* change to what clients can rely on fails the suite
@@ -19,8 +20,12 @@ import json
 import sys
 from pathlib import Path
 
+from mockserver.backends.mock import MockBackend
 from mockserver.contract import api_contract_files, load_json
 from mockserver.errors import CATALOGUE
+from mockserver.protocol import Reply
+from mockserver.validation import validate_task
+from mockserver.vocabulary import Transport
 
 SNAPSHOT = Path(__file__).with_name("contract_snapshot.json")
 
@@ -31,7 +36,26 @@ def contract_content() -> dict:
     return {
         "schemas": {name: copy.deepcopy(load_json(name)) for name in files},  # a copy: load_json's is shared
         "errors": {code: {"httpStatus": kind.http_status, "rule": kind.rule} for code, kind in CATALOGUE.items()},
+        "envelopes": envelopes(),
     }
+
+
+def envelopes() -> dict:
+    """What a client reads on each transport, made by the code that answers: a task refused for its
+    width (under a UUIDv7, as the live capture had it), a refused key, a batch where one task
+    succeeded and one was refused. The envelope and error keys are what client tests assert on."""
+    ack = {"taskType": "videoInference", "taskUUID": "6bb2cc2c-32ed-46fc-875c-ed8935da82b4"}
+    task = {**ack, "taskUUID": "019c42a0-c3ff-7138-be83-ee257abc5331", "model": "alibaba:wan@2.7",
+            "positivePrompt": "a fox", "width": 0, "height": 720}
+    [refused] = validate_task(task)
+    shown = {}
+    for transport in Transport:
+        shown[str(transport)] = {
+            "refusedTask": Reply.of([], [refused]).envelope(transport),
+            "refusedKey": Reply.of([], [MockBackend.key_error("wrong")]).envelope(transport),
+            "partial": Reply.of([ack], [refused]).envelope(transport),
+        }
+    return shown
 
 
 def canonical(value: object) -> str:

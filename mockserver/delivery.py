@@ -162,7 +162,7 @@ class DeliveryWaitTimeout(TimeoutError):
 
 def error_item(job: Job, error: RunwareError) -> dict:
     """A failed task or generation as getResponse reports it in ``errors[]``: with taskUUID and status."""
-    item = error.to_wire()
+    item = error.to_wire(task_type=True)
     item.setdefault("taskUUID", job.task_uuid)
     item.setdefault("status", ERROR)
     return item

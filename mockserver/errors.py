@@ -42,7 +42,7 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("unsupportedTaskType", 400, "taskType is not one of authentication, ping, getResponse, getTaskDetails, imageUpload, mediaStorage, videoInference."),
     # Schema: generic rules, the suffix is the parameter's own name (invalidSeed, missingTaskUUID, ...)
     ("missing<Parameter>", 400, "A required parameter is absent (schema `required`)."),
-    ("invalid<Parameter>", 400, "A parameter has the wrong type, breaks a bound (min/max, length, item count) or a format (UUID v4, URL, image reference)."),
+    ("invalid<Parameter>", 400, "A parameter has the wrong type, breaks a bound (min/max, length, item count) or a format (a UUID, URL, image reference)."),
     ("unsupported<Parameter>", 400, "A parameter's value is not one of the allowed values (schema `enum`/`const`); allowedValues lists them."),
     ("unsupportedParameter", 400, "The task carries a parameter the schema does not define (schema `additionalProperties: false`), e.g. a top-level frameImages."),
     ("invalidPositivePromptLength", 400, "positivePrompt is empty or longer than 5000 characters."),
@@ -157,18 +157,21 @@ class RunwareError(Exception):
                 self.task_uuid = task["taskUUID"]
         return self
 
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON object sent in ``errors[]``."""
+    def to_wire(self, *, task_type: bool = False) -> dict[str, Any]:
+        """The JSON object sent in ``errors[]``, with the live service's keys in its order (the
+        captured ``invalidWidth``: code, message, parameter, type, bounds, documentation,
+        taskUUID). No captured reply item carries ``taskType``: ``task_type=True`` adds it where a
+        client still looks for it (a WebSocket authentication refusal, ``protocol.error_items``)
+        and in vidmock's own bodies that always had it (webhooks, ``/__mock/``)."""
         wire: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.parameter is not None:
             wire["parameter"] = self.parameter
-        wire.update({k: v for k, v in self.extra.items() if k in ("type",)})
+        wire.update(self.extra)
         wire["documentation"] = documentation_url(self.parameter)
-        if self.task_type is not None:
+        if task_type and self.task_type is not None:
             wire["taskType"] = self.task_type
         if self.task_uuid is not None:
             wire["taskUUID"] = self.task_uuid
-        wire.update({k: v for k, v in self.extra.items() if k != "type"})
         return wire
 
     def __repr__(self) -> str:

@@ -183,7 +183,7 @@ class Job:
             error = (self.error or result.error) if done else None
             status = PROCESSING if not done else ERROR if error else SUCCESS
             shown.append({"generation": index, "status": status, "videoUUID": result.video_uuid,
-                          "seed": result.seed, "error": error.to_wire() if error else None})
+                          "seed": result.seed, "error": error.to_wire(task_type=True) if error else None})
         return shown
 
     def reply(self, release: ResultRelease) -> tuple[list[dict], list[RunwareError]]:

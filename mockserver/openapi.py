@@ -78,16 +78,19 @@ def _components() -> dict[str, dict]:
     schemas["request.tasks"] = envelope
     schemas["reply.success-or-partial"] = {
         "description": "Any task produced data (errors[] then holds the tasks that failed), or getResponse "
-                       "found a task that ended in error (errors[] only, each with status error).",
+                       "found a task that ended in error (data[] empty, errors[] each with status error).",
         "allOf": [_ref("reply.envelope")],
+        "required": ["data"],
         "properties": {"data": {"items": {"oneOf": [_ref(f"reply.{name}") for name in _reply_files()
                                                     if name not in NOT_REPLY_ITEMS]}}},
     }
     schemas["reply.failure"] = {
-        "description": "No task produced data: the errors, the first one's code deciding the HTTP status.",
+        "description": "No task produced data: an empty data[] (as in every refusal captured from the live "
+                       "service) and the errors, the first one's code deciding the HTTP status. Error items carry "
+                       "no taskType over REST.",
         "allOf": [_ref("reply.envelope")],
-        "required": ["errors"],
-        "properties": {"data": False, "errors": {"minItems": 1}},
+        "required": ["data", "errors"],
+        "properties": {"data": {"maxItems": 0}, "errors": {"minItems": 1, "items": {"not": {"required": ["taskType"]}}}},
     }
     return schemas
 

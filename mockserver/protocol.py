@@ -1,8 +1,10 @@
 """The wire format shared by both transports: a JSON array of tasks in, an envelope out.
 
-Parsing turns every malformed body into a Runware error instead of an exception; replies are
-``{"data": [...]}``, ``{"errors": [...]}`` or both, and the HTTP status follows one rule: 200 when
-any task produced data (partial success), else the status of the first error.
+Parsing turns every malformed body into a Runware error instead of an exception. Replies take the
+live service's envelope (``wire_envelope``): over REST always ``{"data": [...]}`` with
+``"errors": [...]`` added when a task failed, over a WebSocket ``data``, ``errors`` or both. The
+HTTP status follows one rule: 200 when any task produced data (partial success), else the status
+of the first error.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import RunwareError
+from mockserver.vocabulary import Transport
 
 AUTH = "authentication"
 SUBMITTED = frozenset({"videoInference", "imageUpload", "mediaStorage"})  # the tasks getTaskDetails can report on
@@ -90,6 +93,7 @@ class Reply:
     http_status: int
     violations: dict[int, list[RunwareError]] = field(default_factory=dict)
     _envelope: dict[str, list] | None = field(default=None, repr=False, compare=False)
+    _built_for: Transport | None = field(default=None, repr=False, compare=False)
     relayed: bool = False
 
     @classmethod
@@ -110,16 +114,39 @@ class Reply:
         data = [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
         return cls(data, [], http_status, violations or {}, _envelope=envelope, relayed=True)
 
-    def envelope(self) -> dict[str, list]:
-        """The wire body, built once: the journal and the transport both read it."""
-        if self._envelope is None and not self.relayed:
-            body: dict[str, list] = {}
-            if self.data or not self.errors:
-                body["data"] = self.data
-            if self.errors:
-                body["errors"] = [error.to_wire() for error in self.errors]
-            self._envelope = body
+    def envelope(self, transport: Transport = Transport.REST) -> dict[str, list]:
+        """The wire body for this transport, built once: the journal and the transport both read it."""
+        if not self.relayed and (self._envelope is None or self._built_for is not transport):
+            self._envelope = wire_envelope(self.data, error_items(self.errors, transport), transport)
+            self._built_for = transport
         return self._envelope
+
+
+def wire_envelope(data: list[dict], errors: list[dict], transport: Transport) -> dict[str, list]:
+    """The envelope as the live service sends it. Every captured REST refusal is
+    ``{"data": [], "errors": [...]}`` (real-traffic deankerr-ig invalidWidth, content-factory
+    missingDimensionParameters, banana-editor invalidReferenceImages, runware-cli's invalidApiKey
+    test data), so REST always has ``data``. The one captured WebSocket error frame is
+    ``{"errors": [...]}`` (sdk-python issue 26): a frame has ``data`` only when a task produced
+    items, or when nothing failed."""
+    body: dict[str, list] = {}
+    if data or not errors or transport is Transport.REST:
+        body["data"] = data
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def refusal(error: RunwareError) -> dict[str, list]:
+    """An HTTP answer that is one error and nothing else (a wrong path or method, a refused upgrade)."""
+    return wire_envelope([], error_items([error], Transport.REST), Transport.REST)
+
+
+def error_items(errors: list[RunwareError], transport: Transport) -> list[dict]:
+    """``errors[]`` items in the live key set: no captured item carries ``taskType`` (four REST, one
+    WebSocket), except that a WebSocket authentication refusal keeps ``taskType:
+    "authentication"``: sdk-python recognises one only so, and sdk-js routes it by that key."""
+    return [error.to_wire(task_type=transport is Transport.WS and error.task_type == AUTH) for error in errors]
 
 
 def _invalid_body(message: str) -> RunwareError:

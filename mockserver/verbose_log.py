@@ -43,7 +43,7 @@ def log_exchange(ctx: RequestContext) -> None:
 
 def exchange_line(ctx: RequestContext) -> str:
     """The one line of an exchange, without the logger's prefix."""
-    envelope = ctx.reply.envelope() if ctx.reply is not None else {}
+    envelope = ctx.reply.envelope(ctx.transport) if ctx.reply is not None else {}
     data = envelope.get("data") or []
     errors = envelope.get("errors") or []
     fields = [

@@ -25,7 +25,7 @@ from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
 from mockserver.media_types import MediaType
 from mockserver.pricing import run_cost
-from mockserver.protocol import AUTH, SUBMITTED, Reply, is_authentication
+from mockserver.protocol import AUTH, SUBMITTED, Reply, error_items, is_authentication, wire_envelope
 from mockserver.sizing import resolve_size
 from mockserver.task_details import TaskDetails
 from mockserver.uploads import Upload, UploadStore
@@ -61,7 +61,7 @@ class MockBackend:
             data.append(reply)
             tasks = tasks[1:]
         elif not self._accepts(ctx.api_key):
-            return Reply.of([], [self._key_error(ctx.api_key)])
+            return Reply.of([], [self.key_error(ctx.api_key)])
 
         errors: list[RunwareError] = []
         violations: dict[int, list[RunwareError]] = {}
@@ -71,8 +71,8 @@ class MockBackend:
                 items = await self._run(task, ctx, violations, index)
             except RunwareError as error:
                 errors.append(error.for_task(task))
-                self._remember(task, ctx, {"errors": [error.to_wire()]}, accepted=False,
-                               valid=index not in violations)
+                self._remember(task, ctx, wire_envelope([], error_items([error], ctx.transport), ctx.transport),
+                               accepted=False, valid=index not in violations)
             except Exception as exc:  # a bug must cost one task, never the server
                 log.exception("task %s failed unexpectedly", index)
                 errors.append(RunwareError("internalServerError", f"Unexpected error: {exc!r}").for_task(task))
@@ -81,8 +81,7 @@ class MockBackend:
                 task_data = [item for item in items if not isinstance(item, RunwareError)]
                 data.extend(task_data)
                 errors.extend(task_errors)
-                reply = {**({"data": task_data} if task_data or not task_errors else {}),
-                         **({"errors": [e.to_wire() for e in task_errors]} if task_errors else {})}
+                reply = wire_envelope(task_data, error_items(task_errors, ctx.transport), ctx.transport)
                 self._remember(task, ctx, reply, accepted=True, valid=True)
         return Reply.of(data, errors, violations)
 
@@ -95,7 +94,7 @@ class MockBackend:
         """(the key, the reply item) of an authentication task; the item never has a taskUUID."""
         key = task.get("apiKey")
         if not isinstance(key, str) or not self._accepts(key):
-            raise self._key_error(key if isinstance(key, str) else "")
+            raise self.key_error(key if isinstance(key, str) else "")
         found = validate_task(task)
         if found:
             raise found[0]
@@ -106,11 +105,13 @@ class MockBackend:
         return bool(key) and (not self.api_keys or key in self.api_keys)
 
     @staticmethod
-    def _key_error(key: str | None) -> RunwareError:
+    def key_error(key: str | None) -> RunwareError:
+        """A refused key as runware-cli's test data has it (``parameter`` and ``type``); its
+        ``taskType`` shows only on a WebSocket (``protocol.error_items``)."""
         if key is None:
             return RunwareError("missingApiKey", "Missing API key. Send an Authorization: Bearer <key> header or "
-                                "an authentication task first.", parameter="apiKey", task_type=AUTH)
-        return RunwareError("invalidApiKey", INVALID_KEY_MESSAGE, parameter="apiKey", task_type=AUTH)
+                                "an authentication task first.", parameter="apiKey", type="string", task_type=AUTH)
+        return RunwareError("invalidApiKey", INVALID_KEY_MESSAGE, parameter="apiKey", type="string", task_type=AUTH)
 
     # -- tasks ------------------------------------------------------------------------------------
 

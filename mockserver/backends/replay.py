@@ -31,7 +31,7 @@ from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, media_url
-from mockserver.protocol import Reply, bearer_key, is_authentication, leading_api_key
+from mockserver.protocol import Reply, bearer_key, error_items, is_authentication, leading_api_key, wire_envelope
 from mockserver.recording import Recording, read_recording
 from mockserver.redaction import redact
 from mockserver.sizing import resolve_size
@@ -147,15 +147,11 @@ class ReplayBackend:
                 continue
             answer = await self.mock.handle([task], ctx)
             data += answer.data
-            errors += [error.to_wire() for error in answer.errors]
+            errors += error_items(answer.errors, ctx.transport)
             statuses += [error.http_status for error in answer.errors]
             violations.update({index: found for found in answer.violations.values()})
-        envelope: dict[str, list] = {}
-        if data or not errors:
-            envelope["data"] = data
-        if errors:
-            envelope["errors"] = errors
-        return Reply.relay(envelope, 200 if data or not statuses else statuses[0], violations)
+        return Reply.relay(wire_envelope(data, errors, ctx.transport), 200 if data or not statuses else statuses[0],
+                           violations)
 
     async def socket_closed(self, connection: Any) -> None:
         await self.mock.socket_closed(connection)

@@ -127,7 +127,7 @@ class JournalEntry:
             task = tasks[index] if 0 <= index < len(tasks) and isinstance(tasks[index], Mapping) else {}
             self.violations.append({"taskIndex": index, "taskType": scrub(task.get("taskType")),
                                     "taskUUID": scrub(task.get("taskUUID")),
-                                    "errors": [error.to_wire() for error in errors]})
+                                    "errors": [error.to_wire(task_type=True) for error in errors]})
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -50,7 +50,7 @@ class TaskIndex:
             "submittedAt": job.submitted_at, "finishedAt": job.finished_at,
             "resultRelease": self.jobs.results.get(job.namespace, job.task_uuid),
             "results": (job.success_items() if job.status == JobStatus.SUCCESS else job.released_items()) if live else [],
-            "error": job.error.to_wire() if job.error is not None else None,
+            "error": job.error.to_wire(task_type=True) if job.error is not None else None,
             "generations": job.generations() if live else [],
             "synthesisStderr": job.synthesis_stderr,
             "webhookURL": job.webhook_url, "uploadEndpoint": job.upload_endpoint,

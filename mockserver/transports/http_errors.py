@@ -15,8 +15,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver.errors import RunwareError
+from mockserver.protocol import refusal
 
 MEDIA_PREFIX = "/media/"
+CONTROL_PREFIX = "/__mock/"  # the control plane's mount (mockserver.control.MOUNT; transports do not import control)
 
 
 @web.middleware
@@ -28,13 +30,19 @@ async def runware_http_errors(request: web.Request, handler) -> web.StreamRespon
         error = RunwareError("methodNotAllowed", f"{request.method} is not served at {request.path}; use "
                              f"{', '.join(allowed)}. The API is POST /v1 (REST) or a WebSocket upgrade of GET /v1.",
                              allowedValues=allowed)
-        return web.json_response({"errors": [error.to_wire()]}, status=405, headers={"Allow": ",".join(allowed)})
+        return web.json_response(_body(request, error), status=405, headers={"Allow": ",".join(allowed)})
     except web.HTTPNotFound:
         if request.path.startswith(MEDIA_PREFIX):
             raise
         error = RunwareError("unknownEndpoint", f"Nothing is served at {request.path}. The API is POST /v1 "
                              "(REST) or ws://HOST:PORT/v1; the control plane is under /__mock/.")
-        return web.json_response({"errors": [error.to_wire()]}, status=404)
+        return web.json_response(_body(request, error), status=404)
+
+
+def _body(request: web.Request, error: RunwareError) -> dict:
+    """The API's refusal envelope (``data: []``, as the live service refuses); under /__mock/ the
+    control plane's own, which has no data."""
+    return {"errors": [error.to_wire()]} if request.path.startswith(CONTROL_PREFIX) else refusal(error)
 
 
 class ClientProtocolErrors(logging.Filter):

@@ -105,7 +105,7 @@ async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> w
     requests a second at one client (docs/performance.md). A reply that fits the socket's buffer is
     written without yielding, so no other request is read before the journal holds this one;
     aiohttp then finds the response sent and writes nothing more."""
-    envelope = reply.envelope()
+    envelope = reply.envelope(Transport.REST)
     body = json.dumps(envelope)
     how = ctx.break_reply
     if how == ReplyBreak.RESET:

@@ -21,7 +21,8 @@ from mockserver.backends import BACKEND
 from mockserver.errors import RunwareError
 from mockserver.exchange import HOOKS, RequestContext, finish, serve
 from mockserver.protocol import (
-    AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, is_authentication, request_too_large, split_names,
+    AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, is_authentication, refusal, request_too_large,
+    split_names,
 )
 from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
 from mockserver.transports.rest import request_context
@@ -48,7 +49,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
     for opening in hooks.socket_opening:
         error = opening(upgrade)
         if error is not None:
-            return web.json_response({"errors": [error.to_wire()]}, status=error.http_status)
+            return web.json_response(refusal(error), status=error.http_status)
     if not web.WebSocketResponse().can_prepare(request).ok:
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
     ws = web.WebSocketResponse(max_msg_size=limit * OVERSIZE_FACTOR, decode_text=False)
@@ -69,7 +70,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
             reply = await _reply_to(message, connection, ctx, app, limit)
             if ctx.break_reply is not None and ctx.api_key:
                 await hub.drop(ctx.api_key, DropKind(ctx.break_reply))  # the reply waits for a resume
-            ctx.sent_body = reply.envelope()
+            ctx.sent_body = reply.envelope(Transport.WS)
             finish(hooks, ctx, reply)
             await _send(reply, connection, hub)
             connection.answering = False
@@ -145,7 +146,7 @@ def _unauthenticated_reply(tasks: list) -> Reply:
 
 
 async def _send(reply: Reply, connection: Connection, hub: WebSocketHub) -> None:
-    envelope = reply.envelope()
+    envelope = reply.envelope(Transport.WS)
     if envelope is not None:  # None: a relayed reply that never came (the upstream socket closed)
         await hub.deliver(connection, reply_frames(envelope))
     if reply.data and reply.data[0].get("taskType") == AUTH:
@@ -161,7 +162,7 @@ async def _push(app: web.Application, upgrade: RequestContext, connection: Conne
                   received_at=app[CLOCK].now(), received_wall=time.time(), started=time.perf_counter(),
                   connection=connection, faults=[], response_headers={}, body_bytes=None,
                   direction=ExchangeDirection.OUT, findings=findings, secrets=secrets)
-    ctx.sent_body = reply.envelope()
+    ctx.sent_body = reply.envelope(Transport.WS)
     finish(app[HOOKS], ctx, reply)
     await _send(reply, connection, app[WS_HUB])
 

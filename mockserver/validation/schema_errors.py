@@ -27,7 +27,7 @@ AIR_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")
 
 # What a failed pattern means, by the schema's pattern: used in messages.
 _PATTERN_NAMES = {
-    "taskUUID": "a UUID v4",
+    "taskUUID": "a UUID",
     "uuid": "a UUID",
     "httpURL": "an absolute http(s) URL",
     "dataURI": "a base64 data URI",
@@ -132,6 +132,30 @@ def _range_text(bounds: dict[str, Any], unit: str = "") -> str:
     return f"at least {low}{unit}" if low is not None else f"at most {high}{unit}"
 
 
+def _bounded_error(code: str, param: str, schema: dict, kind: str | None) -> RunwareError:
+    """A number out of its bounds, worded and keyed as the live ``invalidWidth`` is ("Invalid value
+    for 'width' parameter. Image width must be an integer value between 256 and 16383, in
+    multiples of '1'.", with ``min``, ``max``, ``multiplier``): an integer's step is 1 unless the
+    schema names one. The subject is the schema's ``title``, else the parameter's own name."""
+    bounds = _bounds(schema, "minimum", "maximum")
+    step = schema.get("multipleOf", 1 if kind == "integer" else None)
+    noun = schema.get("title") or _noun(param)
+    article = "an" if (kind or "number")[0] in "aeiou" else "a"
+    low, high = bounds["min"], bounds["max"]
+    span = (f"between {low} and {high}" if low is not None and high is not None
+            else f"of at least {low}" if low is not None else f"of at most {high}" if high is not None else "")
+    text = f"Invalid value for '{param}' parameter. {noun} must be {article} {kind or 'number'} value"
+    text += (f" {span}" if span else "") + (f", in multiples of '{step}'" if step is not None else "") + "."
+    return RunwareError(code, text, parameter=param, type=kind, **bounds, multiplier=step)
+
+
+def _noun(param: str) -> str:
+    """``outputQuality`` -> ``Output quality``; a nested parameter by its last name."""
+    leaf = re.sub(r"\[\d+\]", "", param).rsplit(".", 1)[-1]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", leaf).lower()
+    return words[:1].upper() + words[1:]
+
+
 def _schema_errors(error: ValidationError, prefix: tuple = ()) -> Iterator[RunwareError]:
     """Runware errors for one jsonschema error (``required`` may name several parameters).
 
@@ -178,11 +202,9 @@ def _schema_errors(error: ValidationError, prefix: tuple = ()) -> Iterator[Runwa
                            f"Invalid value for {param} parameter. Allowed values: {shown}.",
                            parameter=param, type=kind, allowedValues=allowed)
         return
-    if keyword in ("minimum", "maximum"):
-        bounds = _bounds(schema, "minimum", "maximum")
+    if keyword in ("minimum", "maximum", "multipleOf"):
         code = "unsupportedDuration" if path == ["duration"] else _code("invalid", path)
-        yield RunwareError(code, f"Invalid value for {param} parameter. It must be {_range_text(bounds)}.",
-                           parameter=param, type=kind, **bounds)
+        yield _bounded_error(code, param, schema, kind)
         return
     if keyword in ("minLength", "maxLength"):
         bounds = _bounds(schema, "minLength", "maxLength")

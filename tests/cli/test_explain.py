@@ -68,7 +68,7 @@ def test_every_rule_and_code_has_an_explanation():
 def test_unknown_ids_exit_2_with_the_nearest_ones():
     done = vidmock("explain", "VM04")
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == "vidmock explain: 'VM04' is neither a client rule nor an error code; nearest: VM004, VM011, VM010\n"
+    assert done.stderr == "vidmock explain: 'VM04' is neither a client rule nor an error code; nearest: VM004, VM012, VM011\n"
     status, out, err = explain("unsupportedModelResolutoin")
     assert (status, out) == (2, "") and "nearest: unsupportedModelResolution" in err
     status, _, err = explain("zzzzzz")

@@ -59,9 +59,19 @@ def test_vm001_invalid_requests():
     assert recorder.violated() == {"VM001"}
 
 
-@pytest.mark.parametrize("uuid", ["not-a-uuid", "0d84f171-2e54-1c07-836e-05788795736d"])
-def test_vm002_task_uuid_not_v4(uuid):
-    assert "VM002" in Recorder().submit({**VIDEO, "taskUUID": uuid}).violated()
+@pytest.mark.parametrize("uuid", ["not-a-uuid", "0d84f171-2e54-1c07-836e-05788795736d",
+                                  "019c42a0-c3ff-7138-be83-ee257abc5331"])
+def test_vm012_task_uuid_not_v4(uuid):
+    """The server accepts a v1 or v7 (the live service echoed a v7); the documents ask for v4."""
+    recorder = Recorder().submit({**VIDEO, "taskUUID": uuid})
+    assert recorder.violated() >= {"VM012"} and "VM002" not in recorder.violated()
+    [violation] = evaluate(Traffic(recorder.entries), ["VM012"])[RULES["VM012"]]
+    assert violation.message == f"taskUUID {uuid!r} is not a UUID v4."
+    assert violation.evidence == {"entries": [1], "times": [violation.evidence["times"][0]], "taskUUID": uuid}
+
+
+def test_vm012_a_v4_task_uuid_passes():
+    assert "VM012" not in Recorder().submit().violated()
 
 
 def test_vm002_task_uuid_reused_for_another_task():
@@ -189,7 +199,7 @@ def test_a_dry_run_is_judged_by_neither_its_violations_nor_the_task_it_priced():
     refused.entries[-1]["violations"] = [{"taskIndex": 0, "taskType": "videoInference", "taskUUID": UUID_A,
                                           "errors": [{"code": "unsupportedModelResolution", "parameter": "width"}]}]
     assert refused.submit().poll().poll(after=1.5, status="success").violated() == set()
-    assert "VM002" in dry(Recorder().submit({**VIDEO, "taskUUID": "not-a-uuid"})).violated()
+    assert "VM012" in dry(Recorder().submit({**VIDEO, "taskUUID": "not-a-uuid"})).violated()
 
 
 def test_polling_a_task_only_a_dry_run_answered_is_polling_an_unknown_task():

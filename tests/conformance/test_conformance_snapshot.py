@@ -21,3 +21,19 @@ def test_a_changed_bound_is_reported_as_a_difference():
     changed = current_snapshot()
     changed["content"]["schemas"]["tasks/videoInference.json"]["properties"]["numberResults"]["maximum"] = 5
     assert any('"maximum": 5' in line for line in differences(stored_snapshot(), changed))
+
+
+def test_the_snapshot_holds_the_envelopes_clients_read():
+    """The live shapes: REST refuses with an empty data[] and items without taskType; a WebSocket
+    frame has errors[] alone, and its key refusal keeps taskType authentication (sdk-python)."""
+    shown = stored_snapshot()["content"]["envelopes"]
+    assert shown == current_snapshot()["content"]["envelopes"]
+    rest, ws = shown["rest"], shown["ws"]
+    assert rest["refusedTask"]["data"] == [] and list(rest["refusedTask"]) == ["data", "errors"]
+    assert rest["refusedTask"]["errors"][0]["taskUUID"] == "019c42a0-c3ff-7138-be83-ee257abc5331"
+    assert rest["refusedKey"] == {"data": [], "errors": [{
+        "code": "invalidApiKey", "message": "Invalid API key. Get one at https://my.runware.ai/signup",
+        "parameter": "apiKey", "type": "string", "documentation": "https://runware.ai/docs/models/alibaba-wan2-7#request-apikey"}]}
+    assert list(ws["refusedTask"]) == ["errors"] and ws["refusedKey"]["errors"][0]["taskType"] == "authentication"
+    assert not any("taskType" in error for envelope in (*rest.values(), ws["refusedTask"], ws["partial"])
+                   for error in envelope["errors"])

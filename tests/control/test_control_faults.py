@@ -21,8 +21,10 @@ async def test_429_carries_retry_after_and_rate_limit_error(api: MockClient, con
     async with api.session.post(f"{api.base_url}/v1", data=body, headers={"Authorization": "Bearer test-key"}) as r:
         assert r.status == 429
         assert r.headers["Retry-After"] == "7"
-        error = (await r.json())["errors"][0]
+        refused = await r.json()
+    [error] = refused["errors"]
     assert error["code"] == "rateLimitExceeded" and error["taskUUID"] == task["taskUUID"]
+    assert refused["data"] == [] and "taskType" not in error  # a fault refuses in the live envelope too
     status, reply = await api.post([task])  # one-shot: the retry is accepted
     assert status == 200 and reply["data"][0]["taskUUID"] == task["taskUUID"]
     entries = await control.journal(taskUUID=task["taskUUID"])
@@ -124,6 +126,7 @@ async def test_task_error_reaches_get_response(api: MockClient, control: MockCli
     error = body["errors"][0]
     assert (error["code"], error["status"], error["taskUUID"], error["message"]) == (
         "timeoutProvider", "error", task["taskUUID"], "Provider too slow.")
+    assert body["data"] == [] and "taskType" not in error
     entry = (await control.journal(taskUUID=task["taskUUID"]))[0]
     assert entry["faults"][0]["action"] == "taskError" and entry["faults"][0]["taskUUID"] == task["taskUUID"]
 

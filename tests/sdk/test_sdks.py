@@ -205,6 +205,33 @@ def test_sdk_raises_its_own_exception_for_a_rejected_request(sdk, scenario, serv
     assert EXPECTED_MESSAGES[scenario] in outcome["message"], outcome
 
 
+# What each SDK surfaces of the live error item (no taskType; parameter a list for a size):
+# (field of the outcome holding it, parameter as surfaced, taskType as surfaced).
+SURFACED = {"sdk-python-ws": ("error", ["width", "height"], None),  # RunwareAPIError.error_data: the item as sent
+            "runware-sdk-ws": ("exception", "width", "videoInference"),  # the first name; taskType from its request
+            "runware-sdk-rest": ("exception", "width", "videoInference"),
+            "sdk-js-ws": ("error", ["width", "height"], None)}  # the rejected {error: item}
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_sdk_surfaces_the_refused_tasks_uuid_and_parameter_from_the_live_error_item(sdk, server, record_property):
+    """The refusal in the live shape (no taskType, ``{"data": [], ...}`` over REST) still reaches
+    the caller with its taskUUID and parameter: the SDKs route by taskUUID, none needs taskType."""
+    outcome, elapsed = run_client(sdk, "invalid-size", server)
+    record_property("seconds", round(elapsed, 2))
+    where, parameter, task_type = SURFACED[sdk]
+    if where == "error":
+        item = outcome["error"]
+        assert (item["parameter"], item.get("taskType"), item["allowedValues"][0]) == (parameter, task_type, "1280x720")
+        task_uuid = item["taskUUID"]
+    else:
+        assert (outcome["parameter"], outcome["task_type"]) == (parameter, task_type), outcome
+        task_uuid = outcome["task_uuid"]
+    submitted = [task["taskUUID"] for entry in server.get("/__mock/journal")["entries"] for task in entry["tasks"] or []
+                 if task.get("taskType") == "videoInference"]
+    assert task_uuid in submitted, (task_uuid, submitted)
+
+
 @pytest.mark.parametrize("how", ["close1011", "abort"])
 @pytest.mark.parametrize("sdk", WEBSOCKET_SDKS)
 def test_sdk_survives_a_dropped_socket_mid_poll(sdk, how, slow_server, record_property):

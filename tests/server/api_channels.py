@@ -2,7 +2,9 @@
 
 ``open_channel("rest" | "ws", api)`` gives a channel whose ``send(tasks)`` returns the reply
 envelope: a ``POST /v1`` (``status`` is its HTTP status), or a frame on a socket authenticated with
-the key (``status`` None). ``dry_run`` sends ``X-Runware-Dry-Run: 1`` or opens the socket with
+the key (``status`` None). Each checks its transport's envelope as the live service has it: REST
+always carries ``data`` (``[]`` on a refusal), a frame never an empty ``data`` beside ``errors``;
+no error item carries ``taskType`` but a WebSocket authentication refusal. ``dry_run`` sends ``X-Runware-Dry-Run: 1`` or opens the socket with
 ``?dryRun=1``. Imported by module name (``from api_channels import ...``).
 """
 
@@ -28,6 +30,8 @@ class RestChannel:
 
     async def send(self, tasks: list) -> dict:
         self.status, body = await self.api.post(tasks, headers=self.headers)
+        assert isinstance(body.get("data"), list), body
+        assert not any("taskType" in error for error in body.get("errors", [])), body
         return body
 
 
@@ -42,7 +46,10 @@ class WsChannel:
         await self.ws.send_str(json.dumps(tasks))
         message = await self.ws.receive(timeout=30)
         assert message.type is aiohttp.WSMsgType.TEXT, message
-        return json.loads(message.data)
+        body = json.loads(message.data)
+        assert body.get("data") != [] or "errors" not in body, body
+        assert all(error.get("taskType", "authentication") == "authentication" for error in body.get("errors", [])), body
+        return body
 
 
 @asynccontextmanager
@@ -58,8 +65,8 @@ async def open_channel(transport: str, api: MockClient, *, dry_run: bool = False
 
 
 def only_error(body: dict) -> dict:
-    """The one error of a reply that must carry exactly one and no data."""
-    assert set(body) == {"errors"} and len(body["errors"]) == 1, body
+    """The one error of a reply that must carry exactly one and no data (``data: []`` over REST)."""
+    assert set(body) <= {"data", "errors"} and not body.get("data") and len(body["errors"]) == 1, body
     return body["errors"][0]
 
 

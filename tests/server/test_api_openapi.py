@@ -137,8 +137,13 @@ async def test_real_replies_are_as_documented(api, server):
 
 
 def test_a_reply_the_document_does_not_describe_is_caught():
-    """The check above can fail: an ack with a status, an error reply carrying data."""
+    """The check above can fail: an ack with a status, an error reply carrying data items, or
+    without the empty data[] the live service sends, or with an error item's taskType."""
     assert not reply_validator(200).is_valid({"data": [{"taskType": "videoInference", "taskUUID": new_uuid(),
                                                         "status": "queued"}]})
-    assert not reply_validator(400).is_valid({"data": [], "errors": [{"code": "x", "message": "y"}]})
-    assert not reply_validator(400).is_valid({"errors": []})
+    assert reply_validator(400).is_valid({"data": [], "errors": [{"code": "x", "message": "y"}]})
+    assert not reply_validator(400).is_valid({"data": [{"taskType": "ping", "pong": True}],
+                                              "errors": [{"code": "x", "message": "y"}]})
+    assert not reply_validator(400).is_valid({"errors": [{"code": "x", "message": "y"}]})
+    assert not reply_validator(400).is_valid({"data": [], "errors": [{"code": "x", "message": "y", "taskType": "ping"}]})
+    assert not reply_validator(400).is_valid({"data": [], "errors": []})

@@ -205,9 +205,18 @@ async def test_failed_task_posts_its_error_item(delivering, receiver):
     _, body = await api.poll(task["taskUUID"])
 
     payload = json.loads(receiver.requests[0].body)
-    assert payload == {"errors": [body["errors"][0]]} and record.video_uuid is None
-    assert payload["errors"][0]["taskUUID"] == task["taskUUID"] and payload["errors"][0]["status"] == "error"
+    assert payload == {"errors": with_task_type(body["errors"])} and record.video_uuid is None
+    assert payload == {"errors": [{  # the webhook body as before the live envelope: it keeps taskType, has no data
+        "code": "providerError", "message": "The provider failed.", "status": "error",
+        "documentation": "https://runware.ai/docs/models/alibaba-wan2-7", "taskType": "videoInference",
+        "taskUUID": task["taskUUID"]}]}
     jsonschema.validate(payload, response_schema("webhook"))
+
+
+def with_task_type(errors: list[dict]) -> list[dict]:
+    """getResponse's error items as a webhook carries them: with taskType, which the live
+    envelope dropped from replies (no captured reply item has it) but webhooks keep."""
+    return [{**error, "taskType": "videoInference"} for error in errors]
 
 
 async def test_a_failed_generation_gets_its_own_error_webhook_and_no_upload(delivering, make_receiver):
@@ -223,7 +232,7 @@ async def test_a_failed_generation_gets_its_own_error_webhook_and_no_upload(deli
         ("upload", 0, "delivered"), ("upload", 2, "delivered"),
         ("webhook", 0, "delivered"), ("webhook", 1, "delivered"), ("webhook", 2, "delivered")]
     posted = [json.loads(request.body) for request in hook.requests]
-    assert posted == [{"data": [body["data"][0]]}, {"errors": body["errors"]}, {"data": [body["data"][1]]}]
+    assert posted == [{"data": [body["data"][0]]}, {"errors": with_task_type(body["errors"])}, {"data": [body["data"][1]]}]
     for payload in posted:
         jsonschema.validate(payload, response_schema("webhook"))
     assert [r.video_uuid for r in records] == [body["data"][0]["videoUUID"], body["data"][1]["videoUUID"],
@@ -239,7 +248,7 @@ async def test_a_task_that_fails_as_a_whole_gets_one_webhook_without_a_generatio
     await api.fault("taskError", match={"taskUUID": task_uuid})
     task, body = await submit_and_finish(api, taskUUID=task_uuid, numberResults=3, webhookURL=receiver.url())
     [record] = await engine_of(server).wait_for(KEY, task_uuid, "webhook")
-    assert (record.generation, record.video_uuid, record.payload) == (None, None, {"errors": body["errors"]})
+    assert (record.generation, record.video_uuid, record.payload) == (None, None, {"errors": with_task_type(body["errors"])})
     assert len(body["errors"]) == 1 and len(receiver.requests) == 1
 
 
@@ -252,7 +261,7 @@ async def test_reorder_sends_a_failed_generations_webhook_in_its_place(deliverin
     records = await engine_of(server).wait_for(KEY, task_uuid, "webhook", count=2)
     assert [r.generation for r in records] == [1, 0]
     assert [json.loads(request.body) for request in receiver.requests] == [{"data": body["data"]},
-                                                                           {"errors": body["errors"]}]
+                                                                           {"errors": with_task_type(body["errors"])}]
 
 
 # -- uploads -----------------------------------------------------------------------------------

@@ -29,7 +29,10 @@ def test_unknown_codes_are_refused():
 def test_wire_form_carries_routing_fields():
     error = RunwareError("invalidSeed", "Invalid value for seed parameter.", parameter="seed", type="integer",
                          min=0, max=2147483647).for_task({"taskType": "videoInference", "taskUUID": "u"})
-    assert error.to_wire() == {
+    wire = error.to_wire()
+    assert wire == {
         "code": "invalidSeed", "message": "Invalid value for seed parameter.", "parameter": "seed",
-        "type": "integer", "documentation": "https://runware.ai/docs/models/alibaba-wan2-7#request-seed",
-        "taskType": "videoInference", "taskUUID": "u", "min": 0, "max": 2147483647}
+        "type": "integer", "min": 0, "max": 2147483647,
+        "documentation": "https://runware.ai/docs/models/alibaba-wan2-7#request-seed", "taskUUID": "u"}
+    assert list(wire) == ["code", "message", "parameter", "type", "min", "max", "documentation", "taskUUID"]  # the live order
+    assert error.to_wire(task_type=True) == {**wire, "taskType": "videoInference"}  # webhooks, /__mock/

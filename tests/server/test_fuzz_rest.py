@@ -49,11 +49,13 @@ def _reject(name):
 
 def assert_runware_reply(status: int, reply: dict) -> None:
     ENVELOPE.validate(reply)
+    assert isinstance(reply.get("data"), list), reply  # the live envelope: data always, [] on a refusal
     for error in reply.get("errors", []):
         ERROR.validate(error)
+        assert "taskType" not in error, error
     if status != 200:
         assert reply.get("errors"), reply
-        assert "data" not in reply
+        assert reply["data"] == [], reply
 
 
 def assert_healthy(server) -> None:

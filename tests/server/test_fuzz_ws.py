@@ -33,8 +33,10 @@ async def reply(ws) -> dict:
     assert message.type is WSMsgType.TEXT, (message.type, message.data, message.extra)
     body = json.loads(message.data, parse_constant=_reject)
     ENVELOPE.validate(body)
+    assert body.get("data") != [] or "errors" not in body, body  # a refusal is errors[] alone, as captured
     for error in body.get("errors", []):
         ERROR.validate(error)
+        assert error.get("taskType", "authentication") == "authentication", error
     return body
 
 

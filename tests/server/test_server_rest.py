@@ -15,7 +15,7 @@ from mockserver.exchange import HOOKS
 from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
 
 INVALID_KEY = {"code": "invalidApiKey", "message": "Invalid API key. Get one at https://my.runware.ai/signup",
-               "parameter": "apiKey", "taskType": "authentication"}
+               "parameter": "apiKey", "type": "string"}  # as runware-cli's test data has it: no taskType
 
 
 # -- malformed bodies --------------------------------------------------------------------------
@@ -34,7 +34,7 @@ async def test_malformed_body_is_invalid_request_body_400(api, raw, detail):
     status, body = await api.post(raw=raw)
     assert status == 400
     assert [error["code"] for error in body["errors"]] == ["invalidRequestBody"]
-    assert detail in body["errors"][0]["message"] and "data" not in body
+    assert detail in body["errors"][0]["message"] and body["data"] == []
 
 
 async def test_oversized_body_is_request_too_large_413(make_server, http):
@@ -101,7 +101,7 @@ async def test_authentication_resume_keeps_the_session_uuid(keyed):
 async def test_missing_key_is_401_missing_api_key(keyed):
     status, error = await keyed.as_key(None).one_error([{"taskType": "ping"}])
     assert status == 401 and error["code"] == "missingApiKey"
-    assert error["taskType"] == "authentication" and "taskUUID" not in error
+    assert error["type"] == "string" and "taskType" not in error and "taskUUID" not in error
 
 
 @pytest.mark.parametrize("how", ["bearer", "auth-task", "empty-bearer", "basic-scheme"])
@@ -112,9 +112,9 @@ async def test_wrong_key_is_401_invalid_api_key(keyed, how):
     else:
         headers = {"bearer": "Bearer nope", "empty-bearer": "Bearer ", "basic-scheme": "Basic Z29vZC1rZXk="}
         status, body = await keyed.as_key(None).post([video_task()], headers={"Authorization": headers[how]})
-    assert status == 401 and list(body) == ["errors"] and len(body["errors"]) == 1
+    assert status == 401 and list(body) == ["data", "errors"] and body["data"] == [] and len(body["errors"]) == 1
     assert {k: body["errors"][0][k] for k in INVALID_KEY} == INVALID_KEY
-    assert "taskUUID" not in body["errors"][0]
+    assert "taskUUID" not in body["errors"][0] and "taskType" not in body["errors"][0]
 
 
 async def test_without_configured_keys_any_non_empty_key_is_accepted(api):
@@ -163,18 +163,36 @@ async def test_success_item_has_exact_fields(api):
 
 
 async def test_get_response_of_unknown_task_is_task_failed_or_not_found(api):
-    """taskType is "the task type of the request that failed" (the errors doc): the getResponse."""
+    """Scoped to the poll by its taskUUID; no taskType, as no captured error item has one."""
     task_uuid = new_uuid()
     status, error = await api.one_error([{"taskType": "getResponse", "taskUUID": task_uuid}])
     assert status == 400 and error["code"] == "taskFailedOrNotFound"
-    assert error["taskUUID"] == task_uuid and error["taskType"] == "getResponse"
+    assert error["taskUUID"] == task_uuid and "taskType" not in error
 
 
 async def test_invalid_video_task_reports_only_the_first_violation(api):
     task = video_task(duration=99, width=1000, outputQuality=5)
     status, error = await api.one_error([task])
-    assert status == 400 and error["taskUUID"] == task["taskUUID"] and error["taskType"] == "videoInference"
+    assert status == 400 and error["taskUUID"] == task["taskUUID"] and "taskType" not in error
     assert error["code"] in {"unsupportedDuration", "invalidOutputQuality", "unsupportedModelResolution"}
+
+
+async def test_a_uuid_v7_task_with_a_bad_width_is_refused_as_the_live_service_refused_one(api):
+    """The deankerr-ig capture: the service echoed the UUIDv7 and reported the width, in
+    ``{"data": [], "errors": [...]}`` with the live keys in their order (vidmock's bounds, its docs)."""
+    task = video_task(taskUUID="019c42a0-c3ff-7138-be83-ee257abc5331", width=0)
+    status, body = await api.post([task])
+    assert (status, body) == (400, {"data": [], "errors": [{
+        "code": "invalidWidth",
+        "message": "Invalid value for 'width' parameter. Video width must be an integer value of at least 1, "
+                   "in multiples of '1'.",
+        "parameter": "width", "type": "integer", "min": 1, "multiplier": 1,
+        "documentation": "https://runware.ai/docs/models/alibaba-wan2-7#request-width",
+        "taskUUID": "019c42a0-c3ff-7138-be83-ee257abc5331"}]})
+    assert list(body["errors"][0]) == ["code", "message", "parameter", "type", "min", "multiplier", "documentation",
+                                       "taskUUID"]
+    status, body = await api.post([{**task, "width": 1280}])
+    assert (status, body) == (200, {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]})
 
 
 async def test_reused_task_uuid_is_conflict(api):
@@ -212,6 +230,7 @@ async def test_all_tasks_failing_take_the_first_error_status(api):
     status, body = await api.post([video_task(width=1000), {"taskType": "getResponse", "taskUUID": new_uuid()}])
     assert status == 400 and [e["code"] for e in body["errors"]] == ["unsupportedModelResolution",
                                                                      "taskFailedOrNotFound"]
+    assert body["data"] == [] and not any("taskType" in error for error in body["errors"])
 
 
 async def test_number_results_4_gives_4_videos_with_consecutive_seeds(api):
@@ -348,15 +367,25 @@ async def test_responses_are_always_json(api):
 async def test_get_v1_without_upgrade_is_a_runware_405(server, http):
     async with http.get(server.base_url + "/v1") as response:
         assert response.status == 405 and response.content_type == "application/json"
-        error = (await response.json())["errors"][0]
-    assert error["code"] == "methodNotAllowed" and "POST" in error["allowedValues"]
+        body = await response.json()
+    [error] = body["errors"]
+    assert error["code"] == "methodNotAllowed" and "POST" in error["allowedValues"] and body["data"] == []
     assert response.headers["Allow"]
 
 
 async def test_unknown_path_is_a_runware_404(server, http):
     async with http.post(server.base_url + "/v2", json=[]) as response:
         assert response.status == 404 and response.content_type == "application/json"
-        assert (await response.json())["errors"][0]["code"] == "unknownEndpoint"
+        body = await response.json()
+    assert body["data"] == [] and [error["code"] for error in body["errors"]] == ["unknownEndpoint"]
+
+
+async def test_an_unknown_control_path_keeps_the_control_planes_body(server, http):
+    """/__mock/ is vidmock's API, not the mocked one: its bodies keep their shape, no data."""
+    async with http.get(server.base_url + "/__mock/nothing-here") as response:
+        assert response.status == 404
+        body = await response.json()
+    assert list(body) == ["errors"] and body["errors"][0]["code"] == "unknownEndpoint"
 
 
 async def test_unknown_media_stays_a_plain_404(server, http):

@@ -20,7 +20,7 @@ from conftest import data_uri, png_bytes, video_task
 
 KEY = "ws-key"
 INVALID_KEY_ERROR = {"code": "invalidApiKey", "message": "Invalid API key. Get one at https://my.runware.ai/signup",
-                     "parameter": "apiKey", "taskType": "authentication"}
+                     "parameter": "apiKey", "type": "string", "taskType": "authentication"}
 
 
 class Socket:
@@ -98,6 +98,21 @@ async def test_invalid_key_gets_the_authentication_error_and_the_socket_stays_op
     assert await socket.authenticate()  # same socket, right key
 
 
+async def test_a_socket_refusal_keeps_the_frame_shape_the_capture_shows_and_no_task_type(socket):
+    """The one captured WebSocket error frame (sdk-python issue 26) is ``{"errors": [...]}`` with
+    no data and an item without taskType; only an authentication refusal keeps its taskType."""
+    await socket.authenticate()
+    task = video_task(width=1000, height=1000)
+    reply = await socket.request([task])
+    assert list(reply) == ["errors"] and len(reply["errors"]) == 1
+    assert reply["errors"][0]["taskUUID"] == task["taskUUID"] and "taskType" not in reply["errors"][0]
+    good = video_task()
+    reply = await socket.request([good, task | {"taskUUID": video_task()["taskUUID"]}])
+    assert reply["data"] == [{"taskType": "videoInference", "taskUUID": good["taskUUID"]}]
+    assert [error["code"] for error in reply["errors"]] == ["unsupportedModelResolution"]
+    assert "taskType" not in reply["errors"][0]
+
+
 async def test_ping_before_auth_gets_a_pong(socket):
     assert await socket.request([{"taskType": "ping", "ping": True}]) == {"data": [{"taskType": "ping", "pong": True}]}
 
@@ -119,7 +134,7 @@ async def test_tasks_before_auth_get_missing_api_key_scoped_to_their_task(socket
     task = video_task()
     reply = await socket.request([task])
     error = reply["errors"][0]
-    assert (error["code"], error["taskUUID"], error["taskType"]) == ("missingApiKey", task["taskUUID"], "videoInference")
+    assert (error["code"], error["taskUUID"]) == ("missingApiKey", task["taskUUID"]) and "taskType" not in error
 
 
 async def test_video_inference_ack_then_get_response_over_the_socket(socket):

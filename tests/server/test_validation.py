@@ -62,7 +62,8 @@ def test_valid_requests_have_no_violations(task):
 # (description, task, code, parameter, extra fields that must be present with these values)
 INVALID = [
     ("missing taskUUID", without(text_to_video(), "taskUUID"), "missingTaskUUID", "taskUUID", {}),
-    ("taskUUID not v4", text_to_video(taskUUID="0d84f171-2e54-1c07-836e-05788795736d"), "invalidTaskUUID", "taskUUID", {"type": "string"}),
+    ("taskUUID of no UUID version", text_to_video(taskUUID="0d84f171-2e54-0c07-836e-05788795736d"), "invalidTaskUUID", "taskUUID", {"type": "string"}),
+    ("taskUUID of another variant", text_to_video(taskUUID="0d84f171-2e54-4c07-c36e-05788795736d"), "invalidTaskUUID", "taskUUID", {"type": "string"}),
     ("taskUUID not a string", text_to_video(taskUUID=42), "invalidTaskUUID", "taskUUID", {"type": "string"}),
     ("taskUUID with a trailing newline", text_to_video(taskUUID=TASK_UUID + "\n"), "invalidTaskUUID", "taskUUID", {}),
     ("missing model", without(text_to_video(), "model"), "missingModel", "model", {}),
@@ -153,7 +154,7 @@ def test_each_broken_rule_gives_its_code(label, task, code, parameter, extra):
     assert wire["parameter"] == parameter
     for key, value in extra.items():
         assert wire[key] == value
-    assert wire["taskType"] == "videoInference"
+    assert "taskType" not in wire and errors[0].task_type == "videoInference"  # kept for webhooks, not sent
     if isinstance(task.get("taskUUID"), str):
         assert wire["taskUUID"] == task["taskUUID"]
     assert wire["documentation"].startswith("https://runware.ai/docs/models/alibaba-wan2-7")
@@ -255,3 +256,41 @@ def test_a_malformed_media_reference_is_told_what_its_parameter_takes(inputs, pa
     error = first_error(text_to_video(inputs=inputs))
     assert error.parameter == parameter
     assert error.message == f"Invalid value for {parameter} parameter. It must be {takes}."
+
+
+@pytest.mark.parametrize("task_uuid", [
+    "0d84f171-2e54-1c07-836e-05788795736d",  # v1
+    "0d84f171-2e54-3c07-936e-05788795736d",  # v3
+    "0d84f171-2e54-5c07-a36e-05788795736d",  # v5
+    "1ef0d84f-1712-6e54-836e-05788795736d",  # v6
+    "019c42a0-c3ff-7138-be83-ee257abc5331",  # v7, the one the live service echoed (deankerr-ig capture)
+    "0d84f171-2e54-8c07-b36e-05788795736d",  # v8
+])
+def test_a_task_uuid_of_any_rfc_9562_version_is_accepted(task_uuid):
+    """The documents ask for v4, the live service served a v7: the server accepts every version
+    (the client rule VM012 still reports one that is not v4)."""
+    assert validate_task(text_to_video(taskUUID=task_uuid)) == []
+
+
+@pytest.mark.parametrize("change, code, message, bounds", [
+    ({"width": 0}, "invalidWidth",
+     "Invalid value for 'width' parameter. Video width must be an integer value of at least 1, in multiples of '1'.",
+     {"min": 1, "multiplier": 1}),
+    ({"duration": 16}, "unsupportedDuration",
+     "Invalid value for 'duration' parameter. Duration must be an integer value between 2 and 15, in multiples of '1'.",
+     {"min": 2, "max": 15, "multiplier": 1}),
+    ({"numberResults": 5}, "invalidNumberResults",
+     "Invalid value for 'numberResults' parameter. Number of results must be an integer value between 1 and 4, "
+     "in multiples of '1'.", {"min": 1, "max": 4, "multiplier": 1}),
+    ({"outputQuality": 100}, "invalidOutputQuality",
+     "Invalid value for 'outputQuality' parameter. Output quality must be an integer value between 20 and 99, "
+     "in multiples of '1'.", {"min": 20, "max": 99, "multiplier": 1}),
+])
+def test_a_number_out_of_bounds_is_worded_and_keyed_as_the_live_invalid_width(change, code, message, bounds):
+    """The captured refusal: "Invalid value for 'width' parameter. Image width must be an integer
+    value between 256 and 16383, in multiples of '1'." with type, min, max, multiplier, in that order."""
+    wire = first_error(text_to_video(**change)).to_wire()
+    name = next(iter(change))
+    assert (wire["code"], wire["message"], wire["parameter"], wire["type"]) == (code, message, name, "integer")
+    assert {key: wire[key] for key in ("min", "max", "multiplier") if key in wire} == bounds
+    assert list(wire) == ["code", "message", "parameter", "type", *bounds, "documentation", "taskUUID"]

@@ -65,7 +65,8 @@ async def main() -> int:
         outcome = await asyncio.wait_for(generate(args.scenario, args.transport, args.number_results), CLIENT_TIMEOUT)
     except Exception as exc:  # the outcome under test: report it, do not crash
         outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
-                   "message": str(exc), "parameter": getattr(exc, "parameter", None)}
+                   "message": str(exc), "parameter": getattr(exc, "parameter", None),
+                   "task_uuid": getattr(exc, "task_uuid", None), "task_type": getattr(exc, "task_type", None)}
     return emit(outcome)
 
 

@@ -41,7 +41,7 @@ async def main() -> int:
         outcome = await asyncio.wait_for(generate(name, number_results), CLIENT_TIMEOUT)
     except Exception as exc:  # the outcome under test: report it, do not crash
         outcome = {"ok": False, "error_class": type(exc).__name__, "code": getattr(exc, "code", None),
-                   "message": str(exc)}
+                   "message": str(exc), "error": getattr(exc, "error_data", None)}  # RunwareAPIError keeps the item
     return emit(outcome)
 
 
