@@ -156,20 +156,19 @@ REFUSALS: dict[str, SameRule] = {
     "deankerr-ig_imageInference_invalidWidth": SameRule(
         "a bounded integer out of range (Wan's width comes from a size list, so seed stands in)",
         {"width": 1280, "height": 720, "seed": -1},
-        frozenset({"no data beside errors", "item adds taskType", "item lacks multiplier", "message not in the live style"}),
+        frozenset(),
         ("envelope.rest-refusal", "envelope.error-item-keys", "message.style")),
     "content-factory_imageInference_missingDimensionParameters": SameRule(
         "no width, height or frame image", {},
-        frozenset({"no data beside errors", "item adds taskType", "item lacks type",
-                   "code missingDimensions, live missingDimensionParameters"}),
+        frozenset({"item lacks type", "code missingDimensions, live missingDimensionParameters"}),
         ("envelope.rest-refusal", "envelope.error-item-keys", "code.missingDimensionParameters")),
     "banana-editor_imageInference_invalidReferenceImages": SameRule(
         "a reference image that is no image reference", {"width": 1280, "height": 720, "inputs": {"referenceImages": [123]}},
-        frozenset({"no data beside errors", "item adds taskType"}),
+        frozenset(),
         ("envelope.rest-refusal", "envelope.error-item-keys")),
     "runware-cli-test_invalidApiKey": SameRule(
         "a key that is not configured", None,
-        frozenset({"no data beside errors", "item adds taskType", "item adds documentation", "item lacks type"}),
+        frozenset({"item adds documentation"}),
         ("envelope.rest-refusal", "envelope.error-item-keys", "envelope.documentation-url", "code.invalidApiKey")),
 }
 
