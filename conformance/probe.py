@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from conformance.probe_judge import Answer, Disagreement, disagreements, is_auth_refusal, plain_dry_run
-from conformance.probe_questions import Question, boundary_questions, canary, smaller
+from conformance.probe_questions import Question, boundary_questions, canary, smaller, value_at
 from conformance.probe_schema import DEFAULT_SCHEMAS_URL, SchemaDifference, SchemaUnavailable, published_differences
 from conformance.probe_upstream import (BudgetSpent, DryRunner, Exchange, ProbeStop, UnsafeTask, refusal_offline,
                                         unsafe_reason)
@@ -49,6 +49,7 @@ DEFAULT_RATE = 2.0
 KEY_VARIABLE = "RUNWARE_API_KEY"
 VIDMOCK_KEY = "vidmock-probe"  # the in-process vidmock accepts any key
 MAX_SHRINK_PASSES = 4  # rounds of "try every smaller candidate" per finding
+DRAWS_PER_REQUEST = 3  # drawn tasks per request left: some are unsafe to send, some were asked already
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ class Run:
     def findings(self) -> list[Finding]:
         """One finding per kind and request, the smallest request first."""
         kept: dict[tuple, Finding] = {}
-        for finding in sorted(self.found.values(), key=lambda f: (_size(f.request), f.kind)):
+        for finding in sorted(self.found.values(), key=lambda f: (self.size(f.request), f.kind)):
             request = {k: v for k, v in (finding.request or {}).items() if k != "taskUUID"}
             kept.setdefault((finding.kind, json.dumps(request, sort_keys=True)), finding)
         return list(kept.values())
@@ -208,8 +209,16 @@ class Run:
     def keep(self, sent: dict, theirs: Answer, ours: Answer, found: list[Disagreement]) -> None:
         for disagreement in found:
             key = (disagreement.kind, disagreement.signature)
-            if key not in self.found or _size(sent) < _size(self.found[key].request):
+            if key not in self.found or self.size(sent) < self.size(self.found[key].request):
                 self.found[key] = _finding(disagreement, sent, theirs, ours)
+
+    def size(self, task: dict | None) -> tuple[int, int, int]:
+        """How big a request is: its fields, then its values that are not the canary's, then its JSON."""
+        if task is None:
+            return (0, 0, 0)
+        leaves = list(_leaves(task))
+        changed = sum(1 for path, value in leaves if path[0] != "taskUUID" and value_at(self.base, path, default=_MISSING) != value)
+        return (len(leaves), changed, len(json.dumps(task)))
 
     async def _shrink(self, key: tuple) -> None:
         """Greedy: take any one-step-smaller request that still shows the same disagreement."""
@@ -218,8 +227,8 @@ class Run:
         for _ in range(MAX_SHRINK_PASSES):
             progressed = False
             for candidate in smaller(task, self.base):
+                # other disagreements met on the way follow from the removals themselves: not kept
                 sent, theirs, ours, found = await self.prober.ask(candidate, f"shrinking a {key[0]} finding")
-                self.keep(sent, theirs, ours, [d for d in found if (d.kind, d.signature) != key])
                 same = next((d for d in found if (d.kind, d.signature) == key), None)
                 if same is not None:
                     task = sent
@@ -230,17 +239,15 @@ class Run:
                 return
 
 
-def _size(task: dict | None) -> tuple[int, int]:
-    """Fewest fields, then the shortest JSON."""
-    if task is None:
-        return (0, 0)
-    def count(value: Any) -> int:
-        if isinstance(value, dict):
-            return sum(1 + count(v) for v in value.values())
-        if isinstance(value, list):
-            return sum(1 + count(v) for v in value)
-        return 0
-    return (count(task), len(json.dumps(task)))
+def _leaves(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, path + (k,))] or [(path, value)]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, path + (i,))] or [(path, value)]
+    return [(path, value)]
+
+
+_MISSING = object()
 
 
 def drawn_tasks(seed: int, count: int) -> list[dict]:
@@ -421,7 +428,7 @@ async def _dry_runs(prober: Prober, options: Options, report: Report) -> None:
             await run.questions(boundary_questions(url_inputs=options.url_inputs))
             await run.shrink_all()
             if prober.runner.left > 0:
-                await run.strategies(drawn_tasks(options.seed, prober.runner.left))
+                await run.strategies(drawn_tasks(options.seed, DRAWS_PER_REQUEST * prober.runner.left))
     except BudgetSpent:
         report.notes.append(f"--requests {options.requests} spent; later phases were cut short")
     except UnsafeTask as exc:  # a task probe built itself: a bug, and never sent

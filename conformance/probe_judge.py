@@ -102,8 +102,8 @@ def disagreements(upstream: Answer, vidmock: Answer, model: str) -> list[Disagre
         cost = _cost_disagreement(upstream, vidmock, model)
         if cost:
             found.append(cost)
-    shape = _shape_disagreement(upstream, vidmock)
-    if shape:
+    shape = _shape_disagreement(upstream, vidmock) if upstream.accepted == vidmock.accepted else None
+    if shape:  # an acceptance and a refusal differ in shape anyway: the verdict says it
         found.append(shape)
     return found
 

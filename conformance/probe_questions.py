@@ -312,10 +312,10 @@ def smaller(task: dict, base: dict) -> Iterator[dict]:
     for path in paths:
         if path[0] in SKELETON:
             continue
-        current = _get(task, path)
+        current = value_at(task, path)
         if isinstance(current, (dict, list)):
             continue
-        simpler = _get(base, path, default=None)
+        simpler = value_at(base, path, default=None)
         if simpler is None:
             try:
                 simpler = simplest(node_at(video_schema(), path))
@@ -339,7 +339,7 @@ def _paths(value: Any, path: Path = ()) -> Iterator[Path]:
                 yield from _paths(item, path + (index,))
 
 
-def _get(value: Any, path: Path, default: Any = KeyError) -> Any:
+def value_at(value: Any, path: Path, default: Any = KeyError) -> Any:
     for part in path:
         try:
             value = value[part]
@@ -352,7 +352,7 @@ def _get(value: Any, path: Path, default: Any = KeyError) -> Any:
 
 def _without(task: dict, path: Path) -> dict:
     copied = copy.deepcopy(task)
-    parent = _get(copied, path[:-1])
+    parent = value_at(copied, path[:-1])
     del parent[path[-1]]
     return copied
 
