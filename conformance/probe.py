@@ -360,11 +360,6 @@ def run_probe_command(args: argparse.Namespace) -> int:
     key = environ.get(args.api_key_env, "")
     if not args.schemas and not key:
         usage(f"set {args.api_key_env} to the API key of the upstream (it is never printed)")
-    for url in ([args.schemas_url] if args.schemas else [args.upstream]):
-        refused = refusal_offline(url, environ)
-        if refused:
-            print(f"vidmock probe: {refused}", file=sys.stderr)
-            return EXIT_USAGE
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     options = Options(args.upstream, key, args.requests, args.rate, seed, args.url_inputs, args.schemas,
                       args.schemas_url, case, args.evidence, args.fail_on_drift, args.json)
@@ -384,6 +379,11 @@ async def probe(options: Options, environ: dict[str, str], *, out: TextIO = sys.
         if err.isatty():
             err.write(clean(line) + "\n")
 
+    refused = refusal_offline(options.schemas_url if options.schemas_only else options.upstream, environ)
+    if refused:  # before any connection is made
+        report.stopped = refused
+        _print(report, options, out, err, clean)
+        return EXIT_USAGE
     prober = None
     async with aiohttp.ClientSession() as session:
         try:
@@ -435,6 +435,7 @@ async def _dry_runs(prober: Prober, options: Options, report: Report) -> None:
         report.notes.append(f"a task was not sent: {exc}")
     finally:
         report.findings += run.findings()
+        report.sent = prober.runner.sent
 
 
 async def _compare_schemas(session: aiohttp.ClientSession, options: Options, report: Report,

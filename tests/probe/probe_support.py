@@ -24,8 +24,9 @@ from mockserver.contract import DEFAULT_MODEL, load_json
 PROBE_KEY = "sk-live-9c2e7a41d05b3f68"  # distinctive, so a leak is found by a plain search
 OFFLINE = {"VIDMOCK_OFFLINE": "1"}
 
+HANG_UP = "hang up"  # a mutator's answer: close the connection without a reply
 Reply = tuple[int, Any, dict]  # status, body (JSON value, or text), headers
-Mutator = Callable[[dict, "Upstream"], Awaitable[Reply | None]]
+Mutator = Callable[[dict, "Upstream"], Awaitable[Reply | str | None]]
 
 
 @dataclass
@@ -62,6 +63,9 @@ class Upstream:
         tasks = await request.json()
         self.received.append((dict(request.headers), tasks))
         answer = await self.mutate(tasks[0], self) if self.mutate else None
+        if answer == HANG_UP:
+            request.transport.close()
+            return web.Response()
         if answer is None:
             status, body = await self.vidmock(tasks[0])
             answer = (status, body, {})
