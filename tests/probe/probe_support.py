@@ -97,7 +97,7 @@ async def run_probe(upstream_url: str, *, requests: int = 200, seed: int = 1, en
 def published(request_schema: dict | None = None, model: str = DEFAULT_MODEL) -> web.Application:
     """A schema registry: registry.json listing ``model``, resolve/<model> with ``request_schema``
     (default: vidmock's own, with what its profile says of single fields)."""
-    document = request_schema if request_schema is not None else vidmock_schema(model)
+    document = request_schema if request_schema is not None else vidmock_schema()
 
     async def registry(_request: web.Request) -> web.Response:
         return web.json_response({"models": {model: {"taskType": "videoInference", "id": model}}, "version": "1"})
