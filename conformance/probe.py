@@ -48,7 +48,7 @@ DEFAULT_REQUESTS = 200
 DEFAULT_RATE = 2.0
 KEY_VARIABLE = "RUNWARE_API_KEY"
 VIDMOCK_KEY = "vidmock-probe"  # the in-process vidmock accepts any key
-MAX_SHRINK_PASSES = 4  # rounds of "try every smaller candidate" per finding
+MAX_SHRINK_STEPS = 32  # smaller requests taken per finding, at most (each step removes or simplifies one thing)
 DRAWS_PER_REQUEST = 3  # drawn tasks per request left: some are unsafe to send, some were asked already
 
 
@@ -224,7 +224,7 @@ class Run:
         """Greedy: take any one-step-smaller request that still shows the same disagreement."""
         self.shrunk.add(key)
         task = self.found[key].request
-        for _ in range(MAX_SHRINK_PASSES):
+        for _ in range(MAX_SHRINK_STEPS):
             progressed = False
             for candidate in smaller(task, self.base):
                 # other disagreements met on the way follow from the removals themselves: not kept
@@ -502,10 +502,11 @@ def _write_evidence(path: Path, prober: Prober, options: Options, clean: Callabl
             parsed = json.loads(verbatim)
         except ValueError:
             parsed = None
-        accepted = plain_dry_run(exchange.status, exchange.text) is None
+        answer = Answer.read(exchange.status, exchange.text, exchange.task.get("taskUUID"))
+        verdict = "accepted" if answer.accepted else "refused" if answer.readable else "answered, not JSON"
         captures.append({
             "source": {"repo": host, "url": redact_url(options.upstream), "date": exchange.date[:10]},
-            "kind": f"reply (dry run {'accepted' if accepted else 'answered'})",
+            "kind": f"reply (dry run {verdict})",
             "task": exchange.task.get("taskType"), "model": exchange.task.get("model"),
             "transport": "rest", "http_status": exchange.status,
             "judgement": "captured by vidmock probe: the upstream's answer to a dry run (X-Runware-Dry-Run: 1)",

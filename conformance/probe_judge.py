@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from mockserver.contract import model_profile, response_schema
@@ -146,12 +147,13 @@ def is_auth_refusal(status: int, text: str) -> bool:
 
 
 def _cost_disagreement(upstream: Answer, vidmock: Answer, model: str) -> Disagreement | None:
-    """Costs compared to the profile's decimals, as the drift judge compares them."""
+    """Costs compared to the profile's decimals, as the drift judge compares them
+    (``mockserver.drift``: a difference of more than one unit of the last decimal)."""
     if not (upstream.accepted and upstream.cost is not None and vidmock.cost is not None):
         return None
     decimals = model_profile(model)["pricing"]["decimals"]
     theirs, ours = round(upstream.cost, decimals), round(vidmock.cost, decimals)
-    if theirs == ours:
+    if abs(round(upstream.cost * 10 ** decimals) - round(vidmock.cost * 10 ** decimals)) <= 1:  # in whole units
         return None
     ratio = round(theirs / ours, 4) if ours else None
     return Disagreement("cost", f"The upstream quotes {theirs}; vidmock's profile prices it at {ours}.", (ratio,))
@@ -176,9 +178,14 @@ def _shape_disagreement(upstream: Answer, vidmock: Answer) -> Disagreement | Non
     return Disagreement("shape", "The replies differ in shape: " + "; ".join(notes) + ".", tuple(notes))
 
 
+@cache
+def _validator(name: str) -> SchemaValidator:
+    return SchemaValidator(response_schema(name))
+
+
 def _schema_breaks(name: str, item: Any, where: str) -> list[str]:
     found = []
-    for error in SchemaValidator(response_schema(name)).iter_errors(item):
+    for error in _validator(name).iter_errors(item):
         place = parameter_path([where, *error.absolute_path] if where else list(error.absolute_path)) or "the reply"
         found.append(f"{place} breaks responses/{name}.json ({error.validator})")
     return found

@@ -77,7 +77,9 @@ async def test_the_key_appears_in_no_output_and_no_file_even_when_the_upstream_q
         written = evidence.read_text()
         assert PROBE_KEY not in out + err + written
         assert "Invalid key <redacted>" in written
-        assert json.loads(written)[0]["redacted"] == "the API key, where the reply quoted it"
+        [capture] = json.loads(written)
+        assert capture["redacted"] == "the API key, where the reply quoted it"
+        assert (capture["kind"], capture["http_status"]) == ("reply (dry run refused)", 401)
 
 
 async def test_a_readable_summary_names_each_finding_and_how_to_reproduce_it(serve_app):

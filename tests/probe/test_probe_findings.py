@@ -149,3 +149,14 @@ async def test_a_case_is_asked_after_the_canary_alone(upstream):
     status, report, _ = await run_probe(up.url, case=case)
     assert status == 0 and report["sent"] == 2
     assert [without_uuid(task) for task in up.tasks][1] == case
+
+
+async def test_costs_within_one_unit_of_the_last_decimal_agree_as_the_drift_judge_has_it(upstream):
+    async def rounding(task, up):
+        status, body = await up.vidmock(task)
+        for item in body.get("data", []):
+            item["cost"] = round(item["cost"] + 0.000001, 6)
+        return status, body, {}
+
+    status, report, _ = await run_probe((await upstream(rounding)).url, requests=130, fail_on_drift=True)
+    assert status == 0 and report["findings"] == []

@@ -90,6 +90,20 @@ async def test_a_429_is_waited_out_as_retry_after_says_and_sent_again(upstream):
     assert report["sent"] == 5 and len(up.received) == 5  # the refused attempt spent budget too
 
 
+async def test_a_429_without_retry_after_backs_off_doubling(upstream):
+    time = FakeTime()
+
+    async def busy_twice(task, up):
+        if len(up.received) in (2, 3):
+            return 429, {"errors": [{"code": "rateLimitExceeded", "message": "slow down"}]}, {}
+        return None
+
+    up = await upstream(busy_twice)
+    status, _, _ = await run_probe(up.url, requests=5, clock=time.clock, sleep=time.sleep)
+    assert status == 0
+    assert [s for s in time.sleeps if s >= 1] == [2.0, 4.0]
+
+
 async def test_a_canary_answered_as_a_real_run_stops_the_run_before_anything_else_is_sent(upstream):
     async def really_runs(task, up):
         return 200, {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"], "status": "processing"}]}, {}
