@@ -4,8 +4,9 @@ Runware serves each model's request schema, keyless and free, at
 ``<registry>/resolve/<AIR>`` as ``{"requestSchema": {...}, "documentation": ...}`` (what the
 official SDKs compile when asked to validate), and the list of models at ``<registry>/registry.json``
 (``{"models": {<AIR>: {"taskType": ..., ...}}}``). Both sides are normalised the same way before
-they are walked together: ``$ref``s followed (the published document's own ``#/...`` pointers;
-vidmock's shared definitions are inlined by ``mockserver.contract``), ``allOf`` merged, annotations
+they are walked together: ``$ref``s followed (the published document's own ``#/...`` pointers, and
+documents on the registry's own host, fetched; vidmock's shared definitions are inlined by
+``mockserver.contract``), ``allOf`` merged, annotations
 (titles, descriptions, examples) dropped; vidmock's side also carries what its model profile says
 of a field (the sizes' widths and heights, the resolution classes). Every difference is a
 ``SchemaDifference`` at a JSON Pointer into the task schema, with both sides' fragments.
@@ -18,7 +19,7 @@ import copy
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
@@ -31,9 +32,10 @@ ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "$id", 
                          "readOnly", "writeOnly", "deprecated", "documentation"})
 COMPARED = ("type", "const", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
             "minLength", "maxLength", "pattern", "format", "minItems", "maxItems", "uniqueItems", "default",
-            "required", "additionalProperties")
+            "required", "additionalProperties", "$ref")  # a $ref left: one not followed (another host)
 UNORDERED = frozenset({"type", "enum", "required"})
 MAX_DEPTH = 40  # a cycle of $refs stops here instead of looping
+MAX_DOCUMENTS = 20  # referenced documents fetched from the registry, at most
 
 
 class SchemaUnavailable(Exception):
@@ -68,8 +70,11 @@ async def published_differences(session: aiohttp.ClientSession, base_url: str,
     published = resolved.get("requestSchema")
     if not isinstance(published, dict):
         raise SchemaUnavailable(f"{redact_url(base)}/resolve/{model} holds no requestSchema object")
-    theirs = normalise(published, published)
-    ours = normalise(vidmock_schema(model), {})
+    resolve_url = f"{base}/resolve/{quote(model, safe='')}"
+    documents = {resolve_url: published}
+    await _fetch_references(session, published, resolve_url, base, documents)
+    theirs = normalise(published, documents, resolve_url)
+    ours = normalise(vidmock_schema(model), {"": vidmock_schema(model)}, "")
     return found + compare(theirs, ours)
 
 
@@ -85,24 +90,26 @@ def vidmock_schema(model: str = DEFAULT_MODEL) -> dict:
     return ours
 
 
-def normalise(node: Any, document: dict, depth: int = 0) -> Any:
-    """``node`` with local ``$ref``s followed, ``allOf`` merged and annotations dropped."""
+def normalise(node: Any, documents: dict[str, Any], base: str, depth: int = 0) -> Any:
+    """``node`` (of the document at ``base``) with ``$ref``s followed, ``allOf`` merged and
+    annotations dropped. ``documents`` holds every document a reference may point into, by URL."""
     if isinstance(node, list):
-        return [normalise(item, document, depth) for item in node]
+        return [normalise(item, documents, base, depth) for item in node]
     if not isinstance(node, dict):
         return node
     if depth > MAX_DEPTH:
         return {"$ref": "(cycle)"}
     ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#"):
-        target = _pointer(document, ref[1:])
+    if isinstance(ref, str):
+        url, _, pointer = urljoin(base, ref).partition("#") if base else ("", "", ref.partition("#")[2])
+        target = _pointer(documents.get(url or base), pointer)
         if target is not None:
             rest = {k: v for k, v in node.items() if k != "$ref"}
-            return normalise({**target, **rest}, document, depth + 1)
-    result = {key: normalise(value, document, depth) for key, value in node.items()
+            return normalise({**target, **rest}, documents, url or base, depth + 1)
+    result = {key: normalise(value, documents, base, depth) for key, value in node.items()
               if key not in ANNOTATIONS and not key.startswith("x-") and key != "allOf"}
     for part in node.get("allOf", ()):
-        merged = normalise(part, document, depth + 1)
+        merged = normalise(part, documents, base, depth + 1)
         if not isinstance(merged, dict):
             continue
         for key, value in merged.items():
@@ -113,6 +120,29 @@ def normalise(node: Any, document: dict, depth: int = 0) -> Any:
             else:
                 result.setdefault(key, value)
     return result
+
+
+async def _fetch_references(session: aiohttp.ClientSession, document: Any, url: str, registry: str,
+                            documents: dict[str, Any]) -> None:
+    """Fetch the documents ``document`` refers to on the registry's own host (never elsewhere),
+    and theirs, up to ``MAX_DOCUMENTS``."""
+    for ref in _references(document):
+        target = urljoin(url, ref).partition("#")[0]
+        if not target or target in documents or len(documents) >= MAX_DOCUMENTS:
+            continue
+        if urlsplit(target).netloc != urlsplit(registry).netloc:
+            continue  # left as a $ref: a difference the comparison shows
+        documents[target] = await _get_json(session, target)
+        await _fetch_references(session, documents[target], target, registry, documents)
+
+
+def _references(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [ref for item in node for ref in _references(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["$ref"]] if isinstance(node.get("$ref"), str) and not node["$ref"].startswith("#") else []
+    return own + [ref for value in node.values() for ref in _references(value)]
 
 
 def compare(theirs: dict, ours: dict, path: str = "") -> list[SchemaDifference]:
@@ -177,7 +207,9 @@ def _escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
-def _pointer(document: dict, pointer: str) -> Any:
+def _pointer(document: Any, pointer: str) -> Any:
+    if document is None:
+        return None
     node: Any = document
     for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/") if p]:
         if isinstance(node, dict) and part in node:

@@ -94,9 +94,10 @@ async def run_probe(upstream_url: str, *, requests: int = 200, seed: int = 1, en
     return status, json.loads(out.getvalue()), err.getvalue()
 
 
-def published(request_schema: dict | None = None, model: str = DEFAULT_MODEL) -> web.Application:
+def published(request_schema: dict | None = None, model: str = DEFAULT_MODEL,
+              documents: dict[str, Any] | None = None) -> web.Application:
     """A schema registry: registry.json listing ``model``, resolve/<model> with ``request_schema``
-    (default: vidmock's own, with what its profile says of single fields)."""
+    (default: vidmock's own, with what its profile says of single fields), and ``documents`` by path."""
     document = request_schema if request_schema is not None else vidmock_schema()
 
     async def registry(_request: web.Request) -> web.Response:
@@ -107,7 +108,12 @@ def published(request_schema: dict | None = None, model: str = DEFAULT_MODEL) ->
             return web.json_response({"error": "not found"}, status=404)
         return web.json_response({"requestSchema": document, "documentation": "https://runware.ai/docs/models/x"})
 
+    async def other(request: web.Request) -> web.Response:
+        return web.json_response((documents or {})[request.path])
+
     app = web.Application()
+    for path in documents or {}:
+        app.router.add_get(path, other)
     app.router.add_get("/registry.json", registry)
     app.router.add_get("/resolve/{model}", resolve)
     return app

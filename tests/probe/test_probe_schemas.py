@@ -63,6 +63,23 @@ async def test_the_profile_counts_on_vidmocks_side(serve_app):
     assert found["/properties/width/enum"] == (None, [720, 832, 960, 1080, 1088, 1248, 1280, 1440, 1632, 1920])
 
 
+async def test_references_to_other_documents_of_the_registry_are_fetched_and_followed(serve_app):
+    document = copy.deepcopy(vidmock_schema())
+    settings = document["properties"]["settings"]
+    document["properties"]["settings"] = {"$ref": "../shared/video.json#/definitions/settings"}
+    document["properties"]["seed"] = {"$ref": "http://203.0.113.9/elsewhere.json#/seed"}  # never fetched
+    shared = {"definitions": {"settings": {**settings, "properties": {**settings["properties"],
+                                                                      "promptExtend": {"type": "boolean"}}}}}
+    registry = await serve_app(published(document, documents={"/shared/video.json": shared}))
+    _, report, _ = await run_probe("", schemas_only=True, schemas_url=registry)
+    found = {f["path"]: (f["upstream"], f["vidmock"]) for f in report["findings"]}
+    assert found["/properties/settings/properties/promptExtend"] == ({"type": "boolean"}, None)
+    assert found["/properties/seed/type"] == (None, "integer")  # the unfetched reference stays as it is
+    assert found["/properties/seed/$ref"] == ("http://203.0.113.9/elsewhere.json#/seed", None)
+    assert set(found) == {"/properties/settings/properties/promptExtend", "/properties/seed/type", "/properties/seed/$ref",
+                          "/properties/seed/minimum", "/properties/seed/maximum"}
+
+
 async def test_a_model_the_registry_does_not_know_is_a_finding(serve_app):
     registry = await serve_app(published(model="alibaba:wan@2.6"))
     _, report, _ = await run_probe("", schemas_only=True, schemas_url=registry)
