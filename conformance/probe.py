@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from conformance.probe_judge import Answer, Disagreement, disagreements, is_auth_refusal, plain_dry_run
+from conformance.probe_judge import (Answer, Disagreement, disagreements, is_auth_refusal, plain_dry_run,
+                                     real_run)
 from conformance.probe_questions import Question, boundary_questions, canary, smaller, value_at
 from conformance.probe_schema import DEFAULT_SCHEMAS_URL, SchemaDifference, SchemaUnavailable, published_differences
 from conformance.probe_upstream import (BudgetSpent, DryRunner, Exchange, ProbeStop, UnsafeTask, refusal_offline,
@@ -120,9 +121,10 @@ class Prober:
     def task_uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    async def ask(self, task: dict, label: str) -> tuple[dict, Answer, Answer, list[Disagreement]]:
+    async def ask(self, task: dict, label: str, *, canary: bool = False) -> tuple[dict, Answer, Answer, list[Disagreement]]:
         """Both sides' answers to ``task`` (a fresh taskUUID each time); an identical task asked
-        before is answered from memory and spends nothing."""
+        before is answered from memory and spends nothing. The canary's answer must be plainly a
+        dry run, every other answer must at least not show a task that ran."""
         key = json.dumps({k: v for k, v in task.items() if k != "taskUUID"}, sort_keys=True)
         if key in self._asked:
             return self._asked[key]
@@ -134,6 +136,13 @@ class Prober:
         if is_auth_refusal(exchange.status, exchange.text):
             raise ProbeStop(f"the upstream refused the API key (HTTP {exchange.status}): "
                             f"{self.runner.redact(exchange.text)[:300]}")
+        not_dry = plain_dry_run(exchange.status, exchange.text) if canary else None
+        if not_dry:
+            raise ProbeStop(f"the canary's answer is not plainly a dry run ({not_dry}); nothing more was sent. "
+                            f"The upstream answered HTTP {exchange.status}: {self.runner.redact(exchange.text)[:300]}")
+        ran = real_run(exchange.text)
+        if ran:
+            raise ProbeStop(f"the upstream ran a task instead of a dry run ({ran}); nothing more is sent")
         theirs = Answer.read(exchange.status, exchange.text, sent["taskUUID"])
         status, text = await self._vidmock(sent)
         ours = Answer.read(status, text, sent["taskUUID"])
@@ -171,14 +180,7 @@ class Run:
 
     async def canary(self) -> None:
         """One cheap valid task; anything but a plain dry run ends the run before more is sent."""
-        sent, theirs, ours, found = await self.prober.ask(self.base, "canary")
-        exchange = self.prober.exchanges[-1][1]
-        why = plain_dry_run(exchange.status, exchange.text)
-        if why:
-            raise ProbeStop(f"the canary's answer is not plainly a dry run ({why}); nothing more was sent. "
-                            f"The upstream answered HTTP {exchange.status}: "
-                            f"{self.prober.runner.redact(exchange.text)[:300]}")
-        self.keep(sent, theirs, ours, found)
+        self.keep(*await self.prober.ask(self.base, "canary", canary=True))
 
     async def questions(self, questions: list[Question]) -> None:
         for question in questions:

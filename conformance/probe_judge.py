@@ -119,18 +119,33 @@ def plain_dry_run(status: int, text: str) -> str | None:
     data = body.get("data") if isinstance(body, dict) else None
     if status != 200 or not isinstance(data, list) or not data:
         return f"HTTP {status} without data items"
-    for item in data:
+    if not all(isinstance(item, dict) for item in data):
+        return "a data item is not an object"
+    ran = real_run(text)
+    if ran:
+        return ran
+    if not any(_number(item.get("cost")) for item in data):
+        return "no data item quotes a cost"
+    if isinstance(body.get("errors"), list) and body["errors"]:
+        return "the reply carries errors"
+    return None
+
+
+def real_run(text: str) -> str | None:
+    """What in a reply says a task was run rather than dry-run (a result, or a status of a running
+    task), or None. Any answer, not only the canary's, is held to it."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    for item in _list(body.get("data") if isinstance(body, dict) else None):
         if not isinstance(item, dict):
-            return "a data item is not an object"
+            continue
         held = sorted(RESULT_KEYS & set(item))
         if held:
             return f"a data item holds {', '.join(held)}: a result was made"
         if item.get("status") in RUNNING_STATUSES:
             return f"a data item has status {item['status']!r}: the task runs"
-    if not any(_number(item.get("cost")) for item in data):
-        return "no data item quotes a cost"
-    if isinstance(body.get("errors"), list) and body["errors"]:
-        return "the reply carries errors"
     return None
 
 

@@ -127,6 +127,18 @@ async def test_a_canary_answered_with_a_video_stops_the_run(upstream):
     assert "videoURL, videoUUID" in report["stopped"]
 
 
+async def test_a_later_answer_that_ran_a_task_stops_the_run_too(upstream):
+    async def runs_the_tenth(task, up):
+        if len(up.received) == 10:
+            return 200, {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"], "status": "processing"}]}, {}
+        return None
+
+    up = await upstream(runs_the_tenth)
+    status, report, _ = await run_probe(up.url)
+    assert status == 2 and len(up.received) == 10
+    assert "ran a task instead of a dry run" in report["stopped"]
+
+
 async def test_the_first_authentication_refusal_stops_the_run_keeping_the_report(upstream):
     async def refuse_later(task, up):
         if len(up.received) >= 4:
