@@ -100,6 +100,10 @@ class Report:
 # --- asking both sides ---------------------------------------------------------------------------
 
 
+# the task as sent, the upstream's answer, vidmock's, and how they differ
+Asked = tuple[dict, Answer, Answer, list[Disagreement]]
+
+
 class Prober:
     """Sends tasks to the upstream and to the in-process vidmock, and keeps what they said."""
 
@@ -113,7 +117,7 @@ class Prober:
         self.rng = rng
         self.progress = progress
         self.exchanges: list[tuple[str, Exchange]] = []
-        self._asked: dict[str, tuple[dict, Answer, Answer, list[Disagreement]]] = {}
+        self._asked: dict[str, Asked] = {}
 
     async def stop_vidmock(self) -> None:
         await self.vidmock.stop()
@@ -121,7 +125,7 @@ class Prober:
     def task_uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    async def ask(self, task: dict, label: str, *, canary: bool = False) -> tuple[dict, Answer, Answer, list[Disagreement]]:
+    async def ask(self, task: dict, label: str, *, canary: bool = False) -> Asked:
         """Both sides' answers to ``task`` (a fresh taskUUID each time); an identical task asked
         before is answered from memory and spends nothing. The canary's answer must be plainly a
         dry run, every other answer must at least not show a task that ran."""
@@ -218,8 +222,8 @@ class Run:
         """How big a request is: its fields, then its values that are not the canary's, then its JSON."""
         if task is None:
             return (0, 0, 0)
-        leaves = list(_leaves(task))
-        changed = sum(1 for path, value in leaves if path[0] != "taskUUID" and value_at(self.base, path, default=_MISSING) != value)
+        leaves = [(path, value) for path, value in _leaves(task) if path[:1] != ("taskUUID",)]
+        changed = sum(1 for path, value in leaves if value_at(self.base, path, default=_MISSING) != value)
         return (len(leaves), changed, len(json.dumps(task)))
 
     async def _shrink(self, key: tuple) -> None:
