@@ -127,6 +127,16 @@ async def test_a_canary_answered_with_a_video_stops_the_run(upstream):
     assert "videoURL, videoUUID" in report["stopped"]
 
 
+async def test_a_canary_answered_without_a_cost_stops_the_run_quoting_the_body(upstream):
+    async def unpriced(task, up):
+        return 200, {"data": [{"taskType": "videoInference", "taskUUID": task["taskUUID"], "estimate": "0.2 USD"}]}, {}
+
+    up = await upstream(unpriced)
+    status, report, _ = await run_probe(up.url)
+    assert status == 2 and len(up.received) == 1
+    assert "no data item quotes a cost" in report["stopped"] and '"estimate": "0.2 USD"' in report["stopped"]
+
+
 async def test_a_later_answer_that_ran_a_task_stops_the_run_too(upstream):
     async def runs_the_tenth(task, up):
         if len(up.received) == 10:
