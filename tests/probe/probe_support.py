@@ -3,7 +3,9 @@
 Most are a real vidmock behind a mutator: the mutator sees each task and may answer itself, hand
 vidmock another task, or change vidmock's reply, so every upstream differs from vidmock in exactly
 the one way a test names and agrees with it everywhere else (shape included). A registry of
-published schemas is served the same way. tests/conftest.py sets VIDMOCK_OFFLINE=1.
+published schemas is served the same way. tests/conftest.py sets VIDMOCK_OFFLINE=1. The fixtures
+live here, not in a conftest.py of this folder, which would shadow tests/conftest.py for the
+modules that import it by name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from conformance.probe import Options, probe
@@ -77,6 +80,47 @@ class Upstream:
     @property
     def tasks(self) -> list[dict]:
         return [tasks[0] for _, tasks in self.received]
+
+
+# --- fixtures (a test module imports the ones it uses) -----------------------------------------
+
+
+@pytest.fixture
+async def vidmock_url(make_server) -> str:
+    server = await make_server()
+    return f"{server.base_url}/v1"
+
+
+@pytest.fixture
+async def upstream(vidmock_url):
+    """``await upstream(mutate)``: a started upstream on 127.0.0.1 (stopped after the test)."""
+    started: list[Upstream] = []
+
+    async def start(mutate=None) -> Upstream:
+        started.append(await Upstream(vidmock_url, mutate).start())
+        return started[-1]
+
+    yield start
+    for one in started:
+        await one.stop()
+
+
+@pytest.fixture
+async def serve_app():
+    """``await serve_app(app)``: an aiohttp app on 127.0.0.1; returns its base URL."""
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
 
 
 def without_uuid(task: dict) -> dict:

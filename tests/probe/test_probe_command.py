@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from probe_support import PROBE_KEY
+from probe_support import serve_app  # noqa: F401 - fixtures
 
 VIDMOCK = str(Path(sys.executable).with_name("vidmock"))
 REPO = Path(__file__).resolve().parents[2]

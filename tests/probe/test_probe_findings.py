@@ -7,6 +7,7 @@ import copy
 
 from conformance.probe_questions import form_value
 from probe_support import run_probe, without_uuid
+from probe_support import upstream, vidmock_url  # noqa: F401 - fixtures
 
 MODEL = "alibaba:wan@2.7"
 TASK = {"taskType": "videoInference", "model": MODEL}

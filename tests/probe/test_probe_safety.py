@@ -9,6 +9,7 @@ import json
 from conformance.probe import Options, probe
 
 from probe_support import HANG_UP, OFFLINE, PROBE_KEY, run_probe
+from probe_support import upstream, vidmock_url  # noqa: F401 - fixtures
 
 DRY_RUN = "X-Runware-Dry-Run"
 

@@ -7,6 +7,7 @@ import copy
 
 from conformance.probe_schema import vidmock_schema
 from probe_support import published, run_probe
+from probe_support import serve_app, upstream, vidmock_url  # noqa: F401 - fixtures
 
 MODEL = "alibaba:wan@2.7"
 
