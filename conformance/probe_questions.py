@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.strategies import VIDEO, image_bytes, node_at, place_at, remove_at, video_schema
+from conformance.strategies import (OUTBOUND_FIELDS, VIDEO, image_bytes, node_at, place_at, remove_at,
+                                    video_schema)
 from mockserver.contract import allowed_sizes, load_json, model_profile
 from mockserver.media_types import IMAGE_TYPES
 
 SKELETON = ("taskType", "taskUUID", "model")  # what every task keeps, however it is shrunk
-OUTBOUND = ("webhookURL", "uploadEndpoint")  # never asked about: the service would call them
 PROBE_IMAGE = ("PNG", 64, 64)  # the inline image of every question (real bytes, a listed format)
 PROBE_UUID = "00000000-0000-4000-8000-000000000000"  # an input UUID nobody uploaded
 PROBE_URL = "https://example.com/vidmock-probe.png"  # only with --url-inputs (a reserved domain)
@@ -169,7 +169,7 @@ def _context(path: Path) -> dict[Path, Any]:
 
 def _field_questions(base: dict) -> Iterator[Question]:
     for path, node, setup in _leaves(video_schema()):
-        if not path or path[0] in SKELETON[:2] or path[0] in OUTBOUND:
+        if not path or path[0] in SKELETON[:2] or path[0] in OUTBOUND_FIELDS:
             continue
         name = ".".join(str(part) for part in path)
         context = {**dict(setup), **_context(path)}

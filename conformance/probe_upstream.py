@@ -19,11 +19,11 @@ from typing import Any
 
 import aiohttp
 
+from conformance.strategies import OUTBOUND_FIELDS  # the service would call these: never sent
 from mockserver.backends.proxy import OFFLINE_VARIABLE, is_loopback
 from mockserver.protocol import DRY_RUN_HEADER
 from mockserver.redaction import REDACTED, redact_url
 
-OUTBOUND_FIELDS = ("webhookURL", "uploadEndpoint")  # the service would call these: never sent
 URL_PREFIXES = ("http://", "https://")
 DEFAULT_TIMEOUT = 30.0  # seconds an upstream may take to answer before it counts as gone
 RETRY_BACKOFF = 2.0  # seconds to wait after a 429 without Retry-After, doubled each time
