@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from conformance.probe import Options, probe
+from conformance.probe_run import Options, probe
 from conformance.probe_schema import vidmock_schema
 from mockserver.contract import DEFAULT_MODEL, load_json
 

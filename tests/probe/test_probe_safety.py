@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 
-from conformance.probe import Options, probe
+from conformance.probe_run import Options, probe
 
 from probe_support import HANG_UP, OFFLINE, PROBE_KEY, run_probe
 from probe_support import upstream, vidmock_url  # noqa: F401 - fixtures
