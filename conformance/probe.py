@@ -72,6 +72,7 @@ def _positive_float(text: str) -> float:
 
 
 def run_probe_command(args: argparse.Namespace) -> int:
+    """Check what argparse cannot (the key, --case), then run the probe."""
     from conformance.probe_run import Options, probe
     from conformance.probe_schema import DEFAULT_SCHEMAS_URL
     from conformance.probe_upstream import unsafe_reason
@@ -94,7 +95,8 @@ def run_probe_command(args: argparse.Namespace) -> int:
     if not args.schemas and not key:
         usage(f"set {args.api_key_env} to the API key of the upstream (it is never printed)")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    options = Options(args.upstream or RUNWARE_REST, key, args.requests, args.rate, seed, args.url_inputs,
-                      args.schemas, args.schemas_url or DEFAULT_SCHEMAS_URL, case, args.evidence, args.fail_on_drift,
-                      args.json)
+    options = Options(upstream=args.upstream or RUNWARE_REST, key=key, requests=args.requests, rate=args.rate,
+                      seed=seed, url_inputs=args.url_inputs, schemas_only=args.schemas,
+                      schemas_url=args.schemas_url or DEFAULT_SCHEMAS_URL, case=case, evidence=args.evidence,
+                      fail_on_drift=args.fail_on_drift, as_json=args.json)
     return asyncio.run(probe(options, environ))

@@ -49,6 +49,8 @@ DRAWS_PER_REQUEST = 3  # drawn tasks per request left: some are unsafe to send, 
 
 @dataclass
 class Options:
+    """One run's settings, as ``vidmock probe``'s options give them (``key``: the API key itself)."""
+
     upstream: str = RUNWARE_REST
     key: str = ""
     requests: int = DEFAULT_REQUESTS
@@ -61,7 +63,6 @@ class Options:
     evidence: Path | None = None
     fail_on_drift: bool = False
     as_json: bool = False
-
 
 
 # --- asking both sides ---------------------------------------------------------------------------
@@ -332,8 +333,6 @@ async def _compare_schemas(session: aiohttp.ClientSession, options: Options, rep
         report.findings += [schema_finding(d) for d in await published_differences(session, options.schemas_url)]
     except SchemaUnavailable as exc:
         report.notes.append(f"published schema not compared: {exc}")
-
-
 
 
 def _print(report: Report, options: Options, out: TextIO, err: TextIO, clean: Callable[[str], str]) -> None:
