@@ -181,3 +181,19 @@ async def test_offline_refuses_an_upstream_off_loopback_before_sending_anything(
     status, report, err = await run_probe("https://api.runware.ai/v1")
     assert status == 2
     assert "VIDMOCK_OFFLINE is set" in report["stopped"] and report["sent"] == 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_progress_goes_to_a_terminal_line_by_line(upstream):
+    up = await upstream()
+    out, err = io.StringIO(), Terminal()
+    options = Options(upstream=up.url, key=PROBE_KEY, requests=3, rate=1000.0, seed=3)
+    assert await probe(options, OFFLINE, out=out, err=err) == 0
+    lines = err.getvalue().splitlines()
+    assert lines[0] == "[1/3] canary: agreed" and len(lines) == 3
+    assert lines[1].startswith("[2/3] size 1281x720 (near miss of 1280x720): agreed")
+    assert out.getvalue().startswith(f"vidmock probe of {up.url} (seed 3)\n3 dry run(s) sent, 3 answered alike\n")
