@@ -346,7 +346,7 @@ def expected_code(keyword: str, path: Path) -> str:
     return KEYWORD_PREFIX.get(keyword, "invalid") + leaf[0].upper() + leaf[1:]
 
 
-def _place(task: dict, path: Path, value: Any) -> None:
+def place_at(task: dict, path: Path, value: Any) -> None:
     """Set ``value`` at ``path``, creating the objects and arrays on the way."""
     node: Any = task
     for part, following in zip(path, path[1:]):
@@ -360,7 +360,7 @@ def _place(task: dict, path: Path, value: Any) -> None:
     node[path[-1]] = value
 
 
-def _remove(task: dict, path: Path) -> None:
+def remove_at(task: dict, path: Path) -> None:
     node: Any = task
     for part in path[:-1]:
         node = node.get(part, {}) if isinstance(node, dict) else node[part]
@@ -434,7 +434,7 @@ def _task_at_site(draw, base: st.SearchStrategy, site: _Site) -> dict:
     """A valid task with whatever the site needs to exist (its parents, the fields its rules need)."""
     task = copy.deepcopy(draw(base))
     for path, node in site.setup + _context(site.path):
-        _place(task, path, draw(values_of(node)))
+        place_at(task, path, draw(values_of(node)))
     return task
 
 
@@ -447,9 +447,9 @@ def _breach_strategy(base: st.SearchStrategy, site: _Site, keyword: str, bad: st
     def breach(draw) -> Breach:
         task = _task_at_site(draw, base, site)
         if remove:
-            _remove(task, target)
+            remove_at(task, target)
         else:
-            _place(task, target, draw(bad))
+            place_at(task, target, draw(bad))
         return Breach(rule, task, expected_code(keyword, target), parameter_path(list(target)))
 
     rule = f"{keyword} of {parameter_path(list(target)) or 'the task'}"
@@ -472,7 +472,7 @@ def _extra_property_breaker(base: st.SearchStrategy, site: _Site, names: st.Sear
     def breach(draw) -> Breach:
         task = _task_at_site(draw, base, site)
         target = site.path + (draw(names),)
-        _place(task, target, draw(st.integers(0, 9)))
+        place_at(task, target, draw(st.integers(0, 9)))
         return Breach(rule, task, UNSUPPORTED_PARAMETER, parameter_path(list(target)))
 
     rule = f"additionalProperties of {parameter_path(list(site.path)) or 'the task'}"
@@ -587,26 +587,26 @@ def _rule_breach(rule: dict, live: bool) -> st.SearchStrategy:
         parameter: Any
         if kind == "requireAnyOf":
             for field in (f for group in rule["groups"] for f in group):
-                _remove(task, _dotted(field))
+                remove_at(task, _dotted(field))
             parameter = [f for group in rule["groups"] for f in group]
         elif kind == "together":
             parameter = draw(st.sampled_from(rule["fields"]))
-            _remove(task, _dotted(parameter))
+            remove_at(task, _dotted(parameter))
         elif kind == "mutuallyExclusive":
             for field in rule["fields"]:
-                _place(task, _dotted(field), draw(_field_values(field, live)))
+                place_at(task, _dotted(field), draw(_field_values(field, live)))
             parameter = list(rule["fields"])
         elif kind == "requiredUnless":
-            _remove(task, _dotted(rule["field"]))
+            remove_at(task, _dotted(rule["field"]))
             parameter = rule["field"]
         elif kind == "maxWhen":
             trigger = draw(st.sampled_from(rule["when"]))
-            _place(task, _dotted(trigger), draw(_field_values(trigger, live)))
+            place_at(task, _dotted(trigger), draw(_field_values(trigger, live)))
             top = node_at(video_schema(), _dotted(rule["field"])).get("maximum", rule["max"] + 5)
-            _place(task, _dotted(rule["field"]), draw(st.integers(rule["max"] + 1, top)))
+            place_at(task, _dotted(rule["field"]), draw(st.integers(rule["max"] + 1, top)))
             parameter = rule["field"]
         elif kind == "requiresAnyOf":
-            _place(task, _dotted(rule["field"]), draw(_field_values(rule["field"], live)))
+            place_at(task, _dotted(rule["field"]), draw(_field_values(rule["field"], live)))
             parameter = list(rule["anyOf"])
         elif kind == "allowedSize":
             sizes = {(w, h) for w, h, _ in allowed_sizes()}

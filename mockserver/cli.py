@@ -3,7 +3,8 @@
 ``openapi`` prints the mocked API's OpenAPI description.
 
 This is the composition root of the command line: ``check`` (run a client command against a fresh
-mock) belongs to the conformance harness and registers itself in ``add_subcommands`` below, and
+mock) and ``probe`` (dry runs against the real API, judged by vidmock) belong to the conformance
+harness and register themselves in ``add_subcommands`` below, and
 ``explain`` gets the client rules from ``conformance.rules`` here.
 """
 
@@ -85,8 +86,10 @@ def add_subcommands(commands: argparse._SubParsersAction) -> None:
     cache.set_defaults(run=_run_cache)
 
     from conformance.check import add_check_command
+    from conformance.probe import add_probe_command
 
     add_check_command(commands)  # `vidmock check -- CMD ...`
+    add_probe_command(commands)  # `vidmock probe`: the real API's dry runs against vidmock's answers
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
