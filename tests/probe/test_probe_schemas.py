@@ -67,11 +67,11 @@ async def test_the_profile_counts_on_vidmocks_side(serve_app):
 async def test_references_to_other_documents_of_the_registry_are_fetched_and_followed(serve_app):
     document = copy.deepcopy(vidmock_schema())
     settings = document["properties"]["settings"]
-    document["properties"]["settings"] = {"$ref": "../shared/video.json#/definitions/settings"}
+    document["properties"]["settings"] = {"$ref": "../common/video.json#/definitions/settings"}
     document["properties"]["seed"] = {"$ref": "http://203.0.113.9/elsewhere.json#/seed"}  # never fetched
     shared = {"definitions": {"settings": {**settings, "properties": {**settings["properties"],
                                                                       "promptExtend": {"type": "boolean"}}}}}
-    registry = await serve_app(published(document, documents={"/shared/video.json": shared}))
+    registry = await serve_app(published(document, documents={"/common/video.json": shared}))
     _, report, _ = await run_probe("", schemas_only=True, schemas_url=registry)
     found = {f["path"]: (f["upstream"], f["vidmock"]) for f in report["findings"]}
     assert found["/properties/settings/properties/promptExtend"] == ({"type": "boolean"}, None)
