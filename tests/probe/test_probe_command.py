@@ -9,6 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+import jsonschema
+
+from mockserver.contract import load_json
 from probe_support import PROBE_KEY
 from probe_support import serve_app  # noqa: F401 - fixtures
 
@@ -49,7 +52,9 @@ async def test_a_real_vidmock_serve_as_upstream_gives_no_findings_and_evidence_o
     assert report["upstream"] == upstream and report["seed"] == 5
     captures = json.loads(evidence.read_text())
     assert len(captures) == 150
+    capture_schema = load_json("evidence/capture.json")  # what fixtures/real/ holds: the corpus test replays these
     for capture in captures:
+        jsonschema.validate(capture, capture_schema)
         assert CAPTURE_KEYS <= set(capture)
         assert capture["origin"] == "dry-run" and capture["transport"] == "rest" and capture["redacted"] == ""
         assert capture["parsed"] == json.loads(capture["verbatim"])
