@@ -2,7 +2,8 @@
 installed before the command starts, and ends in a verdict.
 
 A run passes when the command ends as its behaviour says it should (exit 0 when every task can
-succeed; non-zero when every task ends without a usable video: a task error or NSFW results),
+succeed; non-zero when every task ends without a usable video: a task error or NSFW results, or
+when a task met a refusal no retry gets past: insufficientCredits, invalidValueUploadFailed),
 within the time-out, and breaks no client rule. The rules judge everything the mock recorded
 while the command ran (requests without a key included) and the key's webhook deliveries.
 Runs are sequential, so "since the run started" is exactly the command's traffic.
@@ -19,7 +20,7 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 
-from conformance.behaviours import Behaviour, apply_to_key, ends_in_error, scenario_catalogue
+from conformance.behaviours import Behaviour, apply_to_key, ends_in_error, refused_for_good, scenario_catalogue
 from conformance.client import Namespace
 from conformance.mock import BackgroundMock, harness_config
 from conformance.rules import Rule, Traffic, Violation, evaluate
@@ -149,7 +150,8 @@ class Runner:
         entries = self.admin.call("GET", "/__mock/journal?" + urllib.parse.urlencode({"since": since}))["entries"]
         results = evaluate(Traffic(entries, client.settle_deliveries(), api_key=key), self.rule_ids)
         client.reset()  # the run's tasks, journal, faults and deliveries: the server stays small
-        return RunResult(self.runs, behaviour, ends_in_error(behaviour, self.catalogue), execution, results,
+        expects_error = ends_in_error(behaviour, self.catalogue) or refused_for_good(entries)
+        return RunResult(self.runs, behaviour, expects_error, execution, results,
                          self.timeout, phase, label, overhead=time.perf_counter() - started - execution.seconds)
 
     def _execute(self, env: dict[str, str]) -> Execution:
