@@ -43,14 +43,16 @@ SMALLEST_FAILURE = {
 }
 # --matrix --outcomes all --progression immediate: the scenarios each SDK does not survive.
 MATRIX_FAILURES = {
-    "sdk-python-ws": {"rate-limit-once", "flaky-5xx", "unavailable-once", "ws-drop", "ws-abort", "nsfw"},
-    "runware-sdk-ws": {"rate-limit-once", "flaky-5xx", "unavailable-once", "ws-drop", "ws-abort"},
+    "sdk-python-ws": {"rate-limit-once", "flaky-5xx", "unavailable-once", "ws-drop", "ws-abort", "nsfw",
+                      "read-error-once"},
+    "runware-sdk-ws": {"rate-limit-once", "flaky-5xx", "unavailable-once", "ws-drop", "ws-abort", "read-error-once"},
     "runware-sdk-rest": set(),
-    "sdk-js-ws": {"rate-limit-once", "flaky-5xx", "unavailable-once", "ws-drop", "ws-abort"},
+    "sdk-js-ws": {"rate-limit-once", "flaky-5xx", "unavailable-once", "ws-drop", "ws-abort", "read-error-once"},
 }
 SCENARIOS = ["(none)", "rate-limit-once", "flaky-5xx", "unavailable-once", "slow", "reset-once", "ws-drop",
              "ws-abort", "provider-timeout", "provider-error", "nsfw", "webhook-late", "webhook-duplicate",
-             "webhook-reorder", "generation-error", "generation-results", "staggered-results"]
+             "webhook-reorder", "generation-error", "generation-results", "staggered-results",
+             "credits-exhausted", "upload-failed", "read-error-once", "inexact-media"]
 
 
 def vidmock_check(*options: str, sdk: str) -> subprocess.CompletedProcess:
