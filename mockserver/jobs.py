@@ -179,15 +179,18 @@ class Job:
 
     def generations(self) -> list[dict]:
         """Each generation as the control plane shows it: its index (what a ``taskError`` fault's
-        ``generations`` names), status, video and error."""
+        ``generations`` names), status, video, error and its file's shape (off the request under
+        ``inexactMedia``)."""
         settled = len(self.settled())
         shown = []
         for index, result in enumerate(self.results):
             done = index < settled
             error = (self.error or result.error) if done else None
             status = PROCESSING if not done else ERROR if error else SUCCESS
+            spec = self.video_spec(result.seed)
             shown.append({"generation": index, "status": status, "videoUUID": result.video_uuid,
-                          "seed": result.seed, "error": error.to_wire() if error else None})
+                          "seed": result.seed, "error": error.to_wire() if error else None,
+                          "video": {"width": spec.width, "height": spec.height, "frames": spec.frames}})
         return shown
 
     def reply(self, release: ResultRelease) -> tuple[list[dict], list[RunwareError]]:

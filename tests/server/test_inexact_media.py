@@ -40,6 +40,9 @@ async def test_the_inexact_media_scenario_gives_the_live_deviation_for_seed_0(ap
     assert (width, height, fps, frames) == (1284, 716, 30.0, 5 * 30 + 4)
     assert 5.1 < seconds < 5.2  # the container lasts as long as its frames
     assert not {"width", "height", "duration"} & set(item)  # the reply says nothing of it, as live
+    listed = await api.call("GET", f"tasks/{task['taskUUID']}")
+    assert (listed["width"], listed["height"], listed["duration"]) == (1280, 720, 5)  # what was asked
+    assert listed["generations"][0]["video"] == {"width": 1284, "height": 716, "frames": 154}  # what was made
 
 
 async def test_a_fault_fixes_each_offset_and_shortens_with_negative_frames(api: MockClient):
@@ -65,4 +68,7 @@ async def test_other_containers_are_inexact_too(api: MockClient, output_format):
 async def test_by_default_and_after_the_fault_is_used_media_are_exact(api: MockClient):
     await api.fault(action="inexactMedia", extraFrames=4)  # once: the first task only
     assert probe((await served_video(api, video_task(seed=0)))[1])[:4] == (1284, 716, 30.0, 64)
-    assert probe((await served_video(api, video_task(seed=0)))[1])[:4] == (1280, 720, 30.0, 60)
+    exact = video_task(seed=0)
+    assert probe((await served_video(api, exact))[1])[:4] == (1280, 720, 30.0, 60)
+    listed = await api.call("GET", f"tasks/{exact['taskUUID']}")
+    assert listed["generations"][0]["video"] == {"width": 1280, "height": 720, "frames": 60}
