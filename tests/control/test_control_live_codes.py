@@ -72,6 +72,15 @@ async def test_credits_exhausted_scenario_by_header_over_rest_and_websocket(api:
                                                       "status": "processing"}]
 
 
+async def test_the_scenarios_say_where_they_come_from(api: MockClient):
+    listing = {item["name"]: item for item in (await api.call("GET", "scenarios"))["scenarios"]}
+    assert "as reported, unconfirmed" in listing["credits-exhausted"]["description"]
+    assert listing["credits-exhausted"]["faults"] == [{"action": "error", "code": "insufficientCredits",
+                                                       "pollsProcessing": True, "match": {"taskType": "videoInference"},
+                                                       "times": "unlimited"}]
+    assert "1284x716" in listing["inexact-media"]["description"]
+
+
 async def test_upload_failed_refuses_image_to_video_tasks_only(api: MockClient):
     header = {"X-Vidmock-Scenario": "upload-failed"}
     task = i2v_task()
