@@ -5,7 +5,7 @@ The JSON names only what differs from "all is well", so a shrunk behaviour print
 
     {"submit": [429, "reset"], "poll": [503], "progression": "polls:2", "staggered": true,
      "outcome": "providerError", "webhook": {"delayMs": 500, "duplicate": true, "reorder": false},
-     "delayMs": 250, "scenarios": ["flaky-5xx"], "numberResults": 2}
+     "delayMs": 250, "scenarios": ["flaky-5xx"], "numberResults": 2, "inexactMedia": true}
 
 A refusal is its status (a 429 asks for Retry-After 1 s; ``{"status": 429, "retryAfter": 3}``
 says otherwise), a drop its name (``reset``, ``reset-processed``, ``close1011``, ``abort``).
@@ -20,7 +20,8 @@ from conformance.behaviours import (DROPS, IMMEDIATE, NSFW, RETRY_AFTER, SUCCESS
                                     Behaviour, Drop, Refusal, Trouble, WebhookTrouble)
 from mockserver.jobs import Progression
 
-KEYS = ("submit", "poll", "progression", "staggered", "outcome", "webhook", "delayMs", "scenarios", "numberResults")
+KEYS = ("submit", "poll", "progression", "staggered", "outcome", "webhook", "delayMs", "scenarios", "numberResults",
+        "inexactMedia")
 WEBHOOK_KEYS = ("delayMs", "duplicate", "reorder")
 
 
@@ -49,6 +50,8 @@ def to_json(behaviour: Behaviour) -> dict[str, Any]:
         found["scenarios"] = list(behaviour.scenarios)
     if behaviour.number_results != 1:
         found["numberResults"] = behaviour.number_results
+    if behaviour.inexact_media:
+        found["inexactMedia"] = True
     return found
 
 
@@ -99,7 +102,8 @@ def from_json(value: Any) -> Behaviour:
         staggered=_boolean(value.get("staggered", False), "staggered"),
         webhook=_webhook(value["webhook"]) if value.get("webhook") is not None else None,
         reply_delay_ms=_integer(value.get("delayMs", 0), "delayMs", 0, 300_000),
-        scenarios=tuple(scenarios))
+        scenarios=tuple(scenarios),
+        inexact_media=_boolean(value.get("inexactMedia", False), "inexactMedia"))
 
 
 def parse_progression(policy: Any) -> Progression:
@@ -187,6 +191,8 @@ def describe(behaviour: Behaviour) -> list[str]:
         lines.append(f"webhooks {', '.join(traits)}")
     if behaviour.reply_delay_ms:
         lines.append(f"every reply {behaviour.reply_delay_ms} ms late")
+    if behaviour.inexact_media:
+        lines.append("videos a few pixels and frames off the request, as live ones")
     lines += [f"scenario {name}" for name in behaviour.scenarios]
     return lines
 

@@ -6,7 +6,8 @@ Retry-After, 5xx, a dropped connection or WebSocket), how it progresses (``proce
 polls), how it ends (success, a task error of the whole task or of some generations only, results flagged
 NSFW), whether its N videos arrive in
 one reply or in separate polls (staggered release: each reply re-sends the results released so
-far), late or doubled or reordered webhooks, slow replies, named scenarios. Because it is plain
+far), late or doubled or reordered webhooks, slow replies, videos a few pixels and frames off the
+request (as live ones were), named scenarios. Because it is plain
 data, hypothesis can generate it and shrink a failing one to the smallest behaviour that still
 breaks a client, and it prints as JSON that ``vidmock check --behaviour`` takes back.
 
@@ -48,6 +49,9 @@ RETRY_AFTER = 1  # seconds a 429 asks for unless said otherwise (the fault engin
 IMMEDIATE = "immediate"
 STAGGERED, TOGETHER = ResultRelease.STAGGERED.value, ResultRelease.TOGETHER.value
 SUBMIT, POLL = "videoInference", "getResponse"
+# Live codes an `error` fault answers that no retry gets past: the task never runs, so the client
+# must give up (exit non-zero); unknownErrorWhileReadingResults is transient, retried through.
+FINAL_REFUSALS = ("insufficientCredits", "invalidValueUploadFailed")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Behaviour:
     webhook: WebhookTrouble | None = None
     reply_delay_ms: int = 0  # every reply waits this long
     scenarios: tuple[str, ...] = ()  # named scenarios (GET /__mock/scenarios)
+    inexact_media: bool = False  # videos a few pixels and frames off the request (the inexactMedia fault)
 
     @property
     def fails(self) -> bool:
@@ -155,8 +160,8 @@ KEY_WEBHOOK_DELAYS_MS = (0, 500, 2000)
 
 def key_behaviours(outcomes: str = "success", scenarios: tuple[str, ...] = ()) -> st.SearchStrategy[Behaviour]:
     """Behaviours for every task of an API key (``apply_to_key``): refusals and drops of submits
-    and polls, up to three processing polls, staggered results, webhook trouble, slow replies, up to
-    two of ``scenarios``, and an outcome from ``OUTCOMES[outcomes]``. The client picks
+    and polls, up to three processing polls, staggered results, webhook trouble, slow replies,
+    inexact videos, up to two of ``scenarios``, and an outcome from ``OUTCOMES[outcomes]``. The client picks
     numberResults itself, so ``number_results`` stays 1.
 
     Fields are drawn from the most exotic to the plainest: hypothesis shrinks toward examples
@@ -165,6 +170,7 @@ def key_behaviours(outcomes: str = "success", scenarios: tuple[str, ...] = ()) -
     return st.builds(
         Behaviour,
         scenarios=_scenarios(scenarios),
+        inexact_media=st.booleans(),
         webhook=_webhooks(st.sampled_from(KEY_WEBHOOK_DELAYS_MS)),
         reply_delay_ms=st.sampled_from(KEY_DELAYS_MS),
         staggered=st.booleans(),
@@ -214,6 +220,8 @@ def fault_specs(behaviour: Behaviour, task_uuid: str | None = None) -> list[dict
                       "reorder": trouble.reorder, **scope})
     if behaviour.reply_delay_ms:
         specs.append({"action": FaultAction.DELAY, "ms": behaviour.reply_delay_ms, **scope, "times": "unlimited"})
+    if behaviour.inexact_media:
+        specs.append({"action": FaultAction.INEXACT_MEDIA, **scope})
     return specs
 
 
@@ -254,10 +262,29 @@ def scenario_catalogue(namespace: Namespace) -> dict[str, dict]:
 
 def scenario_ends_in_error(definition: dict) -> bool:
     """Does a scenario (an item of ``GET /__mock/scenarios``) make whole tasks fail or flag them
-    NSFW? A task error of some generations only still leaves the others' videos usable."""
+    NSFW, or refuse every videoInference for good? A task error of some generations only still
+    leaves the others' videos usable; a refusal of some tasks only (``match.input``) is
+    ``scenario_may_end_in_error``."""
     return any(spec["action"] == FaultAction.NSFW
                or (spec["action"] == FaultAction.TASK_ERROR and not spec.get("generations"))
+               or (_final_refusal(spec) and "input" not in spec.get("match", {}))
                for spec in definition["faults"])
+
+
+def scenario_may_end_in_error(definition: dict) -> bool:
+    """Can a scenario leave a task without a usable video: it always does, or it refuses for
+    good the tasks of some kind (``upload-failed``: image-to-video tasks only)?"""
+    return scenario_ends_in_error(definition) or any(_final_refusal(spec) for spec in definition["faults"])
+
+
+def refused_for_good(entries: list[dict]) -> bool:
+    """Did a journalled exchange (``GET /__mock/journal`` entries) meet a refusal no retry gets
+    past: the client then has a task that will never give a video."""
+    return any(_final_refusal(fault) and "answered" not in fault for entry in entries for fault in entry["faults"])
+
+
+def _final_refusal(spec: dict) -> bool:
+    return spec["action"] == FaultAction.ERROR and spec.get("code") in FINAL_REFUSALS
 
 
 def ends_in_error(behaviour: Behaviour, catalogue: dict[str, dict]) -> bool:

@@ -42,7 +42,7 @@ from mockserver.protocol import DRY_RUN_HEADER
 from mockserver.redaction import REDACTED, redact_url
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
-VIDMOCK_KEY = "vidmock-probe"  # the in-process vidmock accepts any key
+INPROCESS_KEY = "vidmock-probe"  # the in-process vidmock accepts any key
 MAX_SHRINK_STEPS = 32  # smaller requests taken per finding, at most (each step removes or simplifies one thing)
 DRAWS_PER_REQUEST = 3  # drawn tasks per request left: some are unsafe to send, some were asked already
 
@@ -127,7 +127,7 @@ class Prober:
         return self._asked[key]
 
     async def _vidmock(self, task: dict) -> tuple[int, str]:
-        headers = {"Authorization": f"Bearer {VIDMOCK_KEY}", DRY_RUN_HEADER: "1"}
+        headers = {"Authorization": f"Bearer {INPROCESS_KEY}", DRY_RUN_HEADER: "1"}
         async with self.session.post(self.vidmock_url, json=[task], headers=headers) as response:
             return response.status, await response.text()
 

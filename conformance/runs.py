@@ -2,7 +2,8 @@
 installed before the command starts, and ends in a verdict.
 
 A run passes when the command ends as its behaviour says it should (exit 0 when every task can
-succeed; non-zero when every task ends without a usable video: a task error or NSFW results),
+succeed; non-zero when every task ends without a usable video: a task error or NSFW results, or
+when a task met a refusal no retry gets past: insufficientCredits, invalidValueUploadFailed),
 within the time-out, and breaks no client rule. The rules judge what the mock recorded for
 the run's key since the run started, what came without a key (or under a key vidmock did not
 give) in that time, and the key's webhook deliveries.
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from conformance.behaviours import Behaviour, apply_to_key, ends_in_error, scenario_catalogue
+from conformance.behaviours import Behaviour, apply_to_key, ends_in_error, refused_for_good, scenario_catalogue
 from conformance.client import Namespace
 from conformance.mock import BackgroundMock, harness_config
 from conformance.rules import Rule, Traffic, Violation, evaluate
@@ -200,7 +201,8 @@ class Runner:
         entries = [entry for entry in entries if entry.get("namespace") not in others]  # other runs' own traffic
         results = evaluate(Traffic(entries, client.settle_deliveries(), api_key=key), self.rule_ids)
         client.reset()  # the run's tasks, journal, faults and deliveries: the server stays small
-        return RunResult(0, behaviour, ends_in_error(behaviour, self.catalogue), execution, results,
+        expects_error = ends_in_error(behaviour, self.catalogue) or refused_for_good(entries)
+        return RunResult(0, behaviour, expects_error, execution, results,
                          self.timeout, phase, label, overhead=time.perf_counter() - started - execution.seconds)
 
     def _execute(self, env: dict[str, str]) -> Execution:

@@ -151,6 +151,15 @@ _http_url = _url("http", "https")
 _ws_url = _url("ws", "wss")
 
 
+def _choice(*words: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).strip().lower()
+        if text not in words:
+            raise ValueError(f"expected {' or '.join(words)}")
+        return text
+    return parse
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -275,6 +284,10 @@ class ServerConfig:
         "frame rate and length)", metavar="DIR", default_text="none", example="recording-media", command="proxy")
     fail_on_drift: bool = setting(
         False, _flag, "exit with status 3 when the proxy found any drift (for a nightly CI job)", command="proxy")
+    media_tolerance: str = setting(
+        "exact", _choice("exact", "live"), "how far a --record-media video may be off its task: exact (the size "
+        "exact, the length within 0.1 s) or live (4 pixels per side, 0.15 s: as live videos were seen)",
+        metavar="MODE", command="proxy")
 
     @property
     def max_body_bytes(self) -> int:

@@ -71,6 +71,11 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("timeoutProvider", 200, "Injected: the provider did not answer in time (fault or scenario)."),
     ("providerError", 200, "Injected: the provider failed (fault or scenario)."),
     ("uploadFailed", 200, "Injected (fault or scenario): the upload to uploadEndpoint failed. A real failed PUT leaves the task successful and is recorded in /__mock/deliveries (docs/delivery.md)."),
+    # Seen live (docs/errors.md, Codes seen live): vidmock answers them only when a fault or a
+    # scenario asks, never on its own
+    ("insufficientCredits", 400, "Injected (fault or scenario credits-exhausted): the account's balance cannot pay for the task. HTTP 400 as reported live on videoInference; Runware's docs say 402."),
+    ("invalidValueUploadFailed", 400, "Injected (fault or scenario upload-failed): an input could not be fetched or processed (live: parameter inputs.frameImages of an image-to-video task)."),
+    ("unknownErrorWhileReadingResults", 500, "Injected (fault or scenario read-error-once): getResponse could not read the task's results this time; transient, the next poll may succeed."),
     # Transport faults
     ("rateLimitExceeded", 429, "Injected 429 (fault or scenario); Retry-After tells when to retry."),
     ("serviceUnavailable", 503, "Injected 503 (fault or scenario)."),
@@ -97,6 +102,15 @@ TRANSIENT_STATUSES: dict[int, tuple[str, str]] = {
     502: ("badGateway", "Bad gateway: the upstream service failed."),
     503: ("serviceUnavailable", "The service is temporarily unavailable. Please retry."),
     504: ("gatewayTimeout", "Gateway timeout: the upstream service did not answer in time."),
+}
+
+# The codes seen live that a fault (``{"action": "error", "code": ...}``) injects: the message and
+# parameter they come with. invalidValueUploadFailed's are the live ones (quoted from a failure);
+# the others' messages were not captured, so they are vidmock's words.
+LIVE_ERRORS: dict[str, tuple[str, str | None]] = {
+    "insufficientCredits": ("Insufficient credits to run this task. Top up your balance at https://my.runware.ai/wallet.", None),
+    "invalidValueUploadFailed": ("Processing parameter 'inputs.frameImages' failed.", "inputs.frameImages"),
+    "unknownErrorWhileReadingResults": ("Unknown error while reading the results. Please retry.", None),
 }
 
 # Codes built from a generic row (missing<Parameter>, ...) take that row's status.

@@ -30,6 +30,7 @@ from mockserver.clock import Clock
 from mockserver.errors import RunwareError
 from mockserver.expiry import ExpiryHeap
 from mockserver.ids import UINT32_MAX, IdSource
+from mockserver.inexact_media import Inexactness
 from mockserver.layered import LayeredSetting
 from mockserver.media import MediaStore, media_url
 from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
@@ -118,6 +119,7 @@ class Job:
     staggered: bool = False  # done, but its generations settle one more per poll (staggered, generations)
     released: int = 0  # generations a staggered job has settled so far
     release: ResultRelease | None = None  # its result release, read when it became due
+    inexact: Inexactness | None = None  # its videos a few pixels and frames off (None: exact)
     finished_at: float | None = None
     render: asyncio.Task | None = field(default=None, repr=False)
 
@@ -139,10 +141,12 @@ class Job:
         return CONTAINERS[self.task["outputFormat"]].extension
 
     def video_spec(self, seed: int) -> VideoSpec:
+        width, height, extra_frames = (self.width, self.height, 0) if self.inexact is None else \
+            self.inexact.shape(self.width, self.height, seed)
         return VideoSpec(
-            width=self.width, height=self.height, duration=self.task["duration"],
+            width=width, height=height, duration=self.task["duration"],
             output_format=self.task["outputFormat"], quality=self.task["outputQuality"],
-            audio=self.task["settings"]["audio"], seed=seed,
+            audio=self.task["settings"]["audio"], seed=seed, extra_frames=extra_frames,
             keep="seed" in self.task,  # a drawn seed is never asked for again: not worth keeping
         )
 
@@ -150,7 +154,7 @@ class Job:
         return media_url(self.base_url, result.video_uuid, self.extension)
 
     def processing_item(self) -> dict:
-        return {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": PROCESSING}
+        return processing_item(self.task_uuid)
 
     def settled(self) -> list[VideoResult]:
         """The generations whose end is known to the client: all once finished, else those a
@@ -175,15 +179,18 @@ class Job:
 
     def generations(self) -> list[dict]:
         """Each generation as the control plane shows it: its index (what a ``taskError`` fault's
-        ``generations`` names), status, video and error."""
+        ``generations`` names), status, video, error and its file's shape (off the request under
+        ``inexactMedia``)."""
         settled = len(self.settled())
         shown = []
         for index, result in enumerate(self.results):
             done = index < settled
             error = (self.error or result.error) if done else None
             status = PROCESSING if not done else ERROR if error else SUCCESS
+            spec = self.video_spec(result.seed)
             shown.append({"generation": index, "status": status, "videoUUID": result.video_uuid,
-                          "seed": result.seed, "error": error.to_wire(task_type=True) if error else None})
+                          "seed": result.seed, "error": error.to_wire(task_type=True) if error else None,
+                          "video": {"width": spec.width, "height": spec.height, "frames": spec.frames}})
         return shown
 
     def reply(self, release: ResultRelease) -> tuple[list[dict], list[RunwareError]]:
@@ -206,6 +213,11 @@ class Job:
         if running:
             data.extend(self.processing_item() for _ in range(running if release == ResultRelease.GENERATIONS else 1))
         return data, errors
+
+
+def processing_item(task_uuid: str) -> dict:
+    """What getResponse answers for a task still running."""
+    return {"taskType": TASK_TYPE, "taskUUID": task_uuid, "status": PROCESSING}
 
 
 JobCallback = Callable[[Job], Awaitable[None] | None]  # an awaitable result runs in the background
@@ -254,6 +266,7 @@ class JobStore:
         self.policies = LayeredSetting(default_policy)  # when a finished render is reported
         self.results = LayeredSetting(default_results)  # together | staggered | generations
         self.outcomes = LayeredSetting(SUCCEEDS)  # how a rendered job ends
+        self.inexact: LayeredSetting[Inexactness | None] = LayeredSetting(None)  # videos off the request
         self.default_ttl = default_ttl
         self.price = price
         self.on_job_finished: list[JobCallback] = []  # called once per job as it finishes
@@ -289,6 +302,7 @@ class JobStore:
             namespace=namespace, task_uuid=task["taskUUID"], task=task, width=width, height=height,
             base_url=base_url, submitted_at=self.clock.now(), ttl=task.get("ttl", self.default_ttl),
             results=results, cost=self.price(task, width, height) if task["includeCost"] else None,
+            inexact=self.inexact.get(namespace, task["taskUUID"]),
         )
         self._jobs[(namespace, job.task_uuid)] = job
         for result in results:
@@ -381,7 +395,7 @@ class JobStore:
                 self._videos.pop((job.namespace, result.video_uuid), None)
         for key in [key for key in self._claimed if namespace is None or key == namespace]:
             del self._claimed[key]
-        for setting in (self.policies, self.results, self.outcomes):
+        for setting in (self.policies, self.results, self.outcomes, self.inexact):
             setting.reset(namespace)
         self._expiries.compact(self._is_stored, len(self._jobs))
         return len(doomed)

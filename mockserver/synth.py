@@ -1,7 +1,7 @@
 """Placeholder videos: exact, deterministic and fast ffmpeg synthesis.
 
 Every successful task yields a real file with exactly the requested size, 30/1 fps and
-``duration * 30`` frames. Encoding 450 frames per request would make the mock the slow part of a
+``duration * 30`` frames (a few pixels and frames off only when asked: ``mockserver.inexact_media``). Encoding 450 frames per request would make the mock the slow part of a
 test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached parts instead:
 
 1. a one-second GOP (``fps`` frames, one keyframe) in the seed's colour, with the seed and a frame
@@ -114,6 +114,7 @@ class VideoSpec:
     audio: bool  # settings.audio
     seed: int
     fps: int = 30
+    extra_frames: int = 0  # beyond duration x fps (negative: fewer), for inexact media (mockserver.inexact_media)
     # Worth keeping past the run: False for a seed the server drew, which no later request will
     # name again (the per-run scratch folder takes it). Not part of the identity: same bytes.
     keep: bool = field(default=True, compare=False)
@@ -124,6 +125,10 @@ class VideoSpec:
 
     def extension(self) -> str:
         return self.container.extension
+
+    @property
+    def frames(self) -> int:
+        return self.duration * self.fps + self.extra_frames
 
     def content_type(self) -> str:
         return self.container.content_type
@@ -220,6 +225,8 @@ class Synthesizer:
         try:
             root = await self._root(spec.keep)
             path = root / "videos" / (
+                f"{spec.width}x{spec.height}-{spec.fps}fps-{spec.duration}s{spec.extra_frames:+d}f-{spec.extension()}"
+                if spec.extra_frames else
                 f"{spec.width}x{spec.height}-{spec.fps}fps-{spec.duration}s-{spec.extension()}"
                 f"-q{spec.quality}-{'audio' if spec.audio else 'silent'}-seed{spec.seed}.{spec.extension()}"
             )
@@ -315,7 +322,8 @@ class Synthesizer:
     # -- the three layers -------------------------------------------------------------------
 
     async def _assemble(self, spec: VideoSpec, out: Path) -> None:
-        """Loop the GOP ``duration`` times and add the tone, copying both streams."""
+        """Loop the GOP ``duration`` times (once more for extra frames) and add the tone, copying
+        both streams; the video is cut at ``spec.frames``, the tone at the video's end when shorter."""
         parts = [self._gop(spec)] + ([self._audio_track(spec)] if spec.audio else [])
         # let every part settle before failing, so no render outlives the request that started it
         settled = await asyncio.gather(*parts, return_exceptions=True)
@@ -323,11 +331,13 @@ class Synthesizer:
             if isinstance(outcome, BaseException):
                 raise outcome
         gop, *audio = settled
-        streams = [ffmpeg.input(str(gop), stream_loop=spec.duration - 1).video]
+        loops = spec.duration - 1 + (spec.extra_frames > 0)
+        streams = [ffmpeg.input(str(gop), stream_loop=loops).video]
         streams += [ffmpeg.input(str(track)).audio for track in audio]
+        cut = {"t": spec.frames / spec.fps} if spec.extra_frames < 0 and audio else {}
         await self._run(ffmpeg.output(
             *streams, str(out), f=spec.container.muxer, c="copy",
-            **{"frames:v": spec.duration * spec.fps}, **spec.container.mux_options,
+            **{"frames:v": spec.frames}, **cut, **spec.container.mux_options,
         ))
         self._renders += 1
 

@@ -69,6 +69,8 @@ class FaultAction(StrEnum):
     TASK_ERROR = "taskError"
     NSFW = "nsfw"
     WEBHOOK = "webhook"
+    ERROR = "error"  # a code seen live answers instead of the backend (insufficientCredits...)
+    INEXACT_MEDIA = "inexactMedia"  # the task's videos a few pixels and frames off, as live ones were
 
     @property
     def transport(self) -> Transport | None:

@@ -1,10 +1,13 @@
 """A well-behaved REST client of videoInference: what ``vidmock check`` passes with exit 0.
 
-It authenticates with a Bearer header, sends one valid task under a fresh UUID v4, retries a
-refused or dropped request (429, 5xx, a reset connection, a broken body) under the same UUID,
-honouring Retry-After, then polls with back-off until the task succeeds or fails, and stops
-there. It exits 0 with the video URLs, or 1 when the task ends without a usable video (a task
-error, or results flagged NSFW): the outcome contract of docs/conformance.md, which
+It authenticates with a Bearer header, sends one valid task under a fresh UUID v4 (text to
+video; with ``--first-frame``, image to video from an inline first frame), retries a refused or
+dropped request (429, 5xx, a reset connection, a broken body) under the same UUID, honouring
+Retry-After, then polls with back-off until the task succeeds or fails, and stops there. A
+refused submit (insufficientCredits, a failed upload...) is the end: it never polls a task the
+API did not accept. It exits 0 with the video URLs, or 1 when the task ends without a usable
+video (a task error, results flagged NSFW, a refused submit): the outcome contract of
+docs/conformance.md, which
 ``vidmock check --explore 25 --outcomes all`` finds it keeps. The faulty examples next to it each
 change one method.
 
@@ -22,6 +25,9 @@ import aiohttp
 
 TRANSIENT = (429, 500, 502, 503, 504)
 BROKEN = (aiohttp.ClientError, ValueError)  # a dropped connection, a body that is not JSON
+# a 16x9 PNG: the first frame of an image-to-video task (the video takes its aspect)
+FIRST_FRAME = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAJCAIAAAC0SDtlAAAAF0lEQVR42mPUiFrAQApgYiAR"
+               "jGqgiQYAAi4BNFs4jroAAAAASUVORK5CYII=")
 
 
 class GaveUp(RuntimeError):
@@ -41,8 +47,12 @@ class Client:
         self.key = os.environ["VIDMOCK_API_KEY"]
 
     def video_task(self) -> dict:
-        return {"taskType": "videoInference", "taskUUID": str(uuid.uuid4()), "model": "alibaba:wan@2.7",
+        task = {"taskType": "videoInference", "taskUUID": str(uuid.uuid4()), "model": "alibaba:wan@2.7",
                 "positivePrompt": "a lighthouse at dusk, waves", "width": 1280, "height": 720, "duration": 2}
+        if "--first-frame" in sys.argv[1:]:  # image to video: sized from the frame
+            del task["width"], task["height"]
+            task["inputs"] = {"frameImages": [{"image": FIRST_FRAME, "frame": "first"}]}
+        return task
 
     def headers(self) -> dict:
         return {"Authorization": f"Bearer {self.key}"}
@@ -94,16 +104,21 @@ class Client:
     async def sleep_between_polls(self, interval: float) -> None:
         await asyncio.sleep(interval)
 
+    async def use(self, task: dict, videos: list[dict]) -> None:
+        """What the application does with its videos: here, print their URLs. It assumes nothing
+        of their size or length: live videos may be a few pixels and frames off the request."""
+        for video in videos:
+            print(video["videoURL"])
+
     async def run(self) -> int:
         task = self.video_task()
         try:
             await self.submit(task)
             videos = await self.wait(task)
+            await self.use(task, videos)
         except GaveUp as error:
             print(error, file=sys.stderr)
             return 1
-        for video in videos:
-            print(video["videoURL"])
         return 0
 
 

@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from mockserver.drift import DriftJudge, Finding, DriftCode, REPLY, verdicts_of
+from mockserver.drift import MEDIA_TOLERANCES, DriftJudge, Finding, DriftCode, REPLY, verdicts_of
 from mockserver.errors import RunwareError
 from mockserver.exchange import HOOKS, RequestContext
 from mockserver.protocol import AUTH, SCENARIO_QUERY, Reply, bearer_key, is_authentication, leading_api_key
@@ -404,7 +404,8 @@ def install_proxy(app: web.Application, environ: Mapping[str, str], version: str
     recorder = (Recorder(config.record, upstream=config.upstream, upstream_ws=upstream_ws, vidmock_version=version)
                 if config.record is not None else None)
     proxy = ProxyBackend(config.upstream, upstream_ws, timeout=config.upstream_timeout, recorder=recorder,
-                         media_dir=config.record_media, offline=offline)
+                         media_dir=config.record_media, offline=offline,
+                         judge=DriftJudge(tolerance=MEDIA_TOLERANCES[config.media_tolerance]))
     app[HOOKS].before_backend.insert(0, proxy.name_namespace)
     app[HEALTH_SOURCES]["proxy"] = proxy.health
 

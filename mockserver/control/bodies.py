@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from mockserver.contract import load_json, task_schema
-from mockserver.errors import CATALOGUE, TRANSIENT_STATUSES, RunwareError
+from mockserver.errors import CATALOGUE, LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
 from mockserver.jobs import Progression
 from mockserver.vocabulary import VOCABULARIES
 
@@ -32,6 +32,7 @@ FRAGMENTS: dict[str, dict] = {
     "progression": {"type": "string", "pattern": Progression.PATTERN,
                     "examples": ["immediate", "polls:2", "seconds:30", "manual"]},
     "transientStatus": {"type": "integer", "enum": sorted(TRANSIENT_STATUSES)},
+    "liveErrorCode": {"type": "string", "enum": sorted(LIVE_ERRORS)},
     "generationIndex": {"type": "integer", "minimum": 0, "maximum": _LAST_GENERATION,
                         "x-message": f"{{path}}: {{value}} is not a generation index (0..{_LAST_GENERATION})"},
     "errorCode": {"type": "string", "anyOf": [

@@ -17,15 +17,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.errors import TRANSIENT_STATUSES, RunwareError
+from mockserver.errors import LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
 from mockserver.vocabulary import FaultAction, Transport
 
 DEFAULT_RETRY_AFTER = 1  # seconds, for a 429 that does not say
 MAX_DELAY_MS = 300_000
 
 RESPONSE_ACTIONS = frozenset(action for action in FaultAction
-                             if action is FaultAction.STATUS or action.transport is not None)
-OUTCOME_ACTIONS = (FaultAction.TASK_ERROR, FaultAction.NSFW, FaultAction.WEBHOOK)
+                             if action in (FaultAction.STATUS, FaultAction.ERROR) or action.transport is not None)
+OUTCOME_ACTIONS = (FaultAction.TASK_ERROR, FaultAction.NSFW, FaultAction.WEBHOOK, FaultAction.INEXACT_MEDIA)
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Fault:
     task_type: str | None = None
     task_uuid: str | None = None
     transport: Transport | None = None
+    input: str | None = None  # some task of the request carries inputs.<input> (frameImages...)
     times: int | None = 1  # None: unlimited
     per_task: bool = False  # count ``times`` per taskUUID instead of in total
     source: str = "control"  # "control", or "scenario:<name>"
@@ -56,6 +57,9 @@ class Fault:
         if self.task_type is not None and not any(task.get("taskType") == self.task_type for task in tasks):
             return False
         if self.task_uuid is not None and not any(task.get("taskUUID") == self.task_uuid for task in tasks):
+            return False
+        if self.input is not None and not any(isinstance(task.get("inputs"), Mapping) and self.input in task["inputs"]
+                                              for task in tasks):
             return False
         return self.has_budget(self.budget_key(tasks))
 
@@ -80,7 +84,8 @@ class Fault:
         return {"id": self.id, "action": self.action, "source": self.source, **self.params, **applied}
 
     def to_json(self) -> dict[str, Any]:
-        match = {"taskType": self.task_type, "taskUUID": self.task_uuid, "transport": self.transport}
+        match = {"taskType": self.task_type, "taskUUID": self.task_uuid, "transport": self.transport,
+                 "input": self.input}
         return {"id": self.id, "action": self.action, **self.params,
                 "match": {k: v for k, v in match.items() if v is not None},
                 "namespace": self.namespace, "times": "unlimited" if self.times is None else self.times,
@@ -91,7 +96,13 @@ class Fault:
     # -- effects ----------------------------------------------------------------------------------
 
     def error(self, task: Any = None) -> RunwareError:
-        """The Runware error a ``status`` fault answers with, scoped to the request's first task."""
+        """The Runware error a ``status`` or ``error`` fault answers with, scoped to the request's
+        first task: a gateway's status with its error, or a live code with its live parameter and
+        the catalogue's status."""
+        if self.action is FaultAction.ERROR:
+            code = self.params["code"]
+            message, parameter = LIVE_ERRORS[code]
+            return RunwareError(code, self.params.get("message") or message, parameter=parameter).for_task(task)
         status = self.params["status"]
         code, message = TRANSIENT_STATUSES[status]
         return RunwareError(self.params.get("code") or code, self.params.get("message") or message,
@@ -160,5 +171,5 @@ def parse_fault(spec: Any, namespace: str | None, *, source: str = "control") ->
     transport = match.get("transport") or action.transport
     times = spec.get("times", 1)
     return Fault(action, params, namespace, match.get("taskType"), match.get("taskUUID"),
-                 Transport(transport) if transport else None, None if times == "unlimited" else times,
-                 spec.get("perTask", False), source)
+                 Transport(transport) if transport else None, match.get("input"),
+                 None if times == "unlimited" else times, spec.get("perTask", False), source)

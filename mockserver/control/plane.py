@@ -6,10 +6,11 @@ registry of stores it resets. What it does, through the hooks it fills in at com
 
 - ``socket_opening``: an unknown scenario on a WebSocket upgrade refuses the upgrade;
 - ``before_backend``: an unknown scenario refuses the request; a matching ``delay`` fault waits; a
-  matching response fault answers instead of the backend (``status``) or asks the transport to
-  break the reply (``reset``/``malformed``/``truncated``, ``close1011``/``abort``);
+  poll of a task an ``error`` fault refused with ``pollsProcessing`` answers ``processing``; a
+  matching response fault answers instead of the backend (``status``, ``error``) or asks the
+  transport to break the reply (``reset``/``malformed``/``truncated``, ``close1011``/``abort``);
 - ``task_accepted``: a videoInference about to become a job gets the progression, result release,
-  outcome and webhook behaviour its request's scenarios and outcome faults ask for;
+  outcome, webhook behaviour and media inexactness its request's scenarios and outcome faults ask for;
 - ``exchange_done``: the journal records the exchange, whatever happened to it, and the drift log
   the findings a proxying backend left on it.
 
@@ -27,13 +28,15 @@ from mockserver.clock import AdvanceableClock, ManualClock
 from mockserver.control.drift_log import DriftLog
 from mockserver.control.faults import OUTCOME_ACTIONS, RESPONSE_ACTIONS, Fault, FaultBook
 from mockserver.control.journal import Journal, JournalEntry
+from mockserver.control.refused import RefusedTasks
 from mockserver.control.scenarios import ScenarioCatalogue, Selection
 from mockserver.control.task_index import TaskIndex
 from mockserver.control.task_waits import TaskWaits
 from mockserver.delivery import DeliveryEngine, WebhookBehaviour
 from mockserver.errors import RunwareError
 from mockserver.exchange import Hooks, RequestContext
-from mockserver.jobs import TASK_TYPE, JobStore, Outcome
+from mockserver.inexact_media import Inexactness
+from mockserver.jobs import TASK_TYPE, JobStore, Outcome, processing_item
 from mockserver.media import MediaStore
 from mockserver.protocol import Reply, is_authentication
 from mockserver.state import Resettable
@@ -56,6 +59,7 @@ class ControlPlane:
         self.faults = FaultBook()
         self.scenarios = ScenarioCatalogue()
         self.tasks = TaskIndex(jobs, media)
+        self.refused = RefusedTasks()  # polls of these answer processing (an error fault's pollsProcessing)
         self.drift = DriftLog()  # what a proxy found (ctx.findings), by journal entry
         self.rng = random.Random(seed)  # delay samples: reproducible under --seed
         self.waits = TaskWaits()  # GET /__mock/tasks/{taskUUID}/wait
@@ -64,7 +68,8 @@ class ControlPlane:
         # every store with per-key state, the control plane's own included: one reset for all
         self.stores = stores
         stores.update({"journalEntries": self.journal, "faults": self.faults, "scenarioBudgets": self.scenarios,
-                       "taskIndex": self.tasks, "driftFindings": self.drift})
+                       "taskIndex": self.tasks, "driftFindings": self.drift,
+                       "refusedTasks": self.refused})
 
     def install(self, hooks: Hooks) -> None:
         hooks.socket_opening.append(self.socket_opening)
@@ -75,7 +80,7 @@ class ControlPlane:
     def armed(self, scenario_names: tuple[str, ...]) -> bool:
         """Whether any fault is installed or a scenario is in force: when not (the usual case),
         requests and jobs skip fault and scenario matching altogether."""
-        return bool(self.faults) or bool(scenario_names)
+        return bool(self.faults) or bool(scenario_names) or bool(self.refused)
 
     # -- the hooks --------------------------------------------------------------------------------
 
@@ -99,11 +104,22 @@ class ControlPlane:
             milliseconds = delay.sample_delay_ms(self.rng)
             ctx.faults.append(delay.record(delayMs=round(milliseconds, 3)))
             await asyncio.sleep(milliseconds / 1000)
+        still_processing = self._refused_polls(ctx)
+        if still_processing is not None:
+            return still_processing
         if response is None:
             return None
         response.consume(response.budget_key(ctx.tasks))
         ctx.faults.append(response.record())
-        first = ctx.tasks[0] if ctx.tasks else None
+        tasks = [task for task in ctx.tasks or [] if isinstance(task, dict)]
+        first = next((task for task in tasks if response.task_type in (None, task.get("taskType"))),
+                     ctx.tasks[0] if ctx.tasks else None)
+        if response.action is FaultAction.ERROR:  # a code seen live, answered instead of running the request
+            if response.params.get("pollsProcessing"):
+                for task in tasks:
+                    if task.get("taskType") == TASK_TYPE and isinstance(task.get("taskUUID"), str):
+                        self.refused.add(ctx.claimed_key or "", task["taskUUID"], response)
+            return Reply.of([], [response.error(first)])
         if response.action is FaultAction.STATUS:  # answered instead of run, as a gateway would
             if "retryAfter" in response.params:
                 ctx.response_headers["Retry-After"] = str(response.params["retryAfter"])
@@ -139,6 +155,8 @@ class ControlPlane:
                 outcome = Outcome(params["code"], params.get("message"), outcome.nsfw, generations)
             elif action is FaultAction.NSFW:
                 outcome = Outcome(outcome.error_code, outcome.error_message, True, outcome.generations)
+            elif action is FaultAction.INEXACT_MEDIA:
+                self.jobs.inexact.set_task(namespace, task_uuid, Inexactness.of(params))
             else:
                 self.delivery.behaviours.set_task(namespace, task_uuid, WebhookBehaviour(
                     params.get("delayMs", 0) / 1000, params.get("duplicate", False), params.get("reorder", False)))
@@ -149,6 +167,22 @@ class ControlPlane:
         entry = self.journal.add(JournalEntry.of(ctx))
         if entry.drift:
             self.drift.add(entry.namespace, entry.id, entry.drift)
+
+    def _refused_polls(self, ctx: RequestContext) -> Reply | None:
+        """``processing`` for a request made only of polls of tasks an ``error`` fault refused with
+        ``pollsProcessing`` (None for any other request): what a user saw live after
+        insufficientCredits. Each answer is journalled as an application of that fault."""
+        if not self.refused or not ctx.tasks:
+            return None
+        namespace = ctx.claimed_key or ""
+        refusals = [self.refused.refused_by(namespace, task.get("taskUUID"))
+                    if isinstance(task, dict) and task.get("taskType") == "getResponse" else None
+                    for task in ctx.tasks]
+        if not all(refusals):
+            return None
+        for task, fault in zip(ctx.tasks, refusals):
+            ctx.faults.append(fault.record(taskUUID=task["taskUUID"], answered="processing"))
+        return Reply.of([processing_item(task["taskUUID"]) for task in ctx.tasks], [])
 
     def _request_faults(self, ctx: RequestContext, selection: Selection) -> tuple[Fault | None, Fault | None]:
         """(the delay, the response fault) a request gets: the first matching of each kind."""

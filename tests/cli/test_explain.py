@@ -56,6 +56,18 @@ def test_generic_codes_and_task_outcomes_are_explained_too():
     assert "HTTP 200: a task outcome, sent in errors[] of getResponse" in out
 
 
+@pytest.mark.parametrize("code, status, words", [
+    ("insufficientCredits", 400, "where Runware's docs say 402 Payment Required. vidmock follows the report."),
+    ("invalidValueUploadFailed", 400, "`Processing parameter 'inputs.frameImages' failed.` (live)"),
+    ("unknownErrorWhileReadingResults", 500, "500 is vidmock's decision"),
+])
+def test_the_codes_seen_live_are_explained_with_their_evidence(code, status, words):
+    status_line = f"HTTP {status} when every task of the request fails (200 beside any data)"
+    done, out, _ = explain(code)
+    assert done == 0 and out.startswith(f"{code}: error code\n\n{CATALOGUE[code].rule}\n\n{status_line}\n\n")
+    assert words in out
+
+
 def test_every_rule_and_code_has_an_explanation():
     for ident in [*RULES, *CATALOGUE]:
         status, out, err = explain(ident)

@@ -38,7 +38,7 @@ def test_every_setting_has_a_row_with_its_flag_variable_key_and_help():
         row = next(line for line in table.splitlines() if line.startswith(f"| `{s.flag}"))
         assert f"`{s.env}`" in row and f"`{s.name}`" in row and s.help.replace("|", "\\|") in row
     assert "`VIDMOCK_API_KEYS` / `api_keys` (now `VIDMOCK_API_KEY` / `api_key`)" in table
-    assert len([line for line in table.splitlines() if line.startswith("| `--")]) == len(SETTINGS) == 35
+    assert len([line for line in table.splitlines() if line.startswith("| `--")]) == len(SETTINGS) == 36
 
 
 def test_vidmock_check_hands_its_clients_only_documented_names():

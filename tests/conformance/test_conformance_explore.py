@@ -152,7 +152,8 @@ def test_the_matrix_runs_each_named_scenario_once(tmp_path):
     assert rows == {"(none)": "yes", "rate-limit-once": "NO", "flaky-5xx": "NO", "unavailable-once": "NO", "slow": "yes",
                     "reset-once": "NO", "ws-drop": "yes", "ws-abort": "yes", "webhook-late": "yes",
                     "webhook-duplicate": "yes", "webhook-reorder": "yes", "staggered-results": "yes",
-                    "generation-error": "yes", "generation-results": "yes"}  # one result: generation 1 never exists
+                    "generation-error": "yes", "generation-results": "yes",  # one result: generation 1 never exists
+                    "read-error-once": "NO", "inexact-media": "yes"}
     assert re.search(r"^rate-limit-once +NO +- +\(the client command exited with status 1 \(expected 0\)\)$",
                      result.stdout, re.MULTILINE)
     assert ("rate-limit-once: reproduce: vidmock check --behaviour "
@@ -165,7 +166,8 @@ def test_the_matrix_runs_each_named_scenario_once(tmp_path):
 def test_the_matrix_of_task_errors_expects_the_client_to_fail():
     result = vidmock_check("--matrix", "--outcomes", "errors", "--progression", "immediate", client="reference_client")
     assert result.returncode == 0, result.stdout + result.stderr  # a video for "(none)", exit 1 for the rest
-    assert matrix_rows(result.stdout) == {"(none)": "yes", "provider-timeout": "yes", "provider-error": "yes", "nsfw": "yes"}
+    assert matrix_rows(result.stdout) == {"(none)": "yes", "provider-timeout": "yes", "provider-error": "yes", "nsfw": "yes",
+                                          "credits-exhausted": "yes", "upload-failed": "yes"}  # text to video: no upload
 
 
 @pytest.mark.parametrize("behaviour", ['{"outcome": "providerError"}', '{"outcome": "nsfw", "progression": "polls:1"}',
