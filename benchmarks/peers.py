@@ -16,9 +16,7 @@ Server CPU is that of every thread of every process of the server, read from /pr
 Workloads: ``getResponse`` of one finished task; ``submit`` of a valid videoInference (1280x720,
 2 s, seed 4242: vidmock serves its cached video, settled inside the submit), a fresh taskUUID each.
 Peers answer every accepted request with the reply vidmock gave for the same request.
-
-Run: ``python -m benchmarks.peers`` (about two minutes on 2 cores; ``--quick`` for a smoke run;
-``bash benchmarks/install_peers.sh`` first for Prism, WireMock and wrk). Prints JSON.
+``bash benchmarks/install_peers.sh`` installs Prism, WireMock and wrk.
 """
 
 from __future__ import annotations
@@ -36,17 +34,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.latency import (ACK, API_KEY, CACHED_SEED, ECHO, MODEL, SUCCESS, Expected,  # noqa: E402
-                                finished_task, health, video_task)
-from benchmarks.peer_servers import PEERS, Peer, missing, post, product, start_peer  # noqa: E402
-from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,  # noqa: E402
+from benchmarks.peer_servers import PEERS, Peer, missing, post, product, start_peer
+from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,
                                      ratios_to_vidmock, table, targets, warnings)
-from benchmarks.serverproc import (ServerProcess, code_revision, command_line, machine, print_result,  # noqa: E402
-                                   start_floor, start_process, start_vidmock)
-from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version  # noqa: E402
+from benchmarks.serverproc import (ACK, API_KEY, CACHED_SEED, ECHO, MODEL, SUCCESS, Expected, ServerProcess,
+                                   arguments, code_revision, comma_list, finished_task, health, machine, print_report,
+                                   start_floor, start_process, start_vidmock, video_task)
+from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version
 
 CLIENT_COUNTS = (1, 16)
 DEFAULT_SERVERS = ("vidmock", "floor", "prism", "prism-silent", "wiremock")
@@ -62,7 +56,7 @@ class Workload:
     def body(self, finished_uuid: str, task_uuid: str = UUID_SLOT) -> str:
         if self.name == "getResponse":
             return json.dumps([{"taskType": "getResponse", "taskUUID": finished_uuid}])
-        return json.dumps([{**video_task(CACHED_SEED), "taskUUID": task_uuid}])
+        return json.dumps([video_task(taskUUID=task_uuid)])
 
 
 WORKLOADS = (
@@ -85,7 +79,7 @@ PER_REQUEST = {
 def probe_bodies() -> dict[str, tuple[str, bool]]:
     """The requests every server gets before the measurement: (body, send the bearer key)."""
     def task(**fields) -> str:
-        return json.dumps([{**video_task(CACHED_SEED), **fields}])
+        return json.dumps([video_task(**fields)])
     return {
         "valid": (task(), True),
         "schema_violation": (task(width="wide"), True),  # a string where the schema wants an integer
@@ -158,7 +152,7 @@ def stored_jobs(vidmock: ServerProcess) -> int:
 def start_contenders(names: list[str], workload: Workload, finished_uuid: str, vidmock: ServerProcess,
                      workdir: Path, skipped: dict, stack: contextlib.ExitStack) -> dict[str, Contender]:
     """vidmock first, then the others; each peer serves the reply vidmock gave for the workload."""
-    reply = post(vidmock.base_url, workload.body(finished_uuid, task_uuid=video_task(CACHED_SEED)["taskUUID"]),
+    reply = post(vidmock.base_url, workload.body(finished_uuid, task_uuid=video_task()["taskUUID"]),
                  API_KEY)
     if not 200 <= reply.status < 300:
         raise RuntimeError(f"vidmock refused the {workload.name} request: {reply.status} {reply.body}")
@@ -265,8 +259,6 @@ def run(args) -> dict:
                      for workload in WORKLOADS if workload.name in args.workloads}
     shares = [row["wrk_cpu_share_max"] for row in table(workloads) if row["wrk_cpu_share_max"] is not None]
     return {
-        "benchmark": "peers",
-        "command": command_line(),
         "revision": code_revision(),
         "machine": machine() | tool_versions() | {"loadavg_before": [round(x, 2) for x in load_before],
                                                   "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
@@ -313,31 +305,20 @@ def _names(text: str) -> list[str]:
     return ["vidmock", *(name for name in names if name != "vidmock")]
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", type=_names, default=list(DEFAULT_SERVERS),
-                        help=f"comma-separated, vidmock always included (default {','.join(DEFAULT_SERVERS)}; "
-                             f"known: {','.join(KNOWN_SERVERS)})")
-    parser.add_argument("--workloads", default="getResponse,submit", type=lambda s: s.split(","))
-    parser.add_argument("--clients", default=CLIENT_COUNTS, type=lambda s: [int(n) for n in s.split(",")])
-    parser.add_argument("--rounds", type=int, default=2, help="measured runs per server and cell (order alternating)")
-    parser.add_argument("--requests", type=int, default=4000, help="requests per measured run")
-    parser.add_argument("--warmup-start", type=int, default=10000,
-                        help="unmeasured requests per server and workload at the most clients, before the first cell")
-    parser.add_argument("--warmup", type=int, default=2000, help="unmeasured requests per server and cell")
-    parser.add_argument("--time-cap", type=float, default=20.0, help="seconds a wrk run may last at most")
-    parser.add_argument("--baseline", type=lambda text: Path(text).resolve(), action="append", default=[],
-                        help="also measure vidmock from this checkout (its .venv), as vidmock@<its commit>: a "
-                             "before/after in one run; repeatable")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 100 requests, 50 + 50 warm-up")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.requests, args.warmup_start, args.warmup, args.time_cap = 100, 50, 50, 10.0
-    return args
-
-
 def main(argv=None) -> None:
-    print_result(lambda: run(parse_args(argv)))
+    args = arguments(
+        __doc__, argv, quick={"requests": 100, "warmup_start": 50, "warmup": 50, "time_cap": 10.0},
+        servers={"type": _names, "default": list(DEFAULT_SERVERS),
+                 "help": f"comma-separated, vidmock always included (known: {','.join(KNOWN_SERVERS)})"},
+        workloads={"type": comma_list(), "default": ["getResponse", "submit"]},
+        clients={"type": comma_list(int), "default": list(CLIENT_COUNTS)},
+        rounds=(2, "measured runs per server and cell (order alternating)"),
+        requests=(4000, "requests per measured run"),
+        warmup_start=(10000, "unmeasured requests per server and workload at the most clients, first"),
+        warmup=(2000, "unmeasured requests per server and cell"), time_cap=(20.0, "seconds a wrk run may last"),
+        baseline={"type": lambda text: Path(text).resolve(), "action": "append", "default": [],
+                  "help": "also measure vidmock from this checkout (its .venv), as vidmock@<its commit>; repeatable"})
+    print_report("peers", lambda: run(args))
 
 
 if __name__ == "__main__":

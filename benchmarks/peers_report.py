@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from benchmarks.serverproc import ratio as _ratio
 from benchmarks.wrkload import WrkRun, histogram_percentile
 
 WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
@@ -59,10 +60,6 @@ def brief(run: WrkRun) -> dict:
 
 def _ms(micros: int | None) -> float | None:
     return None if micros is None else round(micros / 1000, 3)
-
-
-def _ratio(value, reference) -> float | None:
-    return round(value / reference, 3) if value and reference else None
 
 
 def progress(run: WrkRun, cpu: float | None) -> str:
