@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from benchmarks.serverproc import API_KEY, Expected, ServerProcess
+from benchmarks.serverproc import API_KEY, Expected, ServerProcess, turns
 
 
 @dataclass
@@ -114,17 +114,16 @@ async def load(server: ServerProcess, transport: str, make_body: Callable[[], li
 
 async def alternate(servers: dict[str, ServerProcess], rounds: int,
                     one_batch: Callable[[str, ServerProcess], Awaitable[Batch]]) -> dict[str, Batch]:
-    """``rounds`` batches per server, one server at a time, the order reversed in odd rounds (so
-    machine noise hits all alike); the server's and this process's CPU measured around each."""
+    """``rounds`` batches per server (``turns``); the server's and this process's CPU measured
+    around each."""
     batches = {name: Batch() for name in servers}
-    for round_number in range(rounds):
-        for name in list(servers) if round_number % 2 == 0 else list(servers)[::-1]:
-            server = servers[name]
-            cpu_before, own_before, started = server.cpu_seconds(), time.process_time(), time.monotonic()
-            batch = await one_batch(name, server)
-            batch.generator_cpu, batch.generator_wall = time.process_time() - own_before, time.monotonic() - started
-            cpu_after = server.cpu_seconds()
-            if cpu_before is not None and cpu_after is not None:
-                batch.server_cpu = cpu_after - cpu_before
-            batches[name].merge(batch)
+    for _round, name in turns(list(servers), rounds):
+        server = servers[name]
+        cpu_before, own_before, started = server.cpu_seconds(), time.process_time(), time.monotonic()
+        batch = await one_batch(name, server)
+        batch.generator_cpu, batch.generator_wall = time.process_time() - own_before, time.monotonic() - started
+        cpu_after = server.cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            batch.server_cpu = cpu_after - cpu_before
+        batches[name].merge(batch)
     return batches

@@ -47,6 +47,12 @@ class ServerProcess:
     startup_s: float | None = None  # seconds from the start to the first sign of readiness
     final_stderr: str | None = None  # kept once stopped (the file is then removed)
 
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
     @property
     def ws_url(self) -> str:
         return "ws" + self.base_url[len("http"):] + "/v1"
@@ -254,6 +260,14 @@ async def health(base_url: str) -> dict:
 
 def ratio(value, reference) -> float | None:
     return round(value / reference, 3) if value and reference else None
+
+
+def turns(names: list[str], rounds: int):
+    """(round, name) in the order every benchmark measures: one server at a time, the order
+    reversed in odd rounds, so machine noise hits all alike."""
+    for round_number in range(rounds):
+        for name in names if round_number % 2 == 0 else names[::-1]:
+            yield round_number, name
 
 
 # --- the command line, the machine, the JSON printed --------------------------------------------
