@@ -57,9 +57,8 @@ async def cell(session: aiohttp.ClientSession, base_url: str, clients: int, seed
 
 
 async def run(args) -> dict:
-    server = start_vidmock("--seed", "9")
     fresh_seeds, rows = itertools.count(100_000), []
-    try:
+    with start_vidmock("--seed", "9") as server:
         headers = {"Authorization": f"Bearer {API_KEY}"}
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16), headers=headers) as session:
             assert await submit_and_wait(session, server.base_url, CACHED_SEED) is not None, "the warm-up failed"
@@ -71,8 +70,6 @@ async def run(args) -> dict:
                                  **await cell(session, server.base_url, clients, seeds, total)})
                     print(rows[-1], flush=True, file=sys.stderr)
         peak_rss = server.status_kib("VmHWM")
-    finally:
-        server.stop()
     return {"setup": {"server": "vidmock serve --port 0 --seed 9 (own process, fresh cache, progression "
                                 "immediate, synth concurrency = CPUs)",
                       "task": "videoInference 1280x720, 5 s, MP4, numberResults 1",

@@ -24,11 +24,8 @@ REQUESTS_PER_BATCH = {1: 400, 16: 2000, 64: 3000}
 async def fresh_vidmock():
     """A new ``vidmock serve`` per cell, so no cell inherits the jobs of the ones before it (a
     submit costs more the more jobs vidmock keeps)."""
-    vidmock = start_vidmock("--seed", "1")
-    try:
+    with start_vidmock("--seed", "1") as vidmock:
         yield vidmock, await finished_task(vidmock.base_url)
-    finally:
-        vidmock.stop()
 
 
 async def compare(transport: str, operation: str, floor, args) -> list[dict]:
@@ -70,8 +67,7 @@ def targets(rows: list[dict]) -> list[dict]:
 
 
 async def run(args) -> dict:
-    floor = start_floor()
-    try:
+    with start_floor() as floor:
         rows = [row for transport in args.transports for operation in ("submit", "getResponse")
                 for row in await compare(transport, operation, floor, args)]
         async with fresh_vidmock() as (vidmock, _probe):
@@ -79,8 +75,6 @@ async def run(args) -> dict:
             cold = (await load(vidmock, "rest", lambda: [video_task(next(seeds))], ACK, clients=1, total=args.cold,
                                time_cap=60)).summary()
             peak_rss = vidmock.status_kib("VmHWM")
-    finally:
-        floor.stop()
     return {
         "setup": {"servers": "vidmock serve --port 0 --seed 1 (a fresh process per cell) and "
                              "benchmarks/floor_server.py, each its own process",

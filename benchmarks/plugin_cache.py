@@ -79,11 +79,8 @@ def layouts_of(suite: Path, floor_suite: Path, xdist: list[str]):
         return lambda cache: run_suite(suite, *workers, "--vidmock-cache-dir", str(cache), env=env)
 
     def shared(cache: Path) -> SuiteRun:
-        server = start_vidmock("--cache-dir", str(cache))
-        try:
+        with start_vidmock("--cache-dir", str(cache)) as server:
             return run_suite(suite, *xdist, env={"VIDMOCK_EXTERNAL_URL": server.base_url})
-        finally:
-            server.stop()
 
     return {
         "floor": lambda cache: run_suite(floor_suite, *xdist),
