@@ -1,18 +1,10 @@
-"""Benchmark: what ``vidmock check`` adds to each run of a client command, beyond the command's
-own time.
+"""What ``vidmock check`` adds to each run of a client command, beyond the command's own time.
 
-The client is a no-op Python command that still reaches the mock once (a REST ping under the
-key it was given), so the command's own time is interpreter start-up plus one request.
-
-- ``bare_s``: the command run by itself against an already running mock (``subprocess.run``);
-- ``calm_run_s``: one ``Runner.run`` under the calm behaviour, everything included: a fresh key,
-  the behaviour installed, the command, the journal and deliveries read, the rules evaluated,
-  the key reset. ``overhead_s = calm_run_s - bare_s`` is what a run costs beyond the command;
-- ``explored_vidmock_s``: the same for behaviours drawn as ``--explore`` draws them (up to eight
-  faults plus a progression to install, and scenarios), counted as the run's time minus the
-  command's own time measured inside the run (a behaviour's delays slow the command itself);
-- ``startup_s``: starting the one server of a whole check (and reading its scenario catalogue),
-  paid once per ``vidmock check``, whatever the number of runs.
+The client reaches the mock once (a REST ping) and does nothing else. ``bare_s``: the command by
+itself; ``calm_run_s``: one ``Runner.run`` under the calm behaviour, everything included (a fresh
+key, the behaviour installed, the command, the journal read, the rules, the reset), so
+``overhead_s = calm_run_s - bare_s``; ``explored_vidmock_s``: a run's time minus the command's for
+behaviours drawn as ``--explore`` draws them; ``startup_s``: the one server of a whole check.
 Medians and 95th percentiles over ``--runs`` runs after two untimed warm-up runs of each kind.
 """
 

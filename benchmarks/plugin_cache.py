@@ -1,16 +1,10 @@
 """Benchmark: a 50-test suite on the pytest plugin, with an empty render cache and with it restored.
 
-The suite (``plugin_suite.py``) has ``--tests`` tests over 5 distinct videos (sizes
-and durations, each with its seed); each test submits one task, polls it, downloads the video and
-its poster. Every figure is a run of ``python -m pytest`` in a subprocess: wall time and CPU time of all its
-processes (medians of ``--repeat`` rounds; a round runs every layout), and what the servers'
-synthesizers did (``renders``: videos assembled;
-``ffmpeg_runs``: every ffmpeg process of a render; ``probes``: toolchain probes, one per server
-process at most). ``floor`` is the same number of tests doing nothing, under the same workers:
-pytest and xdist's own cost, which the other figures include.
-
-Layouts, each run cold (an empty cache folder) and warm (the same folder again, as a CI job that
-restores its cache):
+The suite is ``plugin_suite.py``. Every figure is a ``python -m pytest`` subprocess: wall and CPU
+time of all its processes (medians of ``--repeat`` rounds, a round running every layout) and what
+the servers' synthesizers did (renders, ffmpeg runs, toolchain probes). ``floor`` is as many tests
+doing nothing: pytest's and xdist's own cost. Layouts, each cold (an empty cache folder) and warm
+(the same folder again, as a CI job that restores its cache):
 - ``per_worker``: the plugin as shipped under ``-n WORKERS``: a server per worker, one shared
   render cache (``--vidmock-cache-dir``);
 - ``shared_server``: one ``vidmock serve`` for all workers (``VIDMOCK_EXTERNAL_URL``), started

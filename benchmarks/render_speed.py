@@ -1,6 +1,4 @@
-"""Benchmark: the mock's cached LOOP synthesis against a plain single-pass ffmpeg encode.
-
-For each case:
+"""The synthesizer's cached LOOP renders against a plain single-pass ffmpeg encode. For each case:
 - ``baseline_s``: one ffmpeg process encoding every frame of the same look (colour, seed text,
   frame counter, tone) with the same encoders and container flags;
 - ``cold_s``: a fresh cache directory per run, so GOP, audio and file caches are all empty;
@@ -23,15 +21,8 @@ import ffmpeg
 import imageio_ffmpeg
 
 from benchmarks.serverproc import arguments, machine, print_report
-from mockserver.synth import (
-    AUDIO_SAMPLE_RATE,
-    QUIET_ARGS,
-    Synthesizer,
-    VideoSpec,
-    draw_seed_overlay,
-    seed_colour,
-    seed_tone_hz,
-)
+from mockserver.synth import (AUDIO_SAMPLE_RATE, QUIET_ARGS, Synthesizer, VideoSpec, draw_seed_overlay, seed_colour,
+                              seed_tone_hz)
 
 CASES = {
     "1080p-15s-mp4-audio": VideoSpec(1920, 1080, 15, "MP4", 95, True, seed=92921),
@@ -43,10 +34,8 @@ CASES = {
 def single_pass_command(spec: VideoSpec, out: Path) -> list[str]:
     """What a straightforward mock would run: encode all ``duration * fps`` frames in one go."""
     container = spec.container
-    frames = ffmpeg.input(
-        f"color=c={seed_colour(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}:d={spec.duration}",
-        f="lavfi",
-    )
+    frames = ffmpeg.input(f"color=c={seed_colour(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}"
+                          f":d={spec.duration}", f="lavfi")
     streams = [draw_seed_overlay(frames, spec)]
     audio_options = {}
     if spec.audio:

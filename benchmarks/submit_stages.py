@@ -1,13 +1,10 @@
 """Where a REST submit's time goes: each stage of the pipeline timed inside a running server.
 
-vidmock runs in this process (``start_server``, the default settings of ``vidmock serve``, its
-start-up heap frozen by the function ``serve`` calls); wrk drives cached submits at it from 16
-connections, as in ``peers.py``. Each stage below is wrapped in a timer before the server starts, so the figures are
-of the real pipeline under load, caches and collector included, not of a loop over one function.
-Nested stages are indented; each timer adds about half a microsecond to its stage and its parents.
-The process's own CPU per request (wrk runs in its own process) and the collector's share are
-reported beside them: the rest of a request's CPU is aiohttp's and the event loop's.
-Needs wrk.
+vidmock runs in this process (the settings and frozen start-up heap of ``vidmock serve``); wrk
+drives cached submits at it as in ``peers.py``. Each stage is wrapped in a timer before the server
+starts, so the figures are of the real pipeline under load; nested stages are indented, and each
+timer adds about half a microsecond. The process's CPU per request and the collector's share are
+reported beside them. Needs wrk.
 """
 
 from __future__ import annotations
