@@ -8,7 +8,6 @@ ffmpeg render each); ``cached`` repeats one already-rendered seed.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import sys
 import time
@@ -16,7 +15,8 @@ import time
 import aiohttp
 
 from benchmarks.loadgen import closed_loop
-from benchmarks.serverproc import API_KEY, arguments, print_report, start_vidmock, video_task
+from benchmarks.serverproc import (API_KEY, SUCCESS, arguments, print_report, start_vidmock, submit_and_poll,
+                                   video_task)
 
 POLL_INTERVAL = 0.005  # seconds; the figures are quantised by at most this much
 CLIENT_COUNTS = (1, 4, 16)
@@ -27,19 +27,10 @@ TIME_CAP = 180.0  # seconds per cell
 
 async def submit_and_wait(session: aiohttp.ClientSession, base_url: str, seed: int) -> float | None:
     """Seconds from sending the submit to receiving success; None if it failed or ran out of time."""
-    task = video_task(seed, duration=5, outputFormat="MP4")
     started = time.perf_counter()
-    async with session.post(f"{base_url}/v1", json=[task]) as response:
-        if "errors" in await response.json():
-            return None
-    while time.perf_counter() < started + TIME_CAP:
-        async with session.post(f"{base_url}/v1", json=[{"taskType": "getResponse",
-                                                         "taskUUID": task["taskUUID"]}]) as response:
-            status = ((await response.json()).get("data") or [{}])[0].get("status")
-        if status != "processing":
-            return time.perf_counter() - started if status == "success" else None
-        await asyncio.sleep(POLL_INTERVAL)
-    return None
+    _ack, reply = await submit_and_poll(session, base_url, video_task(seed, duration=5, outputFormat="MP4"),
+                                        interval=POLL_INTERVAL, deadline=time.monotonic() + TIME_CAP)
+    return time.perf_counter() - started if reply is not None and SUCCESS.check(reply) else None
 
 
 async def cell(session: aiohttp.ClientSession, base_url: str, clients: int, seeds, total: int) -> dict:

@@ -63,13 +63,14 @@ def wiremock_jar() -> Path | None:
 
 def missing(peer: Peer) -> str | None:
     """Why ``peer`` cannot run here, or None."""
+    install = "run benchmarks/install_peers.sh"
     if peer.name.startswith("prism"):
         if shutil.which("node") is None:
             return "node is not installed"
-        return None if prism_version() else f"Prism not found under {PEERS_HOME} (run benchmarks/install_peers.sh)"
+        return None if prism_version() else f"Prism not found under {PEERS_HOME} ({install})"
     if shutil.which("java") is None:
         return "java is not installed (WireMock needs Java 11 or later)"
-    return None if wiremock_jar() else f"the WireMock jar is not under {WIREMOCK_PACKAGE} (run benchmarks/install_peers.sh)"
+    return None if wiremock_jar() else f"the WireMock jar is not under {WIREMOCK_PACKAGE} ({install})"
 
 
 def product(peer: Peer) -> str:

@@ -95,10 +95,11 @@ async def measure_case(spec: VideoSpec, runs: int, workdir: Path) -> dict:
 
 
 async def run(runs: int) -> dict:
-    version = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-version"], capture_output=True, text=True, check=True)
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    version = subprocess.run([exe, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     with tempfile.TemporaryDirectory(prefix="vidmock-bench-") as workdir:
         cases = {name: await measure_case(spec, runs, Path(workdir)) for name, spec in CASES.items()}
-    return {"machine": machine() | {"ffmpeg": version.stdout.splitlines()[0], "ffmpeg_exe": imageio_ffmpeg.get_ffmpeg_exe()},
+    return {"machine": machine() | {"ffmpeg": version, "ffmpeg_exe": exe},
             "targets": {"1080p-15s-mp4-audio ratio_cold_vs_baseline": "<= 0.25", "repeat_s": "<= 0.05"},
             "cases": cases}
 

@@ -236,20 +236,31 @@ ECHO = Expected(lambda reply: bool(first_item(reply).get("taskType")), '"taskTyp
 PONG = Expected(lambda reply: first_item(reply).get("pong") is True, '"pong":%s*true')
 
 
+async def submit_and_poll(session: aiohttp.ClientSession, base_url: str, task: dict, *, interval: float,
+                          deadline: float) -> tuple[dict, dict | None]:
+    """POST ``task``, then getResponse every ``interval`` s while it is processing, until the
+    ``time.monotonic()`` deadline: the ack and the last reply (None if refused or out of time)."""
+    async def post(tasks: list) -> dict:
+        async with session.post(f"{base_url}/v1", json=tasks) as response:
+            return await response.json(content_type=None)
+
+    ack = await post([task])
+    while ACK.check(ack) and time.monotonic() < deadline:
+        reply = await post([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+        if {item.get("status") for item in reply.get("data") or [{}]} != {"processing"}:
+            return ack, reply
+        await asyncio.sleep(interval)
+    return ack, None
+
+
 async def finished_task(base_url: str, task_uuid: str | None = None) -> str:
     """Submit the cached-seed task (a new taskUUID unless given) and wait for success: its render
     warms the cache, and its taskUUID is what getResponse workloads ask for."""
     task = video_task() | ({"taskUUID": task_uuid} if task_uuid else {})
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as session:
-        async with session.post(f"{base_url}/v1", json=[task]) as response:
-            assert ACK.check(await response.json()), "warm-up submit was not acknowledged"
-        async with asyncio.timeout(60):
-            while True:
-                poll = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
-                async with session.post(f"{base_url}/v1", json=poll) as response:
-                    if SUCCESS.check(await response.json()):
-                        return task["taskUUID"]
-                await asyncio.sleep(0.05)
+        ack, reply = await submit_and_poll(session, base_url, task, interval=0.05, deadline=time.monotonic() + 60)
+    assert reply is not None and SUCCESS.check(reply), f"the warm-up task did not succeed: {ack} {reply}"
+    return task["taskUUID"]
 
 
 async def health(base_url: str) -> dict:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
 
-from benchmarks.serverproc import API_KEY, arguments, health, print_report, start_vidmock, video_task
+from benchmarks.serverproc import API_KEY, arguments, health, print_report, start_vidmock, submit_and_poll, video_task
 
 SIZES = ((1280, 720), (960, 960))
 SEEDS = (11, 12, 13)
@@ -89,31 +88,20 @@ async def run_clients(base_url: str, hook_urls: list[str], tally: Tally, tasks: 
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients), headers=headers) as session:
 
-        async def post(tasks_: list) -> dict:
-            async with session.post(f"{base_url}/v1", json=tasks_) as response:
-                return await response.json(content_type=None)
-
         async def one_task(index: int) -> None:
-            task_uuid = str(uuid.uuid4())
-            task = video_task(taskUUID=task_uuid, webhookURL=hook_urls[index % len(hook_urls)], **task_plan(index))
+            task = video_task(webhookURL=hook_urls[index % len(hook_urls)], **task_plan(index))
             tally.submitted += 1
-            ack = await post([task])
-            if ack.get("data") != [{"taskType": "videoInference", "taskUUID": task_uuid}]:
+            ack, reply = await submit_and_poll(session, base_url, task, interval=POLL_INTERVAL, deadline=deadline)
+            if ack.get("data") != [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]:
                 tally.note_unexpected("ack", ack)
                 return
             tally.acknowledged += 1
-            while time.monotonic() < deadline:
-                reply = await post([{"taskType": "getResponse", "taskUUID": task_uuid}])
-                items = reply.get("data") or []
-                statuses = {item.get("status") for item in items}
-                if statuses == {"success"} and len(items) == task["numberResults"]:
-                    tally.completed += 1
-                    tally.expected_results.update((task_uuid, item["videoUUID"]) for item in items)
-                    return
-                if statuses != {"processing"}:
-                    tally.note_unexpected("getResponse", reply)
-                    return
-                await asyncio.sleep(POLL_INTERVAL)
+            items = (reply or {}).get("data") or []
+            if {item.get("status") for item in items} == {"success"} and len(items) == task["numberResults"]:
+                tally.completed += 1
+                tally.expected_results.update((task["taskUUID"], item["videoUUID"]) for item in items)
+            elif reply is not None:
+                tally.note_unexpected("getResponse", reply)
 
         async def client() -> None:
             for index in tickets:
