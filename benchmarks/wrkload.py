@@ -53,10 +53,6 @@ class WrkRun:
     def failures(self) -> int:
         return self.non_2xx + self.unexpected + sum(self.socket_errors.values())
 
-    def latencies_s(self) -> list[float]:
-        """Every answer's latency in seconds (sorted), for code that summarises sample lists."""
-        return [micros / 1e6 for micros, count in sorted(self.histogram.items()) for _ in range(count)]
-
 
 def run_wrk(url: str, body: str, *, token: str, clients: int, requests: int, time_cap: float,
             expect: str = "", refuse: str = "") -> WrkRun:
