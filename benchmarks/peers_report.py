@@ -145,18 +145,15 @@ def markdown(result: dict) -> str:
     """The figures tables and issue 18's targets of one ``peers.py`` report, as docs/performance.md
     shows them: ``python -m benchmarks.peers_report REPORT.json``."""
     parts = []
-    for name, workload in result["workloads"].items():
+    for name in result["workloads"]:
         lines = [f"{TITLES.get(name, name)}:", "",
                  "| server | clients | req/s | p50 / p99 ms | CPU µs/req | cores busy | RSS MiB before → after "
                  "| vidmock/server req/s | vidmock/server CPU |", "|---|---|---|---|---|---|---|---|---|"]
-        for cell in workload["cells"]:
-            for server, figures in cell["servers"].items():
-                ratio = cell["ratios"].get(f"vidmock/{server}", {})
-                lines.append(f"| {server} | {cell['clients']} | {_whole(figures['rps'])} | {_short(figures['p50_ms'])} / "
-                             f"{_short(figures['p99_ms'])} | {_whole(figures['cpu_us_per_request'])} | "
-                             f"{_fixed(figures['server_cpu_share'])} | {_mib(figures['rss_before_kib'])} → "
-                             f"{_mib(figures['rss_after_kib'])} | {_fixed(ratio.get('rps'))} | "
-                             f"{_fixed(ratio.get('cpu_per_request'))} |")
+        lines += [f"| {row['server']} | {row['clients']} | {_whole(row['rps'])} | {_short(row['p50_ms'])} / "
+                  f"{_short(row['p99_ms'])} | {_whole(row['cpu_us_per_request'])} | {_fixed(row['server_cpu_share'])} "
+                  f"| {_mib(row['rss_before_kib'])} → {_mib(row['rss_after_kib'])} | "
+                  f"{_fixed(row['vidmock_rps_ratio'])} | {_fixed(row['vidmock_cpu_ratio'])} |"
+                  for row in table(result["workloads"]) if row["workload"] == name]
         parts.append("\n".join(lines))
     found = {(check["workload"], check["clients"], check["server"]): check for check in targets(result["workloads"])}
     rows = ["| target | " + " | ".join(f"{name}, {clients} client{'s' if clients > 1 else ''}"
