@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benchmarks.serverproc import ratio as _ratio
+from benchmarks.serverproc import ratio as _ratio, target
 from benchmarks.wrkload import WrkRun, histogram_percentile
 
 WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
@@ -94,9 +94,9 @@ def targets(workloads: dict) -> list[dict]:
             for server, bound in bounds:
                 found = cell["ratios"].get(f"vidmock/{server}", {}).get("rps")
                 if found is not None:
-                    checks.append({"target": f"{name} {cell['clients']} clients: vidmock req/s >= {bound} x {server}",
-                                   "workload": name, "clients": cell["clients"], "server": server, "bound": bound,
-                                   "ratio": found, "met": found >= bound})
+                    checks.append(target(f"{name} {cell['clients']} clients: vidmock req/s >= {bound} x {server}",
+                                         bound, found, key="ratio", workload=name, clients=cell["clients"],
+                                         server=server))
     return checks
 
 

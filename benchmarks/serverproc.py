@@ -273,6 +273,13 @@ def ratio(value, reference) -> float | None:
     return round(value / reference, 3) if value and reference else None
 
 
+def target(text: str, bound: float, value, *, key: str = "measured", at_most: bool = False, **where) -> dict:
+    """A stated target checked in this run: ``value`` (reported under ``key``) at least ``bound``,
+    or at most it."""
+    met = value is not None and (value <= bound if at_most else value >= bound)
+    return {"target": text, **where, "bound": bound, key: value, "met": met}
+
+
 def turns(names: list[str], rounds: int):
     """(round, name) in the order every benchmark measures: one server at a time, the order
     reversed in odd rounds, so machine noise hits all alike."""
