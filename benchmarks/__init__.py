@@ -1,3 +1,3 @@
 """vidmock's speed and load measurements: each runnable module prints JSON with the command that
-reproduced it. Run from the repository root as ``python -m benchmarks.<name>`` (or
-``python benchmarks/<name>.py``). Not shipped in the wheel: pyproject's package list leaves it out."""
+reproduced it. Run from the repository root as ``python -m benchmarks.<name>`` (``--quick`` for a
+smoke run). Not shipped in the wheel: pyproject's package list leaves it out."""

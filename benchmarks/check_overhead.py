@@ -1,43 +1,27 @@
-"""Benchmark: what ``vidmock check`` adds to each run of a client command, beyond the command's
-own time.
+"""What ``vidmock check`` adds to each run of a client command, beyond the command's own time.
 
-Reproduce with ``python benchmarks/check_overhead.py [--runs N]``; prints one JSON document.
-The client is a no-op Python command that still reaches the mock once (a REST ping under the
-key it was given), so the command's own time is interpreter start-up plus one request.
-
-- ``bare_s``: the command run by itself against an already running mock (``subprocess.run``);
-- ``calm_run_s``: one ``Runner.run`` under the calm behaviour, everything included: a fresh key,
-  the behaviour installed, the command, the journal and deliveries read, the rules evaluated,
-  the key reset. ``overhead_s = calm_run_s - bare_s`` is what a run costs beyond the command;
-- ``explored_vidmock_s``: the same for behaviours drawn as ``--explore`` draws them (up to eight
-  faults plus a progression to install, and scenarios), counted as the run's time minus the
-  command's own time measured inside the run (a behaviour's delays slow the command itself);
-- ``startup_s``: starting the one server of a whole check (and reading its scenario catalogue),
-  paid once per ``vidmock check``, whatever the number of runs.
+The client reaches the mock once (a REST ping) and does nothing else. ``bare_s``: the command by
+itself; ``calm_run_s``: one ``Runner.run`` under the calm behaviour, everything included (a fresh
+key, the behaviour installed, the command, the journal read, the rules, the reset), so
+``overhead_s = calm_run_s - bare_s``; ``explored_vidmock_s``: a run's time minus the command's for
+behaviours drawn as ``--explore`` draws them; ``startup_s``: the one server of a whole check.
 Medians and 95th percentiles over ``--runs`` runs after two untimed warm-up runs of each kind.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-from conformance.behaviours import Behaviour, key_behaviours  # noqa: E402
-from conformance.client import Namespace  # noqa: E402
-from conformance.runs import Runner, client_environment  # noqa: E402
-from benchmarks.serverproc import command_line, machine  # noqa: E402
+from benchmarks.serverproc import API_KEY, arguments, print_report
+from conformance.behaviours import Behaviour, key_behaviours
+from conformance.client import Namespace
+from conformance.runs import Runner, client_environment
 
 PING = ("import os, urllib.request as u; u.urlopen(u.Request(os.environ['VIDMOCK_HTTP_URL'], "
         "b'[{\"taskType\": \"ping\", \"ping\": true}]', {'Authorization': 'Bearer ' + os.environ['VIDMOCK_API_KEY'], "
@@ -74,7 +58,7 @@ def measure(runs: int) -> dict[str, list[float] | float | int]:
     started = time.perf_counter()
     with Runner(CLIENT, capture=True) as runner:
         found["startup"] = time.perf_counter() - started
-        env = {**os.environ, **client_environment(Namespace(runner.mock.base_url, "bench-key"))}
+        env = {**os.environ, **client_environment(Namespace(runner.mock.base_url, API_KEY))}
         for number in range(runs + 2):
             started = time.perf_counter()
             subprocess.run(CLIENT, env=env, check=True)
@@ -92,28 +76,24 @@ def measure(runs: int) -> dict[str, list[float] | float | int]:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    found = measure(args.runs)
+def report(runs: int) -> dict:
+    found = measure(runs)
     calm, explored = found["calm"], found["explored"]
     overhead = [run - bare for run, bare in zip(calm, found["bare"])]
-    result = {
-        "benchmark": "check_overhead", "command": command_line(), "machine": machine(), "runs": args.runs,
-        "client": "python -c <one REST ping under VIDMOCK_API_KEY>",
-        "bare_s": stats(found["bare"]),
-        "calm_run_s": stats(calm),
-        "calm_command_s": stats(found["calm_command"]),
+    return {
+        "runs": runs, "client": "python -c <one REST ping under VIDMOCK_API_KEY>",
+        "bare_s": stats(found["bare"]), "calm_run_s": stats(calm), "calm_command_s": stats(found["calm_command"]),
         "overhead_s": stats(overhead),
         "overhead_ratio": round(statistics.median(calm) / statistics.median(found["bare"]), 3),
-        "explored_vidmock_s": stats(explored),
-        "explored_refusals_installed": found["refusals"],
-        "startup_s": round(found["startup"], 3),
-        "limit_s": LIMIT_S,
+        "explored_vidmock_s": stats(explored), "explored_refusals_installed": found["refusals"],
+        "startup_s": round(found["startup"], 3), "limit_s": LIMIT_S,
         "within_limit": statistics.median(overhead) < LIMIT_S and statistics.median(explored) < LIMIT_S,
     }
-    print(json.dumps(result, indent=2))
+
+
+def main(argv=None) -> None:
+    args = arguments(__doc__, argv, quick={"runs": 3}, runs=(30, "timed runs of each kind"))
+    print_report("check_overhead", lambda: report(args.runs))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 ``POST /v1`` parses the JSON body and echoes it back as ``{"data": tasks}``; ``GET /v1`` upgrades
 to a WebSocket that does the same per text frame. Same framework, same client, same machine as
-vidmock, so the ratio between the two is what vidmock's own work costs.
-Run: ``python benchmarks/floor_server.py`` (prints ``floor serving on http://127.0.0.1:PORT``).
+vidmock, so the ratio between the two is what vidmock's own work costs. Prints ``floor serving on
+http://127.0.0.1:PORT``.
 """
 
 from __future__ import annotations

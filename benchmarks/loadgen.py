@@ -1,8 +1,6 @@
-"""A closed-loop load generator: N clients, each sending its next request when the last is answered.
-
-The same code drives vidmock and the floor server, over REST (one keep-alive connection per
-client) or WebSocket (one authenticated socket per client, connection set-up not timed). Every
-run is bounded twice: by a request count and by a wall-clock cap.
+"""A closed-loop load generator in this process: N clients, each sending its next request when the
+last is answered, over REST (one keep-alive connection per client) or WebSocket (one authenticated
+socket per client, set-up not timed). Every run is bounded by a request count and a time cap.
 """
 
 from __future__ import annotations
@@ -11,13 +9,12 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 
-BodyMaker = Callable[[], list]  # a fresh task array per request (new taskUUIDs)
-ReplyCheck = Callable[[dict], bool]  # is this reply the one we asked for?
+from benchmarks.serverproc import API_KEY, Expected, ServerProcess, turns
 
 
 @dataclass
@@ -26,10 +23,10 @@ class Batch:
     wall: float = 0.0
     failures: int = 0  # answered, but not with the expected reply
     server_cpu: float | None = None  # seconds of CPU the server used meanwhile, when measured
-    generator_cpu: float | None = None  # seconds of CPU the load generator itself used (wrk, or this process)...
-    generator_wall: float = 0.0  # ...in these seconds of its run (its start-up and connecting included)
+    generator_cpu: float | None = None  # seconds of CPU this process (the load generator) used...
+    generator_wall: float = 0.0  # ...in these seconds
 
-    def merge(self, other: "Batch") -> None:
+    def merge(self, other: Batch) -> None:
         self.latencies += other.latencies
         self.wall += other.wall
         self.failures += other.failures
@@ -54,21 +51,16 @@ class Batch:
 
 def percentile(ordered: list[float], pct: float) -> float | None:
     """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1] if ordered else None
 
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-async def _closed_loop(clients: int, total: int, time_cap: float, one_client) -> Batch:
-    """Run ``clients`` copies of ``one_client(take_ticket, batch)`` until ``total`` requests or the cap."""
-    batch = Batch()
-    issued = 0
-    deadline = time.monotonic() + time_cap
+async def closed_loop(clients: int, total: int, time_cap: float, one_client) -> Batch:
+    """``clients`` copies of ``one_client(take_ticket, batch)`` until ``total`` requests or the cap."""
+    batch, issued, deadline = Batch(), 0, time.monotonic() + time_cap
 
     def take_ticket() -> bool:
         nonlocal issued
@@ -83,46 +75,55 @@ async def _closed_loop(clients: int, total: int, time_cap: float, one_client) ->
     return batch
 
 
-async def rest_load(base_url: str, api_key: str, make_body: BodyMaker, check: ReplyCheck, *,
-                    clients: int, total: int, time_cap: float) -> Batch:
-    """POST /v1 from ``clients`` concurrent clients, one keep-alive connection each."""
-    connector = aiohttp.TCPConnector(limit=clients, force_close=False)
-    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-        async def client(take_ticket, batch: Batch) -> None:
-            while take_ticket():
-                body = json.dumps(make_body()).encode()
-                started = time.perf_counter()
-                async with session.post(f"{base_url}/v1", data=body) as response:
-                    reply = await response.json(content_type=None)
-                batch.latencies.append(time.perf_counter() - started)
-                batch.failures += not check(reply)
+async def load(server: ServerProcess, transport: str, make_body: Callable[[], list], expected: Expected, *,
+               clients: int, total: int, time_cap: float) -> Batch:
+    """``total`` requests (fresh bodies from ``make_body``) from ``clients`` clients, REST or "ws"."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+        if transport == "rest":
+            headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 
-        return await _closed_loop(clients, total, time_cap, client)
-
-
-async def ws_load(ws_url: str, api_key: str, make_body: BodyMaker, check: ReplyCheck, *,
-                  clients: int, total: int, time_cap: float) -> Batch:
-    """One text frame in, one reply frame out, on ``clients`` sockets authenticated beforehand."""
-    async with aiohttp.ClientSession() as session:
-        sockets = [await session.ws_connect(ws_url, max_msg_size=0) for _ in range(clients)]
-        try:
-            for ws in sockets:
-                await ws.send_str(json.dumps([{"taskType": "authentication", "apiKey": api_key}]))
+            async def ask(_client, body: str) -> dict:
+                async with session.post(f"{server.base_url}/v1", data=body.encode(), headers=headers) as response:
+                    return await response.json(content_type=None)
+            pool = [None] * clients
+        else:
+            pool = [await session.ws_connect(server.ws_url, max_msg_size=0) for _ in range(clients)]
+            for ws in pool:
+                await ws.send_str(json.dumps([{"taskType": "authentication", "apiKey": API_KEY}]))
                 await ws.receive_str(timeout=30)
-            pool = list(sockets)
 
+            async def ask(ws, body: str) -> dict:
+                await ws.send_str(body)
+                return json.loads(await ws.receive_str(timeout=30))
+        sockets = [ws for ws in pool if ws is not None]
+        try:
             async def client(take_ticket, batch: Batch) -> None:
-                ws = pool.pop()
+                connection = pool.pop()
                 while take_ticket():
-                    frame = json.dumps(make_body())
+                    body = json.dumps(make_body())
                     started = time.perf_counter()
-                    await ws.send_str(frame)
-                    reply = json.loads(await ws.receive_str(timeout=30))
+                    reply = await ask(connection, body)
                     batch.latencies.append(time.perf_counter() - started)
-                    batch.failures += not check(reply)
+                    batch.failures += not expected.check(reply)
 
-            return await _closed_loop(clients, total, time_cap, client)
+            return await closed_loop(clients, total, time_cap, client)
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def alternate(servers: dict[str, ServerProcess], rounds: int,
+                    one_batch: Callable[[str, ServerProcess], Awaitable[Batch]]) -> dict[str, Batch]:
+    """``rounds`` batches per server (``turns``); the server's and this process's CPU measured
+    around each."""
+    batches = {name: Batch() for name in servers}
+    for _round, name in turns(list(servers), rounds):
+        server = servers[name]
+        cpu_before, own_before, started = server.cpu_seconds(), time.process_time(), time.monotonic()
+        batch = await one_batch(name, server)
+        batch.generator_cpu, batch.generator_wall = time.process_time() - own_before, time.monotonic() - started
+        cpu_after = server.cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            batch.server_cpu = cpu_after - cpu_before
+        batches[name].merge(batch)
+    return batches

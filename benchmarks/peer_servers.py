@@ -1,9 +1,11 @@
-"""The mock servers users would pick instead of vidmock, found and started for ``benchmarks/peers.py``.
+"""The mock servers users would pick instead of vidmock, told the API and started for ``peers.py``.
 
 Prism (npm ``@stoplight/prism-cli``) and WireMock standalone (the jar inside npm ``wiremock``), as
-``benchmarks/install_peers.sh`` installs them under ``$VIDMOCK_PEERS_HOME`` (default
-``~/.cache/vidmock-peers``). Each is started directly (``node`` / ``java -jar``, no npm wrapper), on
-127.0.0.1 and a free port, with the contract of ``peer_contracts.py`` written to a work folder.
+``install_peers.sh`` installs them under ``$VIDMOCK_PEERS_HOME`` (default ``~/.cache/vidmock-peers``),
+each started directly (``node`` / ``java -jar``) on 127.0.0.1. Both get the request schema vidmock
+validates with, generated at run time from ``schemas/``: a task array whose items are any of the
+task schemas, definitions inlined. What neither can be told is the model profile (allowed sizes,
+cross-field rules), which vidmock checks after the schema.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.peer_contracts import prism_document, wiremock_mapping
 from benchmarks.serverproc import ServerProcess, free_port, start_listening
+from mockserver import contract
 
 PEERS_HOME = Path(os.environ.get("VIDMOCK_PEERS_HOME", Path.home() / ".cache" / "vidmock-peers"))
 PRISM_PACKAGE = PEERS_HOME / "node_modules" / "@stoplight" / "prism-cli"
 WIREMOCK_PACKAGE = PEERS_HOME / "node_modules" / "wiremock"
+DROPPED_KEYWORDS = ("$schema", "$id", "$comment")  # file-level keys; nested, they would start new schema resources
 
 
 @dataclass(frozen=True)
@@ -47,23 +51,14 @@ PEERS = {
 
 
 def prism_version() -> str | None:
-    return _package_version(PRISM_PACKAGE)
+    try:
+        return json.loads((PRISM_PACKAGE / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def wiremock_jar() -> Path | None:
     return next(iter(sorted(WIREMOCK_PACKAGE.glob("**/wiremock-standalone-*.jar"))), None)
-
-
-def wiremock_version() -> str | None:
-    jar = wiremock_jar()
-    return jar.stem.removeprefix("wiremock-standalone-") if jar else None
-
-
-def _package_version(package: Path) -> str | None:
-    try:
-        return json.loads((package / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def missing(peer: Peer) -> str | None:
@@ -79,7 +74,52 @@ def missing(peer: Peer) -> str | None:
 
 
 def product(peer: Peer) -> str:
-    return f"Prism {prism_version()}" if peer.name.startswith("prism") else f"WireMock {wiremock_version()}"
+    if peer.name.startswith("prism"):
+        return f"Prism {prism_version()}"
+    jar = wiremock_jar()
+    return f"WireMock {jar.stem.removeprefix('wiremock-standalone-') if jar else None}"
+
+
+def task_array_schema() -> dict:
+    """The body of ``POST /v1``: the envelope (an array of at least one task), each item any of the
+    task schemas (each requires its own ``taskType``, so at most one can match)."""
+    def without_file_keys(node: Any) -> Any:
+        if isinstance(node, list):
+            return [without_file_keys(item) for item in node]
+        if isinstance(node, dict):
+            return {key: without_file_keys(value) for key, value in node.items() if key not in DROPPED_KEYWORDS}
+        return node
+    tasks = [without_file_keys(contract.task_schema(task_type)) for task_type in contract.task_types()]
+    return {**without_file_keys(contract.schema("envelope.json")), "items": {"anyOf": tasks}}
+
+
+def prism_document(reply_status: int, reply: Any) -> dict:
+    """OpenAPI 3.1 for Prism: ``POST /v1`` with the task-array body (a violation is a 422), a bearer
+    key required (missing: 401), and ``reply`` as the one static example."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Runware videoInference (generated from vidmock's schemas/)", "version": "1"},
+        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"apiKey": []}],
+        "paths": {"/v1": {"post": {
+            "operationId": "runTasks",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": task_array_schema()}}},
+            "responses": {str(reply_status): {"description": "the reply vidmock gave for this workload",
+                                              "content": {"application/json": {"schema": {"type": "object"},
+                                                                               "example": reply}}}},
+        }}},
+    }
+
+
+def wiremock_mapping(reply_status: int, reply_text: str) -> dict:
+    """A WireMock stub: ``POST /v1`` with a bearer key and a body matching the task-array schema
+    (``matchesJsonSchema``, draft 7) answers ``reply_text``; anything else matches no stub (404)."""
+    return {
+        "request": {"method": "POST", "url": "/v1", "headers": {"Authorization": {"matches": "Bearer \\S+"}},
+                    "bodyPatterns": [{"matchesJsonSchema": json.dumps(task_array_schema()), "schemaVersion": "V7"}]},
+        "response": {"status": reply_status, "headers": {"Content-Type": "application/json; charset=utf-8"},
+                     "body": reply_text},
+    }
 
 
 def start_peer(peer: Peer, workdir: Path, reply_status: int, reply_text: str) -> ServerProcess:
@@ -90,9 +130,8 @@ def start_peer(peer: Peer, workdir: Path, reply_status: int, reply_text: str) ->
     if peer.name.startswith("prism"):
         document = folder / "openapi.json"
         document.write_text(json.dumps(prism_document(reply_status, json.loads(reply_text)), indent=1))
-        entry = PRISM_PACKAGE / "dist" / "index.js"
-        argv = [shutil.which("node"), str(entry), "mock", "--host", "127.0.0.1", "--port", str(port),
-                *peer.options, str(document)]
+        argv = [shutil.which("node"), str(PRISM_PACKAGE / "dist" / "index.js"), "mock", "--host", "127.0.0.1",
+                "--port", str(port), *peer.options, str(document)]
     else:
         (folder / "mappings").mkdir()
         (folder / "mappings" / "tasks.json").write_text(json.dumps(wiremock_mapping(reply_status, reply_text), indent=1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from benchmarks.serverproc import ratio as _ratio, target
 from benchmarks.wrkload import WrkRun, histogram_percentile
 
 WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
@@ -61,10 +62,6 @@ def _ms(micros: int | None) -> float | None:
     return None if micros is None else round(micros / 1000, 3)
 
 
-def _ratio(value, reference) -> float | None:
-    return round(value / reference, 3) if value and reference else None
-
-
 def progress(run: WrkRun, cpu: float | None) -> str:
     """One run in one line, for stderr while the benchmark runs."""
     per_request = f"{cpu / max(run.answered, 1) * 1e6:7.1f}" if cpu is not None else "      -"
@@ -97,9 +94,9 @@ def targets(workloads: dict) -> list[dict]:
             for server, bound in bounds:
                 found = cell["ratios"].get(f"vidmock/{server}", {}).get("rps")
                 if found is not None:
-                    checks.append({"target": f"{name} {cell['clients']} clients: vidmock req/s >= {bound} x {server}",
-                                   "workload": name, "clients": cell["clients"], "server": server, "bound": bound,
-                                   "ratio": found, "met": found >= bound})
+                    checks.append(target(f"{name} {cell['clients']} clients: vidmock req/s >= {bound} x {server}",
+                                         bound, found, key="ratio", workload=name, clients=cell["clients"],
+                                         server=server))
     return checks
 
 
@@ -148,18 +145,15 @@ def markdown(result: dict) -> str:
     """The figures tables and issue 18's targets of one ``peers.py`` report, as docs/performance.md
     shows them: ``python -m benchmarks.peers_report REPORT.json``."""
     parts = []
-    for name, workload in result["workloads"].items():
+    for name in result["workloads"]:
         lines = [f"{TITLES.get(name, name)}:", "",
                  "| server | clients | req/s | p50 / p99 ms | CPU µs/req | cores busy | RSS MiB before → after "
                  "| vidmock/server req/s | vidmock/server CPU |", "|---|---|---|---|---|---|---|---|---|"]
-        for cell in workload["cells"]:
-            for server, figures in cell["servers"].items():
-                ratio = cell["ratios"].get(f"vidmock/{server}", {})
-                lines.append(f"| {server} | {cell['clients']} | {_whole(figures['rps'])} | {_short(figures['p50_ms'])} / "
-                             f"{_short(figures['p99_ms'])} | {_whole(figures['cpu_us_per_request'])} | "
-                             f"{_fixed(figures['server_cpu_share'])} | {_mib(figures['rss_before_kib'])} → "
-                             f"{_mib(figures['rss_after_kib'])} | {_fixed(ratio.get('rps'))} | "
-                             f"{_fixed(ratio.get('cpu_per_request'))} |")
+        lines += [f"| {row['server']} | {row['clients']} | {_whole(row['rps'])} | {_short(row['p50_ms'])} / "
+                  f"{_short(row['p99_ms'])} | {_whole(row['cpu_us_per_request'])} | {_fixed(row['server_cpu_share'])} "
+                  f"| {_mib(row['rss_before_kib'])} → {_mib(row['rss_after_kib'])} | "
+                  f"{_fixed(row['vidmock_rps_ratio'])} | {_fixed(row['vidmock_cpu_ratio'])} |"
+                  for row in table(result["workloads"]) if row["workload"] == name]
         parts.append("\n".join(lines))
     found = {(check["workload"], check["clients"], check["server"]): check for check in targets(result["workloads"])}
     rows = ["| target | " + " | ".join(f"{name}, {clients} client{'s' if clients > 1 else ''}"

@@ -1,17 +1,10 @@
 """Benchmark: a 50-test suite on the pytest plugin, with an empty render cache and with it restored.
 
-Reproduce with ``python benchmarks/plugin_cache.py [--tests 50] [--workers 2] [--repeat 3]``; prints
-one JSON document. The suite (``plugin_suite.py``) has ``--tests`` tests over 5 distinct videos (sizes
-and durations, each with its seed); each test submits one task, polls it, downloads the video and
-its poster. Every figure is a run of ``python -m pytest`` in a subprocess: wall time and CPU time of all its
-processes (medians of ``--repeat`` rounds; a round runs every layout), and what the servers'
-synthesizers did (``renders``: videos assembled;
-``ffmpeg_runs``: every ffmpeg process of a render; ``probes``: toolchain probes, one per server
-process at most). ``floor`` is the same number of tests doing nothing, under the same workers:
-pytest and xdist's own cost, which the other figures include.
-
-Layouts, each run cold (an empty cache folder) and warm (the same folder again, as a CI job that
-restores its cache):
+The suite is ``plugin_suite.py``. Every figure is a ``python -m pytest`` subprocess: wall and CPU
+time of all its processes (medians of ``--repeat`` rounds, a round running every layout) and what
+the servers' synthesizers did (renders, ffmpeg runs, toolchain probes). ``floor`` is as many tests
+doing nothing: pytest's and xdist's own cost. Layouts, each cold (an empty cache folder) and warm
+(the same folder again, as a CI job that restores its cache):
 - ``per_worker``: the plugin as shipped under ``-n WORKERS``: a server per worker, one shared
   render cache (``--vidmock-cache-dir``);
 - ``shared_server``: one ``vidmock serve`` for all workers (``VIDMOCK_EXTERNAL_URL``), started
@@ -23,21 +16,15 @@ restores its cache):
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.plugin_suite import SPECS, SuiteRun, run_suite, write_suite  # noqa: E402
-from benchmarks.serverproc import command_line, machine, start_vidmock  # noqa: E402
+from benchmarks.plugin_suite import SPECS, SuiteRun, run_suite, write_suite
+from benchmarks.serverproc import arguments, print_report, ratio, start_vidmock
 
 COUNTERS = ("renders", "ffmpeg_runs", "probes")
 FLOOR_TESTS = """
@@ -86,11 +73,8 @@ def layouts_of(suite: Path, floor_suite: Path, xdist: list[str]):
         return lambda cache: run_suite(suite, *workers, "--vidmock-cache-dir", str(cache), env=env)
 
     def shared(cache: Path) -> SuiteRun:
-        server = start_vidmock("--cache-dir", str(cache))
-        try:
+        with start_vidmock("--cache-dir", str(cache)) as server:
             return run_suite(suite, *xdist, env={"VIDMOCK_EXTERNAL_URL": server.base_url})
-        finally:
-            server.stop()
 
     return {
         "floor": lambda cache: run_suite(floor_suite, *xdist),
@@ -102,7 +86,7 @@ def layouts_of(suite: Path, floor_suite: Path, xdist: list[str]):
     }
 
 
-def main(tests: int, workers: int, repeat: int) -> dict:
+def run(tests: int, workers: int, repeat: int) -> dict:
     xdist = ["-n", str(workers)]
     with tempfile.TemporaryDirectory(prefix="vidmock-plugin-bench-") as scratch:
         root = Path(scratch)
@@ -121,10 +105,8 @@ def main(tests: int, workers: int, repeat: int) -> dict:
                         measured[name].setdefault(phase, []).append(measure(lambda: run(Path(cache))))
     layouts = {name: {phase: summary(runs) for phase, runs in phases.items()} for name, phases in measured.items()}
     floors = {"per_worker": "floor", "shared_server": "floor", "unshared": "floor", "serial": "serial_floor"}
-    ratio = lambda a, b: round(a / b, 3)  # noqa: E731
     figure = lambda name, phase, kind="cpu_s": layouts[name][phase][kind]  # noqa: E731
     return {
-        "benchmark": "plugin_cache", "command": command_line(), "machine": machine(),
         "suite": {"tests": tests, "distinct_videos": len(SPECS), "workers": workers, "repeat": repeat},
         "layouts": layouts,
         "above_floor_cpu_s": {name: {phase: round(figure(name, phase) - figure(floor, "once"), 2) for phase in ("cold", "warm")}
@@ -142,10 +124,11 @@ def main(tests: int, workers: int, repeat: int) -> dict:
     }
 
 
+def main(argv=None) -> None:
+    args = arguments(__doc__, argv, quick={"tests": 5, "repeat": 1}, tests=(50, "tests in the suite"),
+                     workers=(2, "pytest-xdist workers (-n)"), repeat=(3, "rounds per figure (medians reported)"))
+    print_report("plugin_cache", lambda: run(args.tests, args.workers, args.repeat))
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tests", type=int, default=50, help="tests in the suite")
-    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (-n)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median wall time reported)")
-    args = parser.parse_args()
-    print(json.dumps(main(args.tests, args.workers, args.repeat), indent=2))
+    main()

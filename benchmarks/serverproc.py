@@ -1,13 +1,15 @@
-"""Run a server (vidmock, the floor server, a peer mock) in its own process for a benchmark or a test.
+"""What every benchmark shares: its servers, each in its own process (so the load generator's CPU
+never counts as theirs), the tasks it sends and the replies it expects, the machine it ran on, its
+command line and how it prints its JSON. (Tests import the server start-up from here too.)
 
-Servers under measurement live in separate processes so the load generator's CPU never counts as
-theirs. vidmock and the floor announce their address on stdout as ``<name> serving on
-http://HOST:PORT`` (how ``vidmock serve --port 0`` reports the free port it picked); a peer is told
-its port and polled until it answers. A server's CPU and memory are those of its whole process tree.
+vidmock and the floor announce their address on stdout as ``<name> serving on http://HOST:PORT``;
+a peer is told its port and polled until it answers. A server's CPU and memory are those of its
+whole process tree.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import http.client
 import json
@@ -21,14 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
+
+import aiohttp
 
 SERVING_LINE = re.compile(r"serving on (http://\S+)")
 BENCHMARKS = Path(__file__).resolve().parent
 STARTUP_TIMEOUT = 30.0  # seconds; imports plus ffmpeg discovery on a loaded 2-core machine
+API_KEY = "bench-key"
+MODEL = "alibaba:wan@2.7"
+CACHED_SEED = 4242  # every cached submit asks for this seed: one render, then cache hits
 
 
 @dataclass
@@ -37,6 +45,13 @@ class ServerProcess:
     base_url: str
     stderr_path: Path
     startup_s: float | None = None  # seconds from the start to the first sign of readiness
+    final_stderr: str | None = None  # kept once stopped (the file is then removed)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
 
     @property
     def ws_url(self) -> str:
@@ -46,20 +61,16 @@ class ServerProcess:
         """A memory figure of ``/proc/<pid>/status`` in KiB (``VmHWM`` = peak RSS, ``VmRSS`` = now)."""
         return status_kib(self.process.pid, field)
 
-    final_stderr: str | None = None  # kept once stopped (the file is then removed)
-
     def pids(self) -> list[int]:
-        """The started process and its live descendants, so a launcher (a shell, npm, a wrapper
-        script) never hides the process that does the work."""
+        """The started process and its live descendants: a launcher (npm, a wrapper script) never
+        hides the process that does the work."""
         return [self.process.pid, *descendants(self.process.pid)]
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the server's processes (``pids``) have used so far, all threads. A descendant
-        that exits between two readings takes its share with it; servers under load fork none."""
+        """CPU time the server's processes have used so far, all threads."""
         own = process_cpu_seconds(self.process.pid)
-        if own is None:
-            return None
-        return own + sum(process_cpu_seconds(pid) or 0.0 for pid in descendants(self.process.pid))
+        return None if own is None else own + sum(process_cpu_seconds(pid) or 0.0
+                                                  for pid in descendants(self.process.pid))
 
     def rss_kib(self) -> int | None:
         """Resident memory now (``VmRSS``), summed over the server's processes."""
@@ -67,9 +78,7 @@ class ServerProcess:
         return sum(size for size in sizes if size is not None) if sizes[0] is not None else None
 
     def stderr_text(self) -> str:
-        if self.final_stderr is not None:
-            return self.final_stderr
-        return self.stderr_path.read_text(errors="replace")
+        return self.final_stderr if self.final_stderr is not None else self.stderr_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 15.0) -> int:
         """Ctrl-C (a clean shutdown), then a kill if it does not leave in time; the exit code."""
@@ -90,10 +99,9 @@ class ServerProcess:
 
 def status_kib(pid: int, field: str) -> int | None:
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
+        match = re.search(rf"^{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
     except OSError:
         return None
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else None
 
 
@@ -130,20 +138,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def vidmock_command() -> list[str]:
-    """``vidmock`` from the running interpreter's environment (``python -m mockserver`` otherwise)."""
-    script = Path(sys.executable).parent / "vidmock"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
-
-
 def start_vidmock(*options: str, env: dict | None = None) -> ServerProcess:
-    """``vidmock serve --port 0 OPTIONS...`` (default host, so 127.0.0.1). Its render cache is its
-    own and new (``--cache-dir none``) unless OPTIONS name one: "cold" means cold in every run."""
-    return start_process([*vidmock_command(), "serve", "--port", "0", "--cache-dir", "none", *options], env=env)
+    """``vidmock serve --port 0 OPTIONS...`` (so 127.0.0.1), from the running interpreter's
+    environment. Its render cache is its own and new (``--cache-dir none``) unless OPTIONS name one:
+    "cold" means cold in every run."""
+    script = Path(sys.executable).parent / "vidmock"
+    vidmock = [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
+    return start_process([*vidmock, "serve", "--port", "0", "--cache-dir", "none", *options], env=env)
 
 
 def start_floor() -> ServerProcess:
-    """The minimal aiohttp server that only parses and echoes JSON (see floor_server.py)."""
+    """The least an aiohttp server can do with a task array (``floor_server.py``); run as a file, as
+    it imports nothing of this folder."""
     return start_process([sys.executable, str(BENCHMARKS / "floor_server.py")])
 
 
@@ -153,8 +159,7 @@ def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
     line = ""
     while time.monotonic() < started + STARTUP_TIMEOUT:
         line = process.stdout.readline()
-        match = SERVING_LINE.search(line)
-        if match:
+        if match := SERVING_LINE.search(line):
             return ServerProcess(process, match.group(1), stderr_path, startup_s=time.monotonic() - started)
         if not line and process.poll() is not None:
             break
@@ -162,8 +167,8 @@ def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
 
 
 def start_listening(argv: list[str], port: int, env: dict | None = None) -> ServerProcess:
-    """A server told its port on the command line that announces nothing we rely on (Prism,
-    WireMock): its output is discarded and it is ready once ``GET /`` gets any HTTP answer."""
+    """A server told its port that announces nothing we rely on (Prism, WireMock): its output is
+    discarded and it is ready once ``GET /`` gets any HTTP answer."""
     started = time.monotonic()
     process, stderr_path = _spawn(argv, env, stdout=subprocess.DEVNULL)
     while time.monotonic() < started + STARTUP_TIMEOUT and process.poll() is None:
@@ -202,35 +207,122 @@ def _give_up(process: subprocess.Popen, stderr_path: Path, why: str) -> NoReturn
     raise RuntimeError(f"{why}\n{stderr}")
 
 
+# --- what the benchmarks send, and the replies they expect -----------------------------------------
+
+def video_task(seed: int = CACHED_SEED, **fields) -> dict:
+    """A valid 1280x720 2 s videoInference with a fresh taskUUID; ``fields`` change it."""
+    return {"taskType": "videoInference", "taskUUID": str(uuid.uuid4()), "model": MODEL,
+            "positivePrompt": "benchmark", "width": 1280, "height": 720, "duration": 2, "seed": seed, **fields}
+
+
+def first_item(reply: dict) -> dict:
+    data = reply.get("data") if isinstance(reply, dict) else None
+    return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A right reply, as the aiohttp client checks it (parsed) and as wrk's Lua script does (Lua
+    patterns the reply text must and must not match)."""
+    check: Callable[[dict], bool]
+    pattern: str
+    refuse: str = ""
+
+
+ACK = Expected(lambda reply: first_item(reply).get("taskType") == "videoInference" and "errors" not in reply,
+               '"taskType":%s*"videoInference"', '"errors"')
+SUCCESS = Expected(lambda reply: first_item(reply).get("status") == "success", '"status":%s*"success"', '"errors"')
+ECHO = Expected(lambda reply: bool(first_item(reply).get("taskType")), '"taskType":%s*"')
+PONG = Expected(lambda reply: first_item(reply).get("pong") is True, '"pong":%s*true')
+
+
+async def submit_and_poll(session: aiohttp.ClientSession, base_url: str, task: dict, *, interval: float,
+                          deadline: float) -> tuple[dict, dict | None]:
+    """POST ``task``, then getResponse every ``interval`` s while it is processing, until the
+    ``time.monotonic()`` deadline: the ack and the last reply (None if refused or out of time)."""
+    async def post(tasks: list) -> dict:
+        async with session.post(f"{base_url}/v1", json=tasks) as response:
+            return await response.json(content_type=None)
+
+    ack = await post([task])
+    while ACK.check(ack) and time.monotonic() < deadline:
+        reply = await post([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+        if {item.get("status") for item in reply.get("data") or [{}]} != {"processing"}:
+            return ack, reply
+        await asyncio.sleep(interval)
+    return ack, None
+
+
+async def finished_task(base_url: str, task_uuid: str | None = None) -> str:
+    """Submit the cached-seed task (a new taskUUID unless given) and wait for success: its render
+    warms the cache, and its taskUUID is what getResponse workloads ask for."""
+    task = video_task() | ({"taskUUID": task_uuid} if task_uuid else {})
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as session:
+        ack, reply = await submit_and_poll(session, base_url, task, interval=0.05, deadline=time.monotonic() + 60)
+    assert reply is not None and SUCCESS.check(reply), f"the warm-up task did not succeed: {ack} {reply}"
+    return task["taskUUID"]
+
+
+async def health(base_url: str) -> dict:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base_url}/__mock/health") as response:
+            return await response.json()
+
+
+def ratio(value, reference) -> float | None:
+    return round(value / reference, 3) if value and reference else None
+
+
+def target(text: str, bound: float, value, *, key: str = "measured", at_most: bool = False, **where) -> dict:
+    """A stated target checked in this run: ``value`` (reported under ``key``) at least ``bound``,
+    or at most it."""
+    met = value is not None and (value <= bound if at_most else value >= bound)
+    return {"target": text, **where, "bound": bound, key: value, "met": met}
+
+
+def turns(names: list[str], rounds: int):
+    """(round, name) in the order every benchmark measures: one server at a time, the order
+    reversed in odd rounds, so machine noise hits all alike."""
+    for round_number in range(rounds):
+        for name in names if round_number % 2 == 0 else names[::-1]:
+            yield round_number, name
+
+
+# --- the command line, the machine, the JSON printed --------------------------------------------
+
+def arguments(doc: str, argv=None, quick: dict | None = None, **options) -> argparse.Namespace:
+    """A benchmark's options: ``name=(default, help)`` (the type is the default's), or a dict of
+    ``add_argument`` keywords; ``--quick`` sets the ``quick`` values, for a smoke run."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    for name, spec in options.items():
+        keywords = spec if isinstance(spec, dict) else {"default": spec[0], "type": type(spec[0]), "help": spec[1]}
+        parser.add_argument("--" + name.replace("_", "-"), **keywords)
+    if quick:
+        parser.add_argument("--quick", action="store_true", help="a smoke run: " + ", ".join(
+            f"--{name.replace('_', '-')} {value}" for name, value in quick.items()))
+    args = parser.parse_args(argv)
+    if quick and args.quick:
+        vars(args).update(quick)
+    return args
+
+
+def comma_list(kind=str) -> Callable[[str], list]:
+    return lambda text: [kind(item) for item in text.split(",") if item]
+
+
 def machine() -> dict:
     """What a figure was measured on: the same keys in every benchmark's output."""
-    import aiohttp
-
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), None)
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "aiohttp": aiohttp.__version__,
-            "platform": platform.platform(), "cpu": _cpu_model()}
+            "platform": platform.platform(), "cpu": cpu}
 
 
-def _cpu_model() -> str | None:
+def _read(path: str) -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        return Path(path).read_text()
     except OSError:
-        pass
-    return None
-
-
-def print_run(benchmark: Coroutine[Any, Any, dict]) -> None:
-    """Run a benchmark's coroutine and print its JSON, with the seconds the run took."""
-    print_result(lambda: asyncio.run(benchmark))
-
-
-def print_result(benchmark: Callable[[], dict]) -> None:
-    """Run a benchmark and print its JSON, with the seconds the run took."""
-    started = time.monotonic()
-    result = benchmark()
-    result["duration_s"] = round(time.monotonic() - started, 1)
-    print(json.dumps(result, indent=2))
+        return ""
 
 
 def code_revision(checkout: Path = BENCHMARKS) -> str | None:
@@ -244,7 +336,20 @@ def code_revision(checkout: Path = BENCHMARKS) -> str | None:
 
 
 def command_line() -> str:
-    """The exact command that produced this output, to print alongside the figures."""
-    spec = getattr(sys.modules["__main__"], "__spec__", None)  # set when run as ``python -m benchmarks.X``
+    """The exact command that produced this output (``python -m benchmarks.X ...``)."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
     program = ["-m", spec.name] if spec is not None else [os.path.relpath(sys.argv[0])]
     return shlex.join(["python", *program, *sys.argv[1:]])
+
+
+def print_report(name: str, benchmark: Callable[[], object]) -> dict:
+    """Run ``benchmark`` (a function returning a dict, or a coroutine of one) and print its JSON
+    after the benchmark's name, its command and the machine, with the seconds the run took."""
+    started = time.monotonic()
+    result = benchmark()
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    report = {"benchmark": name, "command": command_line(), "machine": machine(), **result,
+              "duration_s": round(time.monotonic() - started, 1)}
+    print(json.dumps(report, indent=2))
+    return report

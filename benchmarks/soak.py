@@ -1,40 +1,25 @@
 """Nothing lost: N tasks from C concurrent clients, every one acknowledged, completed and its
 webhooks delivered exactly once per result, with the server's peak memory bounded.
 
-vidmock runs as ``vidmock serve --port 0`` in its own process; this process holds the clients and
-the webhook receivers (aiohttp servers on 127.0.0.1, counting deliveries by (taskUUID,
-videoUUID)). Each client submits a videoInference with a webhookURL, then polls getResponse until
-success. Tasks draw their (size, seed, numberResults) from a few combinations, so after the first
-renders the synthesizer's cache serves nearly every video: the run measures the server's
-bookkeeping, not ffmpeg on 2 cores.
-
-Run: ``python benchmarks/soak.py`` (10,000 tasks, 64 clients; a few minutes). Prints JSON; exits 1
-if anything was lost or doubled, or the peak RSS passed the bound. ``tests/test_soak_small.py``
-runs the same ``soak()`` at 300 tasks.
+vidmock runs in its own process; this one holds the clients and the webhook receivers (aiohttp
+servers on 127.0.0.1, counting deliveries by (taskUUID, videoUUID)). Tasks draw their (size,
+seed, numberResults) from a few combinations, so the run measures the server's bookkeeping, not
+ffmpeg. Exits 1 if anything was lost or doubled, or the peak RSS passed the bound.
+``tests/server/test_soak_small.py`` runs the same ``soak()`` at 300 tasks.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.serverproc import API_KEY, arguments, health, print_report, start_vidmock, submit_and_poll, video_task
 
-from benchmarks.serverproc import ServerProcess, command_line, machine, start_vidmock  # noqa: E402
-
-API_KEY = "soak-key"
-MODEL = "alibaba:wan@2.7"
 SIZES = ((1280, 720), (960, 960))
 SEEDS = (11, 12, 13)
 NUMBER_RESULTS = (1, 1, 1, 2)  # every fourth task asks for two videos (two webhooks)
@@ -100,42 +85,28 @@ async def run_clients(base_url: str, hook_urls: list[str], tally: Tally, tasks: 
                       deadline: float) -> None:
     """``clients`` closed-loop clients share ``tasks`` tickets; each: submit, then poll to success."""
     tickets = iter(range(tasks))
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector, headers={"Authorization": f"Bearer {API_KEY}"}) as session:
-
-        async def post(tasks_: list) -> dict:
-            async with session.post(f"{base_url}/v1", json=tasks_) as response:
-                return await response.json(content_type=None)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients), headers=headers) as session:
 
         async def one_task(index: int) -> None:
-            task_uuid = str(uuid.uuid4())
-            task = {"taskType": "videoInference", "taskUUID": task_uuid, "model": MODEL,
-                    "positivePrompt": "soak", "duration": 2, "webhookURL": hook_urls[index % len(hook_urls)],
-                    **task_plan(index)}
+            task = video_task(webhookURL=hook_urls[index % len(hook_urls)], **task_plan(index))
             tally.submitted += 1
-            ack = await post([task])
-            if ack.get("data") != [{"taskType": "videoInference", "taskUUID": task_uuid}]:
+            ack, reply = await submit_and_poll(session, base_url, task, interval=POLL_INTERVAL, deadline=deadline)
+            if ack.get("data") != [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]:
                 tally.note_unexpected("ack", ack)
                 return
             tally.acknowledged += 1
-            while time.monotonic() < deadline:
-                reply = await post([{"taskType": "getResponse", "taskUUID": task_uuid}])
-                items = reply.get("data") or []
-                statuses = {item.get("status") for item in items}
-                if statuses == {"success"} and len(items) == task["numberResults"]:
-                    tally.completed += 1
-                    tally.expected_results.update((task_uuid, item["videoUUID"]) for item in items)
-                    return
-                if statuses != {"processing"}:
-                    tally.note_unexpected("getResponse", reply)
-                    return
-                await asyncio.sleep(POLL_INTERVAL)
+            items = (reply or {}).get("data") or []
+            if {item.get("status") for item in items} == {"success"} and len(items) == task["numberResults"]:
+                tally.completed += 1
+                tally.expected_results.update((task["taskUUID"], item["videoUUID"]) for item in items)
+            elif reply is not None:
+                tally.note_unexpected("getResponse", reply)
 
         async def client() -> None:
             for index in tickets:
-                if time.monotonic() >= deadline:
-                    return
-                await one_task(index)
+                if time.monotonic() < deadline:
+                    await one_task(index)
 
         await asyncio.gather(*(client() for _ in range(clients)))
 
@@ -160,65 +131,53 @@ def verdict(tally: Tally, tasks: int) -> dict:
     }
 
 
-def nothing_lost(check: dict) -> bool:
-    return (check["all_acknowledged"] and check["all_completed"] and not check["missing_webhooks"]
-            and not check["duplicate_webhooks"] and not check["unexpected_webhooks"]
-            and not check["malformed_webhooks"])
-
-
-async def soak(tasks: int, clients: int, time_limit: float, server: ServerProcess | None = None) -> dict:
-    """Run the whole scenario against ``server`` (default: a fresh ``vidmock serve``); the report."""
-    own_server = server is None
-    server = server or start_vidmock("--seed", "7")
+async def soak(tasks: int, clients: int, time_limit: float) -> dict:
+    """The whole scenario against a fresh ``vidmock serve``; the report."""
     tally = Tally()
     runners, hook_urls = await start_receivers(tally, RECEIVERS)
     started = time.monotonic()
     deadline = started + time_limit
     try:
-        await run_clients(server.base_url, hook_urls, tally, tasks, clients, deadline)
-        load_seconds = time.monotonic() - started
-        await wait_for_webhooks(tally, deadline, settle=1.0)
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{server.base_url}/__mock/health") as response:
-                health = await response.json()
-        peak_rss_kib = server.status_kib("VmHWM")
+        with start_vidmock("--seed", "7") as server:
+            await run_clients(server.base_url, hook_urls, tally, tasks, clients, deadline)
+            load_seconds = time.monotonic() - started
+            await wait_for_webhooks(tally, deadline, settle=1.0)
+            counters = await health(server.base_url)
+            peak_rss_kib = server.status_kib("VmHWM")
     finally:
         for runner in runners:
             await runner.cleanup()
-        if own_server:
-            server.stop()
     check = verdict(tally, tasks)
     results = len(tally.expected_results)
     return {
         "tasks": tasks, "clients": clients, "submitted": tally.submitted, "acknowledged": tally.acknowledged,
         "completed": tally.completed, "results": results, "webhooks_received": sum(tally.webhooks.values()),
-        "check": check, "nothing_lost": nothing_lost(check),
+        "check": check, "nothing_lost": check["all_acknowledged"] and check["all_completed"] and not any(
+            count for key, count in check.items() if key.endswith("_webhooks")),
         "load_seconds": round(load_seconds, 1), "tasks_per_second": round(tally.completed / load_seconds, 1),
         "peak_rss_mib": round(peak_rss_kib / 1024, 1) if peak_rss_kib else None,
         "unexpected_replies": tally.unexpected_replies,
-        "server_health": {key: value for key, value in health.items() if key not in ("status", "synthesizer")},
-        "synthesizer": {key: health.get("synthesizer", {}).get(key) for key in ("hits", "misses", "coalesced", "renders")},
+        "server_health": {key: value for key, value in counters.items() if key not in ("status", "synthesizer")},
+        "synthesizer": {key: counters.get("synthesizer", {}).get(key) for key in ("hits", "misses", "coalesced", "renders")},
         "distinct_videos": distinct_videos(tasks),
     }
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--time-limit", type=float, default=900.0, help="seconds for the whole run, at most")
-    parser.add_argument("--rss-bound-mib", type=float, default=PEAK_RSS_BOUND_MIB)
-    args = parser.parse_args(argv)
-    report = asyncio.run(soak(args.tasks, args.clients, args.time_limit))
-    report["peak_rss_bound_mib"] = args.rss_bound_mib
-    report["peak_rss_within_bound"] = report["peak_rss_mib"] is not None and report["peak_rss_mib"] <= args.rss_bound_mib
-    output = {"benchmark": "soak", "command": command_line(), "machine": machine(),
-              "setup": f"vidmock serve --port 0 --seed 7 (own process, progression immediate); {args.clients} "
-                       f"closed-loop REST clients; {RECEIVERS} webhook receivers on 127.0.0.1; tasks cycle "
-                       f"through {len(SIZES)} sizes x {len(SEEDS)} seeds x numberResults 1|2 at 2 s, so the "
-                       "synthesizer cache serves all but the first renders",
-              **report}
-    print(json.dumps(output, indent=2))
+    args = arguments(__doc__, argv, quick={"tasks": 300, "clients": 16}, tasks=(10_000, "tasks in all"),
+                     clients=(64, "concurrent clients"), time_limit=(900.0, "seconds for the whole run, at most"),
+                     rss_bound_mib=(float(PEAK_RSS_BOUND_MIB), "peak RSS allowed"))
+
+    async def run() -> dict:
+        report = await soak(args.tasks, args.clients, args.time_limit)
+        peak = report["peak_rss_mib"]
+        return {"setup": f"vidmock serve --port 0 --seed 7 (own process, progression immediate); {args.clients} "
+                         f"closed-loop REST clients; {RECEIVERS} webhook receivers on 127.0.0.1; tasks cycle "
+                         f"through {len(SIZES)} sizes x {len(SEEDS)} seeds x numberResults 1|2 at 2 s",
+                **report, "peak_rss_bound_mib": args.rss_bound_mib,
+                "peak_rss_within_bound": peak is not None and peak <= args.rss_bound_mib}
+
+    report = print_report("soak", run)
     raise SystemExit(0 if report["nothing_lost"] and report["peak_rss_within_bound"] else 1)
 
 

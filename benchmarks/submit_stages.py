@@ -1,44 +1,33 @@
 """Where a REST submit's time goes: each stage of the pipeline timed inside a running server.
 
-vidmock runs in this process (``start_server``, the default settings of ``vidmock serve``, its
-start-up heap frozen by the function ``serve`` calls); wrk drives cached submits at it from 16
-connections, as in ``peers.py``. Each stage below is wrapped in a timer before the server starts, so the figures are
-of the real pipeline under load, caches and collector included, not of a loop over one function.
-Nested stages are indented; each timer adds about half a microsecond to its stage and its parents.
-The process's own CPU per request (wrk runs in its own process) and the collector's share are
-reported beside them: the rest of a request's CPU is aiohttp's and the event loop's.
-
-Run: ``python -m benchmarks.submit_stages`` (about 10 s; needs wrk). Prints JSON.
+vidmock runs in this process (the settings and frozen start-up heap of ``vidmock serve``); wrk
+drives cached submits at it as in ``peers.py``. Each stage is wrapped in a timer before the server
+starts, so the figures are of the real pipeline under load; nested stages are indented, and each
+timer adds about half a microsecond. The process's CPU per request and the collector's share are
+reported beside them. Needs wrk.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import gc
 import json
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: `benchmarks` lives in the repository root
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.latency import API_KEY, CACHED_SEED, finished_task, video_task  # noqa: E402
-from benchmarks.serverproc import command_line, machine, print_run  # noqa: E402
-from benchmarks.wrkload import UUID_SLOT, run_wrk  # noqa: E402
-from mockserver.app import start_server  # noqa: E402
-from mockserver.backends import mock as mock_backend  # noqa: E402
-from mockserver.backends.mock import MockBackend  # noqa: E402
-from mockserver.cli import freeze_startup_heap  # noqa: E402
-from mockserver.config import ServerConfig  # noqa: E402
-from mockserver.control.journal import Journal  # noqa: E402
-from mockserver.jobs import Job, JobStore  # noqa: E402
-from mockserver.media import MediaStore  # noqa: E402
-from mockserver.synth import Synthesizer  # noqa: E402
-from mockserver.task_details import TaskDetails  # noqa: E402
-from mockserver.transports import rest  # noqa: E402
+from benchmarks.serverproc import API_KEY, arguments, finished_task, print_report, video_task
+from benchmarks.wrkload import UUID_SLOT, run_wrk
+from mockserver.app import start_server
+from mockserver.backends import mock as mock_backend
+from mockserver.backends.mock import MockBackend
+from mockserver.cli import freeze_startup_heap
+from mockserver.config import ServerConfig
+from mockserver.control.journal import Journal
+from mockserver.jobs import Job, JobStore
+from mockserver.media import MediaStore
+from mockserver.synth import Synthesizer
+from mockserver.task_details import TaskDetails
+from mockserver.transports import rest
 
 # (owner, attribute, label): the label's indent is its depth in the pipeline
 STAGES = (
@@ -101,7 +90,7 @@ async def run(args) -> dict:
     gc.callbacks.append(on_collect)
     try:
         url = f"{server.base_url}/v1"
-        task = json.dumps([{**video_task(CACHED_SEED), "taskUUID": UUID_SLOT}])
+        task = json.dumps([video_task(taskUUID=UUID_SLOT)])
         await finished_task(server.base_url)  # its video rendered: every submit below is a cache hit
         await asyncio.to_thread(run_wrk, url, task, token=API_KEY, clients=args.clients, requests=args.warmup,
                                 time_cap=30)
@@ -118,9 +107,6 @@ async def run(args) -> dict:
     answers = measured.answered
     per_request = {label: round(1e6 * seconds / answers, 1) for label, seconds in totals.items()}
     return {
-        "benchmark": "submit_stages",
-        "command": command_line(),
-        "machine": machine(),
         "requests": answers,
         "failures": measured.failures,
         "clients": args.clients,
@@ -133,16 +119,10 @@ async def run(args) -> dict:
     }
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=20000)
-    parser.add_argument("--warmup", type=int, default=5000)
-    parser.add_argument("--clients", type=int, default=16)
-    return parser.parse_args(argv)
-
-
 def main(argv=None) -> None:
-    print_run(run(parse_args(argv)))
+    args = arguments(__doc__, argv, quick={"requests": 1000, "warmup": 200}, requests=(20000, "measured submits"),
+                     warmup=(5000, "unmeasured submits first"), clients=(16, "wrk connections"))
+    print_report("submit_stages", lambda: run(args))
 
 
 if __name__ == "__main__":

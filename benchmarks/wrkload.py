@@ -1,15 +1,10 @@
-"""Closed-loop REST load from ``wrk``, a C load generator that costs a server's benchmark far less
-CPU than a Python client does (``benchmarks/loadgen.py`` held the floor to about half the req/s).
+"""Closed-loop REST load from ``wrk`` (far cheaper in CPU than a Python client): one wrk thread, one
+keep-alive connection per client, a fresh v4 taskUUID per request where the body has the slot, a
+bearer key; a run ends at a request count (``wrk_closed_loop.lua`` stops wrk) or a time cap.
 
-One wrk thread, one keep-alive connection per client, each sending its next request when the last
-is answered; a fresh v4 taskUUID per request where the body asks for one; ``Authorization: Bearer``
-on every request. A run ends at a request count or at a time cap, whichever comes first (the Lua
-script ``wrk_closed_loop.lua`` stops wrk at the count).
-
-Latency: wrk records every answer in a 1-µs histogram, then adds synthetic samples for answers
-slower than its expected interval (its coordinated-omission correction, meant for open-loop load).
-A closed loop has no schedule to fall behind, so those samples are taken out again here
-(``remove_synthetic_samples``): the percentiles are of real answers only.
+wrk adds synthetic samples to its 1-µs histogram for answers slower than its expected interval
+(a coordinated-omission correction meant for open-loop load); a closed loop has no schedule to
+fall behind, so ``remove_synthetic_samples`` takes them out: percentiles are of real answers.
 """
 
 from __future__ import annotations
@@ -57,10 +52,6 @@ class WrkRun:
     @property
     def failures(self) -> int:
         return self.non_2xx + self.unexpected + sum(self.socket_errors.values())
-
-    def latencies_s(self) -> list[float]:
-        """Every answer's latency in seconds (sorted), for code that summarises sample lists."""
-        return [micros / 1e6 for micros, count in sorted(self.histogram.items()) for _ in range(count)]
 
 
 def run_wrk(url: str, body: str, *, token: str, clients: int, requests: int, time_cap: float,

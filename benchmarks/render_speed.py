@@ -1,6 +1,4 @@
-"""Benchmark: the mock's cached LOOP synthesis against a plain single-pass ffmpeg encode.
-
-Reproduce with ``python benchmarks/synth.py [--runs N]``; prints one JSON document. For each case:
+"""The synthesizer's cached LOOP renders against a plain single-pass ffmpeg encode. For each case:
 - ``baseline_s``: one ffmpeg process encoding every frame of the same look (colour, seed text,
   frame counter, tone) with the same encoders and container flags;
 - ``cold_s``: a fresh cache directory per run, so GOP, audio and file caches are all empty;
@@ -11,15 +9,10 @@ Every figure is a median over ``--runs`` runs after one untimed warm-up of each 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,17 +20,9 @@ from pathlib import Path
 import ffmpeg
 import imageio_ffmpeg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a source checkout
-
-from mockserver.synth import (  # noqa: E402
-    AUDIO_SAMPLE_RATE,
-    QUIET_ARGS,
-    Synthesizer,
-    VideoSpec,
-    draw_seed_overlay,
-    seed_colour,
-    seed_tone_hz,
-)
+from benchmarks.serverproc import arguments, machine, print_report
+from mockserver.synth import (AUDIO_SAMPLE_RATE, QUIET_ARGS, Synthesizer, VideoSpec, draw_seed_overlay, seed_colour,
+                              seed_tone_hz)
 
 CASES = {
     "1080p-15s-mp4-audio": VideoSpec(1920, 1080, 15, "MP4", 95, True, seed=92921),
@@ -49,10 +34,8 @@ CASES = {
 def single_pass_command(spec: VideoSpec, out: Path) -> list[str]:
     """What a straightforward mock would run: encode all ``duration * fps`` frames in one go."""
     container = spec.container
-    frames = ffmpeg.input(
-        f"color=c={seed_colour(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}:d={spec.duration}",
-        f="lavfi",
-    )
+    frames = ffmpeg.input(f"color=c={seed_colour(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}"
+                          f":d={spec.duration}", f="lavfi")
     streams = [draw_seed_overlay(frames, spec)]
     audio_options = {}
     if spec.audio:
@@ -111,30 +94,20 @@ async def measure_case(spec: VideoSpec, runs: int, workdir: Path) -> dict:
     }
 
 
-def machine() -> dict:
+async def run(runs: int) -> dict:
     exe = imageio_ffmpeg.get_ffmpeg_exe()
-    version = subprocess.run([exe, "-version"], capture_output=True, text=True, check=True).stdout
-    return {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "ffmpeg": version.splitlines()[0],
-        "ffmpeg_exe": exe,
-    }
-
-
-async def main(runs: int) -> dict:
+    version = subprocess.run([exe, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     with tempfile.TemporaryDirectory(prefix="vidmock-bench-") as workdir:
         cases = {name: await measure_case(spec, runs, Path(workdir)) for name, spec in CASES.items()}
-    return {
-        "command": f"python benchmarks/synth.py --runs {runs}",
-        "machine": machine(),
-        "targets": {"1080p-15s-mp4-audio ratio_cold_vs_baseline": "<= 0.25", "repeat_s": "<= 0.05"},
-        "cases": cases,
-    }
+    return {"machine": machine() | {"ffmpeg": version, "ffmpeg_exe": exe},
+            "targets": {"1080p-15s-mp4-audio ratio_cold_vs_baseline": "<= 0.25", "repeat_s": "<= 0.05"},
+            "cases": cases}
+
+
+def main(argv=None) -> None:
+    args = arguments(__doc__, argv, quick={"runs": 1}, runs=(7, "timed runs per figure (median reported)"))
+    print_report("render_speed", lambda: run(args.runs))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed runs per figure (median reported)")
-    print(json.dumps(asyncio.run(main(parser.parse_args().runs)), indent=2))
+    main()
