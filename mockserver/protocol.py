@@ -22,6 +22,7 @@ SCENARIO_HEADER = "X-Vidmock-Scenario"  # vidmock's own: misbehaviours per reque
 SCENARIO_QUERY = "scenario"  # the same on the WebSocket URL, for the whole connection
 DRY_RUN_HEADER = "X-Runware-Dry-Run"  # Runware's: validate and price, run nothing (REST)
 DRY_RUN_QUERY = "dryRun"  # the same on the WebSocket URL (sdk-js's dryRun: true), for the connection
+CONTROL_MOUNT = "/__mock/"  # where the control plane is mounted: vidmock's own, never API traffic
 
 
 def decode_tasks(body: bytes) -> list[Any]:

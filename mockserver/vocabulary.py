@@ -9,7 +9,26 @@ strategies. They are ``StrEnum``s, so every member *is* its wire string: ``JobSt
 
 from __future__ import annotations
 
+import json
+import re
 from enum import StrEnum
+
+from mockserver.contract import schemas_root
+
+
+def _task_types() -> dict[str, str]:
+    """``VIDEO_INFERENCE: "videoInference"`` for each task schema under ``schemas/tasks/`` (its
+    ``taskType`` constant): the schemas say which tasks exist, the enum only names them."""
+    found = {}
+    for path in sorted((schemas_root() / "tasks").glob("*.json")):
+        value = json.loads(path.read_text(encoding="utf-8"))["properties"]["taskType"]["const"]
+        found[re.sub(r"(?<!^)(?=[A-Z])", "_", value).upper()] = value
+    return found
+
+
+TaskType = StrEnum("TaskType", _task_types())
+"""Every taskType the API accepts, derived from ``schemas/tasks/``: ``TaskType.VIDEO_INFERENCE ==
+"videoInference"``, ``TaskType.GET_RESPONSE``, ``TaskType.AUTHENTICATION``, ``TaskType.PING``..."""
 
 
 class JobStatus(StrEnum):

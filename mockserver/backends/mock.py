@@ -19,7 +19,8 @@ from typing import Any
 
 from mockserver.contract import definition_regex
 from mockserver.errors import RunwareError
-from mockserver.exchange import Hooks, RequestContext
+from mockserver.backends.policy import unauthenticated_frame
+from mockserver.exchange import ClientSocket, Hooks, RequestContext
 from mockserver.ids import IdSource
 from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
@@ -52,10 +53,13 @@ class MockBackend:
     async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
         """Run a request's tasks. A leading authentication task sets ``ctx.api_key`` (a WebSocket
         transport keeps it for the connection); an auth failure rejects the whole request."""
+        refused = unauthenticated_frame(tasks, ctx)
+        if refused is not None:
+            return refused
         data: list[dict] = []
         if tasks and is_authentication(tasks[0]):
             try:
-                ctx.api_key, reply = self._authenticate(tasks[0])
+                ctx.api_key, reply = self._authenticate(tasks[0], ctx.connection)
             except RunwareError as error:
                 return Reply.of([], [error])
             data.append(reply)
@@ -86,19 +90,22 @@ class MockBackend:
         return Reply.of(data, errors, violations)
 
     async def socket_closed(self, connection: Any) -> None:
-        """Nothing to release: the mock keeps no per-socket state (sessions are the transport's)."""
+        """Nothing to release: the mock keeps no per-socket state (sessions are the socket hub's)."""
 
     # -- authentication -------------------------------------------------------------------------
 
-    def _authenticate(self, task: dict) -> tuple[str, dict]:
-        """(the key, the reply item) of an authentication task; the item never has a taskUUID."""
+    def _authenticate(self, task: dict, connection: ClientSocket | None = None) -> tuple[str, dict]:
+        """(the key, the reply item) of an authentication task; the item never has a taskUUID. On a
+        socket (``connection``) the session is the socket's: resumed when asked and possible, else
+        new; over REST it is a resume's own, or a fresh UUID."""
         key = task.get("apiKey")
         if not isinstance(key, str) or not self._accepts(key):
             raise self.key_error(key if isinstance(key, str) else "")
         found = validate_task(task)
         if found:
             raise found[0]
-        session = task.get("connectionSessionUUID") or self.ids.uuid4()  # a resume keeps its session
+        requested = task.get("connectionSessionUUID")
+        session = connection.authenticated(key, requested) if connection is not None else requested or self.ids.uuid4()
         return key, {"taskType": AUTH, "connectionSessionUUID": session}
 
     def _accepts(self, key: str | None) -> bool:

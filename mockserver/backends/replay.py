@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mockserver.backends.mock import MockBackend
+from mockserver.backends.policy import unauthenticated_frame
 from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
 from mockserver.jobs import JobStore
@@ -121,6 +122,9 @@ class ReplayBackend:
         self.counts = {"replayed": 0, "fellBack": 0, "refused": 0}
 
     async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
+        refused = unauthenticated_frame(tasks, ctx)
+        if refused is not None:
+            return refused
         namespace = leading_api_key(tasks) if tasks and is_authentication(tasks[0]) else ctx.api_key
         if not any(self._told(task, namespace, ctx) for task in tasks):
             if any(isinstance(task, dict) and task.get("taskType") in (*REPLAYED_TYPES, "getResponse") for task in tasks):
@@ -177,7 +181,7 @@ class ReplayBackend:
         if task.get("taskType") == "getResponse":
             return (namespace or "", task.get("taskUUID")) in self._tellings
         if task.get("taskType") in REPLAYED_TYPES:
-            return self.strict or replay_key(task, _secrets(ctx)) in self.stories
+            return self.strict or replay_key(task, _client_keys(ctx)) in self.stories
         return False
 
     async def _tell(self, task: Any, namespace: str, ctx: RequestContext) -> Part | None:
@@ -193,7 +197,7 @@ class ReplayBackend:
             part = polls[min(telling.polls, len(polls) - 1)]
             telling.polls += 1
             return await self._rewritten(part, telling.story, uuid, ctx)
-        key = replay_key(task, _secrets(ctx))
+        key = replay_key(task, _client_keys(ctx))
         stories = self.stories.get(key)
         if not stories:  # strict: nothing recorded for this task
             self.counts["refused"] += 1
@@ -290,7 +294,7 @@ def _extension(url: Any, task: dict) -> str:
     return CONTAINERS[output_format].extension
 
 
-def _secrets(ctx: RequestContext) -> tuple[str, ...]:
+def _client_keys(ctx: RequestContext) -> tuple[str, ...]:
     """The client's key, redacted from its tasks as the recorder redacted the recorded ones."""
     keys = {ctx.api_key or "", bearer_key(ctx.headers.get("Authorization")) or "", leading_api_key(ctx.tasks) or ""}
     return tuple(key for key in keys if key)

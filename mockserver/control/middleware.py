@@ -8,9 +8,10 @@ import hmac
 from aiohttp import web
 
 from mockserver.errors import RunwareError
+from mockserver.protocol import CONTROL_MOUNT
 
 TOKEN_HEADER = "X-Vidmock-Control-Token"
-OPEN_PATHS = ("/__mock/health", "/__mock/")  # GET only: health, and the static dashboard page
+OPEN_PATHS = (f"{CONTROL_MOUNT}health", CONTROL_MOUNT)  # GET only: health, and the static dashboard page
 
 
 def error_response(error: RunwareError) -> web.Response:

@@ -87,8 +87,8 @@ class ControlPlane:
         return None
 
     async def before_backend(self, ctx: RequestContext) -> Reply | None:
-        if not self.armed(ctx.scenarios):
-            return None
+        if not self.armed(ctx.scenarios) or (ctx.transport is Transport.WS and ctx.claimed_key is None):
+            return None  # nothing to do; or a frame of a socket with no key: journalled, never faulted
         try:
             selection = self.scenarios.select(ctx.scenarios, ctx.claimed_key)
         except RunwareError as error:  # an unknown scenario: nothing runs

@@ -12,52 +12,22 @@ way a flaky network or gateway breaks it: the control plane's faults ask, this m
 
 from __future__ import annotations
 
-import itertools
 import json
-import logging
 import socket
 import struct
 
 from aiohttp import web
 
-from mockserver.backends import BACKEND
 from mockserver.errors import RunwareError
-from mockserver.exchange import HOOKS, RequestContext, finish, serve
-from mockserver.protocol import (
-    DRY_RUN_HEADER, DRY_RUN_QUERY, SCENARIO_HEADER, Reply, bearer_key, decode_tasks, is_dry_run, request_too_large,
-    split_names,
-)
-from mockserver.state import CLOCK, CONFIG
-from mockserver.vocabulary import ReplyBreak, Transport
+from mockserver.exchange import BACKEND, HOOKS, RequestContext, record, request_context, serve
+from mockserver.protocol import SCENARIO_HEADER, Reply, decode_tasks, request_too_large, split_names
+from mockserver.state import CONFIG
+from mockserver.vocabulary import ReplyBreak, TaskType, Transport
 
 API_PATH = "/v1"
 DRAIN_FACTOR = 8  # beyond this multiple of the limit the connection is simply dropped
-MALFORMED_BODY = b'{"data": [{"taskType": "videoInference", "taskUUID": '  # cut mid-object: not JSON
+MALFORMED_BODY = f'{{"data": [{{"taskType": "{TaskType.VIDEO_INFERENCE}", "taskUUID": '.encode()  # cut mid-object: not JSON
 TRUNCATED_EXTRA_BYTES = 64  # how many bytes Content-Length promises beyond those sent
-
-_request_ids = itertools.count(1)
-log = logging.getLogger(__name__)
-
-
-def request_context(request: web.Request, transport: Transport, scenarios: tuple[str, ...]) -> RequestContext:
-    """What a request tells about itself (a WebSocket frame's context starts from its upgrade's). A
-    dry run is asked for by a header over REST, by the socket URL's query over WebSocket."""
-    rest = transport is Transport.REST
-    return RequestContext(
-        transport=transport,
-        base_url=f"{request.scheme}://{request.host}",
-        api_key=bearer_key(request.headers.get("Authorization")),
-        headers=request.headers,
-        request_id=f"req-{next(_request_ids)}",
-        remote=request.remote,
-        method=request.method if rest else None,
-        path=request.path_qs,
-        scenarios=scenarios,
-        dry_run=is_dry_run(request.headers.get(DRY_RUN_HEADER) if rest else request.query.get(DRY_RUN_QUERY)),
-        received_at=request.app[CLOCK].now(),
-        body_bytes=request.content_length,
-    )
-
 
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The whole body, or ``requestTooLarge`` once it passes ``limit`` bytes."""
@@ -89,12 +59,15 @@ async def handle_post(request: web.Request) -> web.StreamResponse:
         # -- the backend, behind the hooks that may delay or refuse it --------------------------
         reply = await serve(app[BACKEND], hooks, tasks, ctx)
 
-    # -- the answer, written (or broken when a fault asked), then observed ---------------------
+    # -- the answer, written (or broken when a fault asked), then recorded ---------------------
+    return await answer(request, ctx, reply)
+
+
+async def answer(request: web.Request, ctx: RequestContext, reply: Reply) -> web.StreamResponse:
+    """Write the reply, then record the exchange (``exchange.record``): how every HTTP answer of the
+    API ends, a ``POST /v1`` as much as a refused upgrade or an unknown path."""
     response = await _respond(request, ctx, reply)
-    try:
-        finish(hooks, ctx, reply)
-    except Exception:  # the reply is out: aiohttp must not answer the error on the same connection
-        log.exception("observing REST exchange %s failed", ctx.request_id)
+    record(request.config_dict[HOOKS], ctx, reply)
     return response
 
 

@@ -32,7 +32,8 @@ Pusher = Callable[[Any, tuple, tuple], Awaitable[None]]  # (Reply, findings, sec
 
 @dataclass(eq=False)
 class Connection:
-    """One accepted socket; ``session`` is set once it has authenticated.
+    """One accepted socket (``exchange.ClientSocket``); ``session`` and ``namespace`` are set once
+    the backend authenticated it (``authenticated``).
 
     A backend that talks to something with a life of its own (a proxy's upstream socket) reaches
     the client through it: ``push`` sends a frame nobody asked for, ``close`` ends the socket.
@@ -40,8 +41,9 @@ class Connection:
 
     ws: web.WebSocketResponse
     request: web.Request
+    hub: WebSocketHub | None = None  # where its session is kept
     session: Session | None = None
-    api_key: str | None = None  # set by a successful authentication; lasts for the connection
+    namespace: str | None = None  # set by a successful authentication; lasts for the connection
     frames: int = 0  # frames received so far
     # the last frame exchanged, received or sent: Runware closes a socket "120 seconds from the last
     # message exchanged", so a client waiting on a slow reply is not idle
@@ -55,6 +57,13 @@ class Connection:
     @property
     def open(self) -> bool:
         return not self.ws.closed
+
+    def authenticated(self, namespace: str, requested: object, name: str | None = None) -> str:
+        """The backend accepted this socket's key: it now acts as ``namespace``, in the session
+        ``requested`` names when that one can be resumed, else a new one (``WebSocketHub.authenticate``)."""
+        assert self.hub is not None, "a socket outside a hub"
+        self.namespace = namespace
+        return self.hub.authenticate(self, namespace, requested, name).uuid
 
     async def push(self, reply: Any, findings: tuple = (), secrets: tuple = ()) -> None:
         """Send a frame the client did not ask for (a ``Reply``), in the order pushed; ``findings``
