@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from mockserver.protocol import CONTROL_MOUNT
-from mockserver.vocabulary import DeliveryState, JobStatus, ResultRelease
+from mockserver.vocabulary import DeliveryState, JobStatus, ResultRelease, TaskType
 
 REQUEST_TIMEOUT = 30.0
 POLL_INTERVAL = 0.05  # between getResponse polls of a task only polls move
@@ -119,7 +119,7 @@ class MockClient:
         return status, body["errors"][0]
 
     async def poll(self, task_uuid: str) -> tuple[int, dict]:
-        return await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
+        return await self.post([{"taskType": TaskType.GET_RESPONSE, "taskUUID": task_uuid}])
 
     async def wait_done(self, task_uuid: str, timeout: float = 60) -> tuple[int, dict]:
         """Until the task is no longer processing, as getResponse answers then: no ``processing``

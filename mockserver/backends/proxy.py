@@ -46,7 +46,7 @@ from mockserver.recording import Recorder
 from mockserver.redaction import key_fingerprint, redact_headers, redact_url
 from mockserver.state import CONFIG, HEALTH_SOURCES
 from mockserver.video_probe import probe_video
-from mockserver.vocabulary import DropKind, Transport
+from mockserver.vocabulary import DropKind, TaskType, Transport
 
 log = logging.getLogger(__name__)
 
@@ -465,7 +465,7 @@ def _answers(body: Any, tasks: list) -> bool:
             uuid = item.get("taskUUID")
             if uuid in uuids:
                 return True
-            if item.get("taskType") in (AUTH, "ping") and item.get("taskType") in types and uuid is None:
+            if item.get("taskType") in (AUTH, TaskType.PING) and item.get("taskType") in types and uuid is None:
                 return True
             if key == "errors" and uuid is None:
                 return True

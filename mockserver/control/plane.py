@@ -33,11 +33,11 @@ from mockserver.control.task_waits import TaskWaits
 from mockserver.delivery import DeliveryEngine, WebhookBehaviour
 from mockserver.errors import RunwareError
 from mockserver.exchange import Hooks, RequestContext
-from mockserver.jobs import TASK_TYPE, JobStore, Outcome
+from mockserver.jobs import JobStore, Outcome
 from mockserver.media import MediaStore
 from mockserver.protocol import Reply, is_authentication
 from mockserver.state import Resettable
-from mockserver.vocabulary import FaultAction, Transport
+from mockserver.vocabulary import FaultAction, TaskType, Transport
 
 
 class ControlPlane:
@@ -123,7 +123,7 @@ class ControlPlane:
             self.jobs.policies.set_task(namespace, task_uuid, selection.policy)
         if selection.results is not None:
             self.jobs.results.set_task(namespace, task_uuid, selection.results)
-        as_request = [{"taskType": TASK_TYPE, "taskUUID": task_uuid}]
+        as_request = [{"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": task_uuid}]
         candidates = [*self.faults.active(namespace), *selection.faults]
         outcome = self.jobs.outcomes.task_value(namespace, task_uuid) or Outcome()
         for action in OUTCOME_ACTIONS:

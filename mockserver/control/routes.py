@@ -24,10 +24,9 @@ from mockserver.control.faults import parse_fault
 from mockserver.control.plane import ControlPlane
 from mockserver.delivery import DeliveryRecord, DeliveryWaitTimeout
 from mockserver.errors import RunwareError
-from mockserver.jobs import Progression
 from mockserver.protocol import SCENARIO_HEADER, bearer_key
 from mockserver.state import DELIVERY, HEALTH_SOURCES, SOCKETS
-from mockserver.vocabulary import DropKind, JobStatus, ResultRelease
+from mockserver.vocabulary import DropKind, JobStatus, Progression, ResultRelease
 
 CONTROL = web.AppKey("control", ControlPlane)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", Callable[[], dict])

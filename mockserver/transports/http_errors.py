@@ -18,7 +18,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver.errors import RunwareError
 from mockserver.exchange import request_context
-from mockserver.protocol import CONTROL_MOUNT, Reply
+from mockserver.protocol import CONTROL_MOUNT, Reply, control_error_response
 from mockserver.transports.rest import answer
 from mockserver.vocabulary import Transport
 
@@ -47,7 +47,7 @@ async def _refuse(request: web.Request, error: RunwareError, headers: dict[str, 
     """The API's refusal envelope (``data: []``, as the live service refuses), answered and
     journalled; under the control plane's mount its own envelope, which has no data."""
     if request.path.startswith(CONTROL_MOUNT):
-        return web.json_response({"errors": [error.to_wire()]}, status=error.http_status, headers=headers)
+        return control_error_response(error, headers)
     ctx = request_context(request, Transport.REST)
     ctx.response_headers.update(headers or {})
     return await answer(request, ctx, Reply.of([], [error]))

@@ -18,12 +18,12 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.clock import Clock
+from mockserver.config import WS_IDLE_TIMEOUT, WS_RESUME_WINDOW
+from mockserver.namespaces import forget
 from mockserver.vocabulary import DropKind
 
 log = logging.getLogger(__name__)
 
-RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
-IDLE_TIMEOUT = 120.0  # seconds without a frame either way before a clean close (Runware's figure)
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
 
@@ -123,8 +123,8 @@ class WebSocketHub:
     """Sessions and sockets of one server. ``idle_timeout`` and ``resume_window`` are plain
     attributes so tests can shorten them on a running server."""
 
-    def __init__(self, clock: Clock, new_uuid: Callable[[], str], *, resume_window: float = RESUME_WINDOW,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+    def __init__(self, clock: Clock, new_uuid: Callable[[], str], *, resume_window: float = WS_RESUME_WINDOW,
+                 idle_timeout: float = WS_IDLE_TIMEOUT) -> None:
         self.clock = clock
         self.new_uuid = new_uuid
         self.resume_window = resume_window
@@ -216,10 +216,7 @@ class WebSocketHub:
     def reset(self, namespace: str | None = None) -> int:
         """Forget a key's sessions (all when None) with their undelivered frames; returns how many.
         Open sockets stay open; a resume of a forgotten session starts a new one."""
-        doomed = [uuid for uuid, session in self._sessions.items() if namespace is None or session.namespace == namespace]
-        for uuid in doomed:
-            del self._sessions[uuid]
-        return len(doomed)
+        return len(forget(self._sessions, namespace, lambda _, session: session.namespace))
 
     # -- idle sockets -------------------------------------------------------------------------------
 
