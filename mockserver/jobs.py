@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,7 +33,7 @@ from mockserver.layered import LayeredSetting
 from mockserver.media import MediaStore, media_url
 from mockserver.namespaces import forget
 from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
-from mockserver.vocabulary import JobStatus, Progression, ProgressionKind, ResultRelease, TaskType, parse_results
+from mockserver.vocabulary import JobStatus, Progression, ProgressionKind, ResultRelease, TaskType
 
 log = logging.getLogger(__name__)
 

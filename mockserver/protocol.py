@@ -19,7 +19,7 @@ from mockserver.errors import RunwareError
 from mockserver.vocabulary import TaskType, Transport
 
 AUTH = TaskType.AUTHENTICATION
-SUBMITTED = frozenset({TaskType.VIDEO_INFERENCE, TaskType.IMAGE_UPLOAD, TaskType.MEDIA_STORAGE})  # the tasks getTaskDetails can report on
+SUBMITTED = (TaskType.VIDEO_INFERENCE, TaskType.IMAGE_UPLOAD, TaskType.MEDIA_STORAGE)  # the tasks getTaskDetails can report on
 SCENARIO_HEADER = "X-Vidmock-Scenario"  # vidmock's own: misbehaviours per request (docs/control.md)
 SCENARIO_QUERY = "scenario"  # the same on the WebSocket URL, for the whole connection
 DRY_RUN_HEADER = "X-Runware-Dry-Run"  # Runware's: validate and price, run nothing (REST)

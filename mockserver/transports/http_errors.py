@@ -1,6 +1,6 @@
 """Runware-shaped replies for requests no route serves (``GET /v1`` without an upgrade, a
 wrong path, a wrong method), so a misconfigured client reads an error it understands instead of
-aiohttp's plain text, and the journal holds the attempt (``rest.answer``) like any other bad
+aiohttp's plain text, and the journal holds the attempt (``http_answer.answer``) like any other bad
 input. Media keep their plain 404: they are files, not API replies; the control plane's own 404s
 and 405s are its business, not API traffic, and are not journalled.
 
@@ -19,7 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from mockserver.errors import RunwareError
 from mockserver.exchange import request_context
 from mockserver.protocol import CONTROL_MOUNT, Reply, control_error_response
-from mockserver.transports.rest import answer
+from mockserver.transports.http_answer import answer
 from mockserver.vocabulary import Transport
 
 MEDIA_PREFIX = "/media/"
