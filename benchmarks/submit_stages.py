@@ -27,7 +27,7 @@ from mockserver.jobs import Job, JobStore
 from mockserver.media import MediaStore
 from mockserver.synth import Synthesizer
 from mockserver.task_details import TaskDetails
-from mockserver.transports import rest
+from mockserver.transports import http_answer, rest
 
 # (owner, attribute, label): the label's indent is its depth in the pipeline
 STAGES = (
@@ -46,8 +46,8 @@ STAGES = (
     (JobStore, "_settle", "          JobStore._settle"),
     (MockBackend, "_remember", "    MockBackend._remember"),
     (TaskDetails, "submitted", "      TaskDetails.submitted"),
-    (rest, "_respond", "  _respond (the reply, written)"),
-    (rest, "finish", "  finish (journal, observers)"),
+    (http_answer, "_respond", "  _respond (the reply, written)"),
+    (http_answer, "record", "  record (journal, observers)"),
     (Journal, "add", "    Journal.add"),
 )
 

@@ -35,7 +35,7 @@ from conformance.client import Namespace
 from mockserver.errors import TRANSIENT_STATUSES as STATUS_ERRORS
 from mockserver.jobs import TASK_ERROR_MESSAGES
 from mockserver.protocol import SCENARIO_HEADER
-from mockserver.vocabulary import DropKind, FaultAction, JobStatus, ReplyBreak, ResultRelease
+from mockserver.vocabulary import DropKind, FaultAction, JobStatus, ReplyBreak, ResultRelease, TaskType
 
 SUCCESS = JobStatus.SUCCESS.value
 NSFW = FaultAction.NSFW.value  # the task succeeds, but its results carry NSFWContent: true
@@ -48,7 +48,7 @@ DROPS = (*REST_DROPS, *WS_DROPS)
 RETRY_AFTER = 1  # seconds a 429 asks for unless said otherwise (the fault engine's default)
 IMMEDIATE = "immediate"
 STAGGERED, TOGETHER = ResultRelease.STAGGERED.value, ResultRelease.TOGETHER.value
-SUBMIT, POLL = "videoInference", "getResponse"
+SUBMIT, POLL = TaskType.VIDEO_INFERENCE, TaskType.GET_RESPONSE
 # Live codes an `error` fault answers that no retry gets past: the task never runs, so the client
 # must give up (exit non-zero); unknownErrorWhileReadingResults is transient, retried through.
 FINAL_REFUSALS = ("insufficientCredits", "invalidValueUploadFailed")

@@ -42,6 +42,7 @@ from conformance.behaviour_text import dumps, from_json, json_object, parse_prog
 from conformance.behaviours import Behaviour, key_behaviours, scenario_may_end_in_error
 from conformance.client import ControlError, Namespace
 from conformance.runs import EXIT_NOT_FOUND, EXIT_TIMEOUT, Runner, RunResult
+from mockserver.vocabulary import ProgressionKind
 
 EXIT_VIOLATIONS, EXIT_USAGE = 1, 2
 DEFAULT_PROGRESSION = "polls:2"  # a task stays processing for two polls, so polling is observable
@@ -156,11 +157,11 @@ def _finishable(policy: str, timeout: float, where: str) -> str:
         progression = parse_progression(policy)
     except ValueError as exc:
         raise UsageError(f"{where}: {exc}") from None
-    if progression.kind == "manual":
+    if progression.kind is ProgressionKind.MANUAL:
         raise UsageError(f"{where} {policy}: tasks would never finish on their own (only POST "
                          "/__mock/tasks/{taskUUID}/complete finishes them), so every client would wait "
                          "until --timeout; use immediate, polls:N or seconds:T")
-    if progression.kind == "seconds" and progression.amount >= timeout:
+    if progression.kind is ProgressionKind.SECONDS and progression.amount >= timeout:
         raise UsageError(f"{where} {policy}: tasks would finish after {progression.amount:g} s, but the client "
                          f"may run only {timeout:g} s (--timeout)")
     return policy

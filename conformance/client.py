@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from mockserver.vocabulary import DeliveryState, JobStatus, ResultRelease
+from mockserver.protocol import CONTROL_MOUNT
+from mockserver.vocabulary import DeliveryState, JobStatus, ResultRelease, TaskType
 
-CONTROL_PREFIX = "/__mock/"
 REQUEST_TIMEOUT = 30.0
 POLL_INTERVAL = 0.05  # between getResponse polls of a task only polls move
 LONG_POLL_MAX = 300.0  # the longest wait the control plane's wait routes accept
@@ -66,7 +66,7 @@ class MockClient:
                         raw: bytes | None = None, headers: dict | None = None,
                         timeout: float = REQUEST_TIMEOUT) -> tuple[int, str, Any]:
         """(status, Content-Type, parsed JSON body, or the text when it is not JSON)."""
-        url = self.base_url + (path if path.startswith("/") else CONTROL_PREFIX + path)
+        url = self.base_url + (path if path.startswith("/") else CONTROL_MOUNT + path)
         sent = {"Authorization": f"Bearer {self.api_key}"} if self.api_key is not None else {}
         if self.token is not None:
             sent["X-Vidmock-Control-Token"] = self.token
@@ -119,7 +119,7 @@ class MockClient:
         return status, body["errors"][0]
 
     async def poll(self, task_uuid: str) -> tuple[int, dict]:
-        return await self.post([{"taskType": "getResponse", "taskUUID": task_uuid}])
+        return await self.post([{"taskType": TaskType.GET_RESPONSE, "taskUUID": task_uuid}])
 
     async def wait_done(self, task_uuid: str, timeout: float = 60) -> tuple[int, dict]:
         """Until the task is no longer processing, as getResponse answers then: no ``processing``

@@ -25,6 +25,7 @@ import aiohttp
 
 from mockserver.contract import DEFAULT_MODEL, model_profile, task_schema
 from mockserver.redaction import redact_url
+from mockserver.vocabulary import TaskType
 
 DEFAULT_SCHEMAS_URL = "https://schemas.runware.ai"
 TIMEOUT = 30.0
@@ -58,11 +59,11 @@ async def published_differences(session: aiohttp.ClientSession, base_url: str,
     found = []
     listed = registry.get("models", {}).get(model) if isinstance(registry.get("models"), dict) else None
     if listed is None:
-        found.append(SchemaDifference(f"/registry.json/models/{model}", None, {"taskType": "videoInference"},
+        found.append(SchemaDifference(f"/registry.json/models/{model}", None, {"taskType": TaskType.VIDEO_INFERENCE},
                                       f"The registry does not list {model}, which vidmock serves."))
-    elif isinstance(listed, dict) and listed.get("taskType") not in (None, "videoInference"):
+    elif isinstance(listed, dict) and listed.get("taskType") not in (None, TaskType.VIDEO_INFERENCE):
         found.append(SchemaDifference(f"/registry.json/models/{model}/taskType", listed.get("taskType"),
-                                      "videoInference", f"The registry files {model} under another taskType."))
+                                      TaskType.VIDEO_INFERENCE, f"The registry files {model} under another taskType."))
     resolved = await _get_json(session, f"{base}/resolve/{quote(model, safe='')}", missing_ok=True)
     if resolved is None:
         return found + [SchemaDifference(f"/resolve/{model}", None, {"model": model},
@@ -80,7 +81,7 @@ async def published_differences(session: aiohttp.ClientSession, base_url: str,
 
 def vidmock_schema(model: str = DEFAULT_MODEL) -> dict:
     """The videoInference schema with what the model profile adds to single fields."""
-    ours = copy.deepcopy(task_schema("videoInference"))
+    ours = copy.deepcopy(task_schema(TaskType.VIDEO_INFERENCE))
     profile = model_profile(model)
     sizes = [size for sizes in profile["resolutions"].values() for size in sizes]
     properties = ours["properties"]

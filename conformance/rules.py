@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contract import definition_regex
-from mockserver.vocabulary import DropKind, ReplyBreak, Transport
+from mockserver.protocol import SUBMITTED
+from mockserver.vocabulary import DropKind, ReplyBreak, TaskType, Transport
 
 MIN_POLL_INTERVAL = 0.5  # seconds between two getResponse of one task
 BACKOFF_AFTER_POLLS = 10  # beyond this many polls of one task ...
@@ -25,8 +26,7 @@ BACKOFF_INTERVAL = 2.0  # ... they must be at least this far apart
 WEBHOOK_MAX_LATENCY_MS = 2000.0  # a receiver must answer a webhook 2xx within this
 CLOCK_SLACK = 0.01  # seconds of timer jitter forgiven on every time bound
 TASK_UUID_V4 = definition_regex("taskUUIDv4")  # the documents' form; the server accepts any version
-SUBMITTED_TYPES = ("videoInference", "imageUpload", "mediaStorage")
-VIDEO, POLL, AUTH = "videoInference", "getResponse", "authentication"
+VIDEO, POLL, AUTH = TaskType.VIDEO_INFERENCE, TaskType.GET_RESPONSE, TaskType.AUTHENTICATION
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def task_uuids_are_unique(traffic: Traffic):
 
 
 def _submitted(traffic: Traffic) -> Iterator[tuple[dict, dict]]:
-    for task_type in SUBMITTED_TYPES:
+    for task_type in SUBMITTED:
         yield from traffic.tasks(task_type)
 
 

@@ -25,7 +25,7 @@ from mockserver.contract import api_contract_files, load_json
 from mockserver.errors import CATALOGUE
 from mockserver.protocol import Reply
 from mockserver.validation import validate_task
-from mockserver.vocabulary import Transport
+from mockserver.vocabulary import TaskType, Transport
 
 SNAPSHOT = Path(__file__).with_name("contract_snapshot.json")
 
@@ -44,7 +44,7 @@ def envelopes() -> dict:
     """What a client reads on each transport, made by the code that answers: a task refused for its
     width (under a UUIDv7, as the live capture had it), a refused key, a batch where one task
     succeeded and one was refused. The envelope and error keys are what client tests assert on."""
-    ack = {"taskType": "videoInference", "taskUUID": "6bb2cc2c-32ed-46fc-875c-ed8935da82b4"}
+    ack = {"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": "6bb2cc2c-32ed-46fc-875c-ed8935da82b4"}
     task = {**ack, "taskUUID": "019c42a0-c3ff-7138-be83-ee257abc5331", "model": "alibaba:wan@2.7",
             "positivePrompt": "a fox", "width": 0, "height": 720}
     [refused] = validate_task(task)

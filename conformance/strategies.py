@@ -31,9 +31,10 @@ from PIL import Image
 from mockserver.contract import allowed_sizes, frame_positions, load_json, model_profile, task_schema
 from mockserver.media_types import IMAGE_TYPES
 from mockserver.validation import SchemaValidator, parameter_path
+from mockserver.vocabulary import TaskType
 
-VIDEO = "videoInference"
-MEDIA_STORAGE = "mediaStorage"
+VIDEO = TaskType.VIDEO_INFERENCE
+MEDIA_STORAGE = TaskType.MEDIA_STORAGE
 MODES = ("textToVideo", "firstFrame", "firstAndLastFrame", "references", "audio")
 # Fields that make the server act outside the request (deliveries) or cost render time: left out
 # or pinned when a task is meant for a live server.
@@ -298,7 +299,7 @@ def media_storage_tasks(draw, operation: str | None = None, *, live: bool = Fals
 
 def task_details_tasks() -> st.SearchStrategy:
     """A valid getTaskDetails task (of any taskUUID: the server knows only its key's)."""
-    schema = task_schema("getTaskDetails")
+    schema = task_schema(TaskType.GET_TASK_DETAILS)
     return st.fixed_dictionaries({name: values_of(sub) for name, sub in schema["properties"].items()})
 
 
@@ -634,7 +635,7 @@ def profile_breakers(*, live: bool = False) -> list[Breaker]:
 
 
 def all_breakers(*, live: bool = False) -> list[Breaker]:
-    others = [b for task_type in ("getResponse", "getTaskDetails", MEDIA_STORAGE) for b in schema_breakers(task_type, live=live)]
+    others = [b for task_type in (TaskType.GET_RESPONSE, TaskType.GET_TASK_DETAILS, MEDIA_STORAGE) for b in schema_breakers(task_type, live=live)]
     return schema_breakers(live=live) + others + profile_breakers(live=live)
 
 

@@ -21,14 +21,13 @@ from pathlib import Path
 from aiohttp import web
 
 from mockserver.assets import AssetLedger
-from mockserver.backends import BACKEND, Backend
 from mockserver.backends.mock import MockBackend
 from mockserver.backends.replay import install_replay
 from mockserver.clock import AdvanceableClock, Clock, ManualClock, SystemClock
 from mockserver.config import ServerConfig
 from mockserver.control import install_control_plane
 from mockserver.delivery import DeliveryEngine
-from mockserver.exchange import HOOKS, Hooks
+from mockserver.exchange import BACKEND, HOOKS, Backend, Hooks
 from mockserver.ids import IdSource
 from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from mockserver.namespaces import forget
 from mockserver.vocabulary import MediaKind
 
 CAPACITY = 200_000  # records kept, oldest forgotten first
@@ -45,7 +46,4 @@ class AssetLedger:
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget one namespace's records (all when None); returns how many."""
-        doomed = [uuid for uuid, record in self._records.items() if namespace is None or record.namespace == namespace]
-        for uuid in doomed:
-            del self._records[uuid]
-        return len(doomed)
+        return len(forget(self._records, namespace, lambda _, record: record.namespace))

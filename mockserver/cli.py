@@ -244,7 +244,7 @@ def _run_proxy(args: argparse.Namespace) -> int:
 async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
     """Serve until SIGINT/SIGTERM; returns how many drift findings a proxy recorded."""
     from mockserver.app import start_server
-    from mockserver.backends import BACKEND
+    from mockserver.exchange import BACKEND
     from mockserver.control import CONTROL
     from mockserver.control.exposure import warn_if_control_exposed
 

@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from mockserver.jobs import Progression, parse_results
-from mockserver.transports.ws_sessions import IDLE_TIMEOUT, RESUME_WINDOW
-from mockserver.vocabulary import ResultRelease
+from mockserver.vocabulary import Progression, ProgressionKind, ResultRelease, parse_results
+
+WS_RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
+WS_IDLE_TIMEOUT = 120.0  # seconds without a frame either way before a clean close (Runware's figure)
 
 MIB = 1024 * 1024
 ENV_PREFIX = "VIDMOCK_"
@@ -203,7 +204,7 @@ class ServerConfig:
         "(the user's cache folder), or `none` (a per-run cache in the data dir)", metavar="DIR",
         default_text="`user`: `$XDG_CACHE_HOME/vidmock`, else `~/.cache/vidmock`")
     progression: Progression = setting(
-        Progression("immediate"), _progression, "when a job whose videos exist is reported finished: "
+        Progression(ProgressionKind.IMMEDIATE), _progression, "when a job whose videos exist is reported finished: "
         "immediate | polls:N | seconds:T | manual", metavar="POLICY")
     results: ResultRelease = setting(
         ResultRelease.TOGETHER, _results, "how the N results of a task are released: together (one reply) | staggered "
@@ -248,10 +249,10 @@ class ServerConfig:
     virtual_clock: bool = setting(
         False, _flag, "freeze server time: it moves only through POST /__mock/clock/advance")
     ws_idle_timeout: float = setting(
-        IDLE_TIMEOUT, _positive(_number), "seconds without a frame either way (received or sent) before a WebSocket is closed",
+        WS_IDLE_TIMEOUT, _positive(_number), "seconds without a frame either way (received or sent) before a WebSocket is closed",
         metavar="SECONDS")
     ws_resume_window: float = setting(
-        RESUME_WINDOW, _non_negative, "seconds a WebSocket session (and its buffered replies) can be "
+        WS_RESUME_WINDOW, _non_negative, "seconds a WebSocket session (and its buffered replies) can be "
         "resumed with its connectionSessionUUID", metavar="SECONDS")
     verbose: bool = setting(False, _flag, "one line per REST request and per WebSocket frame on stderr")
     # -- vidmock serve --replay: answer from a recording (docs/drift.md) ------------------------------

@@ -32,6 +32,7 @@ from mockserver.errors import RunwareError
 from mockserver.jobs import ERROR, Job
 from mockserver.layered import LayeredSetting
 from mockserver.media import CONTENT_TYPES, MediaStore
+from mockserver.namespaces import forget, forget_in_ring
 from mockserver.vocabulary import DeliveryKind, DeliveryState
 
 WEBHOOK, UPLOAD = DeliveryKind.WEBHOOK, DeliveryKind.UPLOAD
@@ -257,12 +258,10 @@ class DeliveryEngine:
     def reset(self, namespace: str | None = None) -> int:
         """Forget a namespace (all when None): cancel its pending deliveries, drop its records and
         behaviours; returns how many records."""
-        for ns in [ns for ns in self._running if namespace is None or ns == namespace]:
-            for task in self._running.pop(ns):
+        for running in forget(self._running, namespace, lambda ns, _: ns):
+            for task in running:
                 task.cancel()
-        kept = [record for record in self._log if namespace is not None and record.namespace != namespace]
-        dropped = len(self._log) - len(kept)
-        self._log = deque(kept, maxlen=self._log.maxlen)
+        self._log, dropped = forget_in_ring(self._log, namespace, lambda record: record.namespace)
         self.behaviours.reset(namespace)
         return dropped
 

@@ -29,7 +29,7 @@ from mockserver.pricing import billing_mode, resolution_class, task_cost
 from mockserver.protocol import AUTH, SUBMITTED
 from mockserver.sizing import resolve_size
 from mockserver.validation import SchemaValidator, parameter_path, validate_task, with_defaults
-from mockserver.vocabulary import DriftDirection
+from mockserver.vocabulary import DriftDirection, TaskType
 
 REQUEST, REPLY = DriftDirection.REQUEST, DriftDirection.REPLY
 MEMORY = 10_000  # submitted tasks remembered per judge, to judge the polls that report on them
@@ -37,8 +37,8 @@ MEMORY = 10_000  # submitted tasks remembered per judge, to judge the polls that
 _VALIDATION_CODE = re.compile(r"^(invalid|missing|unsupported|incompatible|unknown)[A-Z]")
 _NOT_RULES = frozenset({"invalidApiKey", "missingApiKey", "unknownInputUUID"})
 # the tasks answered by one item of their own schemas/responses/ shape (videoInference has several)
-REPLY_SCHEMAS = {"ping": "pong", "imageUpload": "imageUpload", "mediaStorage": "mediaStorage",
-                 "getTaskDetails": "getTaskDetails"}
+REPLY_SCHEMAS = {TaskType.PING: "pong", TaskType.IMAGE_UPLOAD: TaskType.IMAGE_UPLOAD, TaskType.MEDIA_STORAGE: TaskType.MEDIA_STORAGE,
+                 TaskType.GET_TASK_DETAILS: TaskType.GET_TASK_DETAILS}
 
 
 class DriftCode(StrEnum):
@@ -210,12 +210,12 @@ class DriftJudge:
     def _data_item(self, namespace: str | None, item: dict, requested: dict[str, Any]) -> list[Finding]:
         task_type, uuid = item.get("taskType"), _uuid(item)
         request = requested.get(uuid) if uuid is not None else None
-        polled = isinstance(request, dict) and request.get("taskType") == "getResponse"
+        polled = isinstance(request, dict) and request.get("taskType") == TaskType.GET_RESPONSE
         if task_type == AUTH:
-            return _schema_findings("authentication", item, None)
+            return _schema_findings(TaskType.AUTHENTICATION, item, None)
         if task_type in REPLY_SCHEMAS:
             return _schema_findings(REPLY_SCHEMAS[task_type], item, uuid)
-        if task_type != "videoInference":
+        if task_type != TaskType.VIDEO_INFERENCE:
             what = "getResponse items echo the polled task's taskType" if polled else "no such taskType"
             return [Finding(REPLY, uuid, DriftCode.INVALID_FIELD, "taskType",
                             f"taskType {task_type!r} in data[]: {what} (videoInference).")]
@@ -236,7 +236,7 @@ class DriftJudge:
     def _result(self, namespace: str | None, uuid: str | None, item: dict, request: Any) -> list[Finding]:
         """A success item against the task it reports on: cost, seed, number of results."""
         submitted = self._submitted.get((namespace or "", uuid or ""))
-        if submitted is None and isinstance(request, dict) and request.get("taskType") == "videoInference":
+        if submitted is None and isinstance(request, dict) and request.get("taskType") == TaskType.VIDEO_INFERENCE:
             submitted = _submission(request)  # a result in the reply to the submit itself
         if submitted is None:
             return []
@@ -272,7 +272,7 @@ class DriftJudge:
         """A getResponse reply without a processing item is final: it carries every result."""
         findings = []
         for uuid, task in requested.items():
-            if not (isinstance(task, dict) and task.get("taskType") == "getResponse"):
+            if not (isinstance(task, dict) and task.get("taskType") == TaskType.GET_RESPONSE):
                 continue
             items = [item for item in data if _uuid(item) == uuid]
             submitted = self._submitted.get((namespace or "", uuid))
@@ -292,7 +292,7 @@ class DriftJudge:
         acked = {_uuid(item) for item in data}
         rejected = {_uuid(error) for error in errors}
         for index, task in enumerate(tasks):
-            if (isinstance(task, dict) and task.get("taskType") == "videoInference" and not verdicts.get(index)
+            if (isinstance(task, dict) and task.get("taskType") == TaskType.VIDEO_INFERENCE and not verdicts.get(index)
                     and task["taskUUID"] in acked and task["taskUUID"] not in rejected):
                 self._submitted[(namespace or "", task["taskUUID"])] = _submission(task)
                 while len(self._submitted) > self.memory:

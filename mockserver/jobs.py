@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,58 +32,17 @@ from mockserver.ids import UINT32_MAX, IdSource
 from mockserver.inexact_media import Inexactness
 from mockserver.layered import LayeredSetting
 from mockserver.media import MediaStore, media_url
+from mockserver.namespaces import forget
 from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
-from mockserver.vocabulary import JobStatus, ResultRelease
+from mockserver.vocabulary import JobStatus, Progression, ProgressionKind, ResultRelease, TaskType
 
 log = logging.getLogger(__name__)
 
 PROCESSING, SUCCESS, ERROR = JobStatus.PROCESSING, JobStatus.SUCCESS, JobStatus.ERROR
-TASK_TYPE = "videoInference"
 TASK_ERROR_MESSAGES = {
     "timeoutProvider": "The provider did not answer in time.",
     "providerError": "The provider failed to generate the video.",
 }
-
-
-def parse_results(text: str) -> ResultRelease:
-    """A result-release mode: ``together`` (every result in one reply), ``staggered`` or ``generations``."""
-    try:
-        return ResultRelease(str(text).strip())
-    except ValueError:
-        *first, last = ResultRelease
-        raise ValueError(f"expected {', '.join(first)} or {last}") from None
-
-
-@dataclass(frozen=True)
-class Progression:
-    """When a job whose videos exist is reported finished.
-
-    ``immediate``: at once. ``polls:N``: after N getResponse calls answered "processing".
-    ``seconds:T``: T seconds after submit on the store's clock. ``manual``: when
-    ``JobStore.complete`` or ``fail`` is called.
-    """
-
-    kind: str
-    amount: float = 0
-
-    GRAMMAR = "immediate, polls:N, seconds:T or manual"
-    PATTERN = r"^(immediate|manual|polls:[0-9]+|seconds:[0-9]+(\.[0-9]+)?)$"  # also the control schemas'
-
-    @classmethod
-    def parse(cls, text: str) -> "Progression":
-        text = str(text).strip()
-        if not _PROGRESSION.match(text):
-            raise ValueError(f"expected {cls.GRAMMAR}")
-        kind, _, amount = text.partition(":")
-        if not amount:
-            return cls(kind)
-        return cls(kind, int(amount) if kind == "polls" else float(amount))
-
-    def __str__(self) -> str:
-        return self.kind if self.kind in ("immediate", "manual") else f"{self.kind}:{self.amount:g}"
-
-
-_PROGRESSION = re.compile(Progression.PATTERN.replace("$", r"\Z"))
 
 
 @dataclass
@@ -170,7 +128,7 @@ class Job:
         return [self.success_item(result) for result in self.results if result.error is None]
 
     def success_item(self, result: VideoResult) -> dict:
-        item = {"taskType": TASK_TYPE, "taskUUID": self.task_uuid, "status": SUCCESS,
+        item = {"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": self.task_uuid, "status": SUCCESS,
                 "videoUUID": result.video_uuid, "videoURL": self.video_url(result),
                 "seed": result.seed, "NSFWContent": self.nsfw}
         if self.cost is not None:
@@ -217,7 +175,7 @@ class Job:
 
 def processing_item(task_uuid: str) -> dict:
     """What getResponse answers for a task still running."""
-    return {"taskType": TASK_TYPE, "taskUUID": task_uuid, "status": PROCESSING}
+    return {"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": task_uuid, "status": PROCESSING}
 
 
 JobCallback = Callable[[Job], Awaitable[None] | None]  # an awaitable result runs in the background
@@ -248,7 +206,7 @@ class Outcome:
         if self.error_code is None:
             return None
         message = self.error_message or TASK_ERROR_MESSAGES.get(self.error_code, "The task failed.")
-        return _failed(RunwareError(self.error_code, message, task_type=TASK_TYPE, task_uuid=task_uuid))
+        return _failed(RunwareError(self.error_code, message, task_type=TaskType.VIDEO_INFERENCE, task_uuid=task_uuid))
 
 
 SUCCEEDS = Outcome()
@@ -294,7 +252,7 @@ class JobStore:
 
     def submit(self, namespace: str, task: dict, width: int, height: int, base_url: str) -> Job:
         """Create the job for an accepted, defaults-filled task and start rendering it."""
-        self.claim_task_uuid(namespace, task["taskUUID"], TASK_TYPE)
+        self.claim_task_uuid(namespace, task["taskUUID"], TaskType.VIDEO_INFERENCE)
         first_seed = task["seed"] if "seed" in task else self.ids.seed32()
         results = [VideoResult(self.ids.uuid4(), (first_seed + i) % (UINT32_MAX + 1))
                    for i in range(task["numberResults"])]
@@ -324,7 +282,7 @@ class JobStore:
             # taskType is "the task type of the request that failed" (the errors doc): this getResponse
             raise RunwareError("taskFailedOrNotFound",
                                f"No task with taskUUID {task_uuid} was found, or its results expired.",
-                               parameter="taskUUID", task_type="getResponse", task_uuid=task_uuid, type="string")
+                               parameter="taskUUID", task_type=TaskType.GET_RESPONSE, task_uuid=task_uuid, type="string")
         if job.status == PROCESSING:
             job.polls += 1
             self._settle(job)
@@ -367,7 +325,7 @@ class JobStore:
         """End a processing job in error now; a render still running finishes unseen."""
         job = self._require(namespace, task_uuid)
         if job.status == PROCESSING:
-            self._finish(job, RunwareError(code, message, task_type=TASK_TYPE, task_uuid=task_uuid))
+            self._finish(job, RunwareError(code, message, task_type=TaskType.VIDEO_INFERENCE, task_uuid=task_uuid))
         return job
 
     def tick(self) -> None:
@@ -385,16 +343,14 @@ class JobStore:
         """Forget a namespace's jobs, taskUUIDs and per-task settings (everything when None);
         returns how many jobs. Unfinished jobs are silenced (no outcome, no callbacks); their media
         go with the media store's own reset."""
-        doomed = [key for key, job in self._jobs.items() if namespace is None or job.namespace == namespace]
-        for key in doomed:
-            job = self._jobs.pop(key)
-            self._waiting.pop(key, None)
+        doomed = forget(self._jobs, namespace, lambda _, job: job.namespace)
+        for job in doomed:
+            self._waiting.pop((job.namespace, job.task_uuid), None)
             if job.status == PROCESSING:
                 job.status = ERROR  # silenced: never settles; a render still running unpublishes its files
             for result in job.results:
                 self._videos.pop((job.namespace, result.video_uuid), None)
-        for key in [key for key in self._claimed if namespace is None or key == namespace]:
-            del self._claimed[key]
+        forget(self._claimed, namespace, lambda key, _: key)
         for setting in (self.policies, self.results, self.outcomes, self.inexact):
             setting.reset(namespace)
         self._expiries.compact(self._is_stored, len(self._jobs))
@@ -466,11 +422,11 @@ class JobStore:
 
     def _due(self, job: Job) -> bool:
         policy = self.policies.get(job.namespace, job.task_uuid)
-        if policy.kind == "immediate":
+        if policy.kind is ProgressionKind.IMMEDIATE:
             return True
-        if policy.kind == "polls":
+        if policy.kind is ProgressionKind.POLLS:
             return job.polls > policy.amount  # the poll being answered is already counted
-        if policy.kind == "seconds":
+        if policy.kind is ProgressionKind.SECONDS:
             return self.clock.now() - job.submitted_at >= policy.amount
         return False  # manual
 
@@ -496,7 +452,7 @@ class JobStore:
 
     def _synthesis_failed(self, job: Job) -> RunwareError:
         return RunwareError("synthesisFailed", "The video could not be generated.",
-                            task_type=TASK_TYPE, task_uuid=job.task_uuid)
+                            task_type=TaskType.VIDEO_INFERENCE, task_uuid=job.task_uuid)
 
     def _require(self, namespace: str, task_uuid: str) -> Job:
         job = self._jobs.get((namespace, task_uuid))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from mockserver.namespaces import forget
+
 T = TypeVar("T")
 
 
@@ -36,13 +38,8 @@ class LayeredSetting(Generic[T]):
 
     def reset(self, namespace: str | None = None) -> int:
         """Drop the task and namespace layers of one namespace (all when None); returns how many."""
-        doomed = [k for k in self._tasks if namespace is None or k[0] == namespace]
-        for key in doomed:
-            del self._tasks[key]
-        namespaces = [k for k in self._namespaces if namespace is None or k == namespace]
-        for key in namespaces:
-            del self._namespaces[key]
-        return len(doomed) + len(namespaces)
+        tasks = forget(self._tasks, namespace, lambda key, _: key[0])
+        return len(tasks) + len(forget(self._namespaces, namespace, lambda key, _: key))
 
 
 def _assign(table: dict, key: Any, value: Any) -> None:

@@ -24,6 +24,7 @@ from aiohttp import web
 from mockserver.clock import Clock
 from mockserver.expiry import ExpiryHeap
 from mockserver.media_types import MEDIA_TYPES
+from mockserver.namespaces import owned
 
 CONTENT_TYPES = dict(MEDIA_TYPES.values())  # extension -> Content-Type of every file served
 MEDIA_NAME = re.compile(rf"^([0-9a-f-]{{36}})\.({'|'.join(CONTENT_TYPES)})$")
@@ -126,7 +127,7 @@ class MediaStore:
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget a namespace's media (all when None) at once; their files go at the next sweep."""
-        doomed = [entry for entry in self._entries.values() if namespace is None or entry.namespace == namespace]
+        doomed = [entry for entry in self._entries.values() if owned(namespace, entry.namespace)]  # _forget drops them
         self._doomed += [self._forget(entry) for entry in doomed]
         self._expiries.compact(self._is_stored, len(self._entries))
         return len(doomed)

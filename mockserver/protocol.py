@@ -13,15 +13,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.errors import RunwareError
-from mockserver.vocabulary import Transport
+from aiohttp import web
 
-AUTH = "authentication"
-SUBMITTED = frozenset({"videoInference", "imageUpload", "mediaStorage"})  # the tasks getTaskDetails can report on
+from mockserver.errors import RunwareError
+from mockserver.vocabulary import TaskType, Transport
+
+AUTH = TaskType.AUTHENTICATION
+SUBMITTED = (TaskType.VIDEO_INFERENCE, TaskType.IMAGE_UPLOAD, TaskType.MEDIA_STORAGE)  # the tasks getTaskDetails can report on
 SCENARIO_HEADER = "X-Vidmock-Scenario"  # vidmock's own: misbehaviours per request (docs/control.md)
 SCENARIO_QUERY = "scenario"  # the same on the WebSocket URL, for the whole connection
 DRY_RUN_HEADER = "X-Runware-Dry-Run"  # Runware's: validate and price, run nothing (REST)
 DRY_RUN_QUERY = "dryRun"  # the same on the WebSocket URL (sdk-js's dryRun: true), for the connection
+CONTROL_MOUNT = "/__mock/"  # where the control plane is mounted: vidmock's own, never API traffic
 
 
 def decode_tasks(body: bytes) -> list[Any]:
@@ -130,16 +133,22 @@ def wire_envelope(data: list[dict], errors: list[dict], transport: Transport) ->
     ``{"errors": [...]}`` (sdk-python issue 26): a frame has ``data`` only when a task produced
     items, or when nothing failed."""
     body: dict[str, list] = {}
-    if data or not errors or transport is Transport.REST:
+    if carries_data(bool(data), bool(errors), transport):
         body["data"] = data
     if errors:
         body["errors"] = errors
     return body
 
 
-def refusal(error: RunwareError) -> dict[str, list]:
-    """An HTTP answer that is one error and nothing else (a wrong path or method, a refused upgrade)."""
-    return wire_envelope([], error_items([error], Transport.REST), Transport.REST)
+def control_error_response(error: RunwareError, headers: dict[str, str] | None = None) -> web.Response:
+    """The control plane's refusal: the error alone, ``{"errors": [...]}`` (no ``data``: it is
+    vidmock's own API, not Runware's). The API's refusals are ``Reply.envelope``'s."""
+    return web.json_response({"errors": [error.to_wire()]}, status=error.http_status, headers=headers)
+
+
+def carries_data(has_data: bool, has_errors: bool, transport: Transport) -> bool:
+    """Whether an envelope has a ``data`` key (``wire_envelope``; ``ws_frames`` splits by it too)."""
+    return has_data or not has_errors or transport is Transport.REST
 
 
 def error_items(errors: list[RunwareError], transport: Transport) -> list[dict]:

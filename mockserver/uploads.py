@@ -21,6 +21,7 @@ from mockserver.expiry import ExpiryHeap
 from mockserver.ids import IdSource
 from mockserver.media import MediaStore, media_url
 from mockserver.media_types import FORMAT_NAMES, URL_PATTERN, MediaType, decodable, decode_inline, sniff, type_of_url
+from mockserver.namespaces import forget
 from mockserver.vocabulary import MediaKind
 
 UPLOAD_TTL = 30 * 24 * 3600  # Runware deletes uploads 30 days after last use
@@ -137,9 +138,7 @@ class UploadStore:
     def reset(self, namespace: str | None = None) -> int:
         """Drop one namespace's uploads (all when None); returns how many. Their files go with
         the media store's own reset."""
-        doomed = [uuid for uuid, upload in self._uploads.items() if namespace is None or upload.namespace == namespace]
-        for uuid in doomed:
-            del self._uploads[uuid]
+        doomed = forget(self._uploads, namespace, lambda _, upload: upload.namespace)
         self._expiries.compact(self._is_current, len(self._uploads))
         return len(doomed)
 

@@ -9,7 +9,27 @@ strategies. They are ``StrEnum``s, so every member *is* its wire string: ``JobSt
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
 from enum import StrEnum
+
+from mockserver.contract import schemas_root
+
+
+def _task_types() -> dict[str, str]:
+    """``VIDEO_INFERENCE: "videoInference"`` for each task schema under ``schemas/tasks/`` (its
+    ``taskType`` constant): the schemas say which tasks exist, the enum only names them."""
+    found = {}
+    for path in sorted((schemas_root() / "tasks").glob("*.json")):
+        value = json.loads(path.read_text(encoding="utf-8"))["properties"]["taskType"]["const"]
+        found[re.sub(r"(?<!^)(?=[A-Z])", "_", value).upper()] = value
+    return found
+
+
+TaskType = StrEnum("TaskType", _task_types())
+"""Every taskType the API accepts, derived from ``schemas/tasks/``: ``TaskType.VIDEO_INFERENCE ==
+"videoInference"``, ``TaskType.GET_RESPONSE``, ``TaskType.AUTHENTICATION``, ``TaskType.PING``..."""
 
 
 class JobStatus(StrEnum):
@@ -26,6 +46,65 @@ class ResultRelease(StrEnum):
     TOGETHER = "together"  # every result in one reply
     STAGGERED = "staggered"  # one more result per getResponse, each reply cumulative
     GENERATIONS = "generations"  # one status item per generation in every reply; one more settles per poll
+
+
+class ProgressionKind(StrEnum):
+    """When a job whose videos exist is reported finished (``Progression``)."""
+
+    IMMEDIATE = "immediate"  # at once
+    POLLS = "polls"  # polls:N, after N getResponse calls answered "processing"
+    SECONDS = "seconds"  # seconds:T, T seconds after submit on the server clock
+    MANUAL = "manual"  # when the control plane completes or fails it
+
+    @property
+    def bare(self) -> bool:
+        """Written without an amount."""
+        return self in (ProgressionKind.IMMEDIATE, ProgressionKind.MANUAL)
+
+
+def parse_results(text: str) -> ResultRelease:
+    """A result-release mode: ``together`` (every result in one reply), ``staggered`` or ``generations``."""
+    try:
+        return ResultRelease(str(text).strip())
+    except ValueError:
+        *first, last = ResultRelease
+        raise ValueError(f"expected {', '.join(first)} or {last}") from None
+
+
+@dataclass(frozen=True)
+class Progression:
+    """When a job whose videos exist is reported finished.
+
+    ``immediate``: at once. ``polls:N``: after N getResponse calls answered "processing".
+    ``seconds:T``: T seconds after submit on the store's clock. ``manual``: when
+    ``JobStore.complete`` or ``fail`` is called.
+    """
+
+    kind: ProgressionKind
+    amount: float = 0
+
+    GRAMMAR = "immediate, polls:N, seconds:T or manual"
+    PATTERN = r"^(immediate|manual|polls:[0-9]+|seconds:[0-9]+(\.[0-9]+)?)$"  # also the control schemas'
+
+    @classmethod
+    def parse(cls, text: str) -> "Progression":
+        text = str(text).strip()
+        if not _PROGRESSION.match(text):
+            raise ValueError(f"expected {cls.GRAMMAR}")
+        name, _, amount = text.partition(":")
+        kind = ProgressionKind(name)
+        if not amount:
+            return cls(kind)
+        return cls(kind, int(amount) if kind is ProgressionKind.POLLS else float(amount))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ProgressionKind(self.kind))  # Progression("manual") reads as the enum
+
+    def __str__(self) -> str:
+        return self.kind if self.kind.bare else f"{self.kind}:{self.amount:g}"
+
+
+_PROGRESSION = re.compile(Progression.PATTERN.replace("$", r"\Z"))
 
 
 class MediaKind(StrEnum):

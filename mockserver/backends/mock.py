@@ -19,7 +19,8 @@ from typing import Any
 
 from mockserver.contract import definition_regex
 from mockserver.errors import RunwareError
-from mockserver.exchange import Hooks, RequestContext
+from mockserver.backends.policy import unauthenticated_frame
+from mockserver.exchange import ClientSocket, Hooks, RequestContext
 from mockserver.ids import IdSource
 from mockserver.inputs import AssetResolver
 from mockserver.jobs import JobStore
@@ -30,7 +31,7 @@ from mockserver.sizing import resolve_size
 from mockserver.task_details import TaskDetails
 from mockserver.uploads import Upload, UploadStore
 from mockserver.validation import validate_task, with_defaults
-from mockserver.vocabulary import MediaKind
+from mockserver.vocabulary import MediaKind, TaskType
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,13 @@ class MockBackend:
     async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
         """Run a request's tasks. A leading authentication task sets ``ctx.api_key`` (a WebSocket
         transport keeps it for the connection); an auth failure rejects the whole request."""
+        refused = unauthenticated_frame(tasks, ctx)
+        if refused is not None:
+            return refused
         data: list[dict] = []
         if tasks and is_authentication(tasks[0]):
             try:
-                ctx.api_key, reply = self._authenticate(tasks[0])
+                ctx.api_key, reply = self._authenticate(tasks[0], ctx.connection)
             except RunwareError as error:
                 return Reply.of([], [error])
             data.append(reply)
@@ -86,19 +90,22 @@ class MockBackend:
         return Reply.of(data, errors, violations)
 
     async def socket_closed(self, connection: Any) -> None:
-        """Nothing to release: the mock keeps no per-socket state (sessions are the transport's)."""
+        """Nothing to release: the mock keeps no per-socket state (sessions are the socket hub's)."""
 
     # -- authentication -------------------------------------------------------------------------
 
-    def _authenticate(self, task: dict) -> tuple[str, dict]:
-        """(the key, the reply item) of an authentication task; the item never has a taskUUID."""
+    def _authenticate(self, task: dict, connection: ClientSocket | None = None) -> tuple[str, dict]:
+        """(the key, the reply item) of an authentication task; the item never has a taskUUID. On a
+        socket (``connection``) the session is the socket's: resumed when asked and possible, else
+        new; over REST it is a resume's own, or a fresh UUID."""
         key = task.get("apiKey")
         if not isinstance(key, str) or not self._accepts(key):
             raise self.key_error(key if isinstance(key, str) else "")
         found = validate_task(task)
         if found:
             raise found[0]
-        session = task.get("connectionSessionUUID") or self.ids.uuid4()  # a resume keeps its session
+        requested = task.get("connectionSessionUUID")
+        session = connection.authenticated(key, requested) if connection is not None else requested or self.ids.uuid4()
         return key, {"taskType": AUTH, "connectionSessionUUID": session}
 
     def _accepts(self, key: str | None) -> bool:
@@ -121,17 +128,17 @@ class MockBackend:
             violations[index] = found
             raise found[0]
         task_type = task["taskType"]
-        if task_type == "ping":
-            return [{"taskType": "ping", "pong": True, **_echo_uuid(task)}]
+        if task_type == TaskType.PING:
+            return [{"taskType": TaskType.PING, "pong": True, **_echo_uuid(task)}]
         if task_type == AUTH:  # not the leading one: answered, but the request keeps its namespace
             return [self._authenticate(task)[1]]
-        if task_type == "getResponse":
+        if task_type == TaskType.GET_RESPONSE:
             return self._get_response(task, ctx)
-        if task_type == "getTaskDetails":
+        if task_type == TaskType.GET_TASK_DETAILS:
             return [self._task_details(task, ctx)]
-        if task_type == "imageUpload":
+        if task_type == TaskType.IMAGE_UPLOAD:
             return [await self._image_upload(task, ctx)]
-        if task_type == "mediaStorage":
+        if task_type == TaskType.MEDIA_STORAGE:
             return [await self._media_storage(task, ctx)]
         return [self._video_inference(task, ctx)]
 
@@ -142,14 +149,14 @@ class MockBackend:
         task = with_defaults(task)
         width, height = resolve_size(task, lambda uuid: self.assets.image_bytes(namespace, uuid))
         if ctx.dry_run:
-            return {"taskType": "videoInference", "taskUUID": task["taskUUID"], "cost": run_cost(task, width, height)}
+            return {"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": task["taskUUID"], "cost": run_cost(task, width, height)}
         for accepted in self.hooks.task_accepted:
             accepted(ctx, task)
         job = self.jobs.submit(namespace, task, width, height, ctx.base_url)
         self.assets.generated(namespace, job.task_uuid, [result.video_uuid for result in job.results])
         for upload in used:
             self.uploads.used(upload)
-        return {"taskType": "videoInference", "taskUUID": job.task_uuid}  # an ack: no status, no URL
+        return {"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": job.task_uuid}  # an ack: no status, no URL
 
     def _get_response(self, task: dict, ctx: RequestContext) -> list[dict | RunwareError]:
         """Every generation's status: processing and successful ones as data items, failed ones as
@@ -162,14 +169,14 @@ class MockBackend:
         if record is None:
             raise RunwareError("taskFailedOrNotFound", f"No task with taskUUID {task['taskUUID']} was found.",
                                parameter="taskUUID", type="string")
-        return {"taskType": "getTaskDetails", "taskUUID": task["taskUUID"], "request": [record.request],
+        return {"taskType": TaskType.GET_TASK_DETAILS, "taskUUID": task["taskUUID"], "request": [record.request],
                 "response": record.response}
 
     async def _image_upload(self, task: dict, ctx: RequestContext) -> dict:
         namespace = ctx.namespace
         self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
         data, media_type = await self.uploads.read_image(task["image"])
-        reply = {"taskType": "imageUpload", "taskUUID": task["taskUUID"]}
+        reply = {"taskType": TaskType.IMAGE_UPLOAD, "taskUUID": task["taskUUID"]}
         if ctx.dry_run:
             return {**reply, "cost": 0}
         upload = await self._store(namespace, task, data, media_type, task["image"], MediaKind.IMAGE)
@@ -178,7 +185,7 @@ class MockBackend:
     async def _media_storage(self, task: dict, ctx: RequestContext) -> dict:
         namespace = ctx.namespace
         self.jobs.ensure_new_task_uuid(namespace, task["taskUUID"], task["taskType"])
-        reply = {"taskType": "mediaStorage", "taskUUID": task["taskUUID"], "operation": task["operation"]}
+        reply = {"taskType": TaskType.MEDIA_STORAGE, "taskUUID": task["taskUUID"], "operation": task["operation"]}
         if task["operation"] == "delete":
             media_uuid = task["media"]
             if self.uploads.find(namespace, media_uuid) is None:
@@ -216,7 +223,7 @@ class MockBackend:
             return
         if task_type in SUBMITTED:
             self.details.submitted(ctx.namespace, task, response, accepted=accepted, weight=_weight(task, ctx))
-        elif task_type == "getResponse" and valid:
+        elif task_type == TaskType.GET_RESPONSE and valid:
             self.details.answered(ctx.namespace, task_uuid, response)
 
 

@@ -11,7 +11,7 @@ the control plane sees every exchange plus the drift found in it (``mockserver.d
                authentication or ping). Every other upstream frame (a resumed session's buffered
                replies, a late answer) is pushed to the client as it comes (``Connection.push``),
                never ahead of the answer being awaited. The client keeps the upstream's
-               ``connectionSessionUUID`` (``names_sessions``); when the upstream closes its
+               ``connectionSessionUUID`` (``ClientSocket.authenticated`` with its name); when the upstream closes its
                socket, the client's socket is closed with the same code, so the client resumes
                through the proxy and the upstream delivers what it kept.
 
@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from mockserver.backends.policy import unauthenticated_frame
 from mockserver.drift import MEDIA_TOLERANCES, DriftJudge, Finding, DriftCode, REPLY, verdicts_of
 from mockserver.errors import RunwareError
 from mockserver.exchange import HOOKS, RequestContext
@@ -45,7 +46,7 @@ from mockserver.recording import Recorder
 from mockserver.redaction import key_fingerprint, redact_headers, redact_url
 from mockserver.state import CONFIG, HEALTH_SOURCES
 from mockserver.video_probe import probe_video
-from mockserver.vocabulary import DropKind, Transport
+from mockserver.vocabulary import DropKind, TaskType, Transport
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def socket_url(upstream: str) -> str:
     return urlunsplit((("wss" if parts.scheme == "https" else "ws"), *parts[1:]))
 
 
-def is_loopback(url: str) -> bool:
+def is_loopback_url(url: str) -> bool:
+    """Whether the URL's host is this machine (``localhost`` or a loopback address)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
@@ -87,7 +89,7 @@ def check_upstreams(urls: list[str], environ: Mapping[str, str]) -> None:
     nothing can reach Runware's real hosts by mistake."""
     if environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
         for url in urls:
-            if not is_loopback(url):
+            if not is_loopback_url(url):
                 raise UpstreamRefused(f"{OFFLINE_VARIABLE} is set: the proxy only talks to 127.0.0.1/localhost, "
                                       f"not {redact_url(url)}")
 
@@ -115,8 +117,6 @@ class UpstreamLink:
 
 
 class ProxyBackend:
-    names_sessions = True  # the client keeps the upstream's connectionSessionUUID
-
     def __init__(self, upstream: str, upstream_ws: str, *, timeout: float, judge: DriftJudge | None = None,
                  recorder: Recorder | None = None, media_dir: Path | None = None, offline: bool = False) -> None:
         self.upstream = upstream
@@ -156,7 +156,7 @@ class ProxyBackend:
         fingerprint, and the key a secret the journal redacts, so faults, the journal and the
         drift log never hold a real key."""
         link = self._links.get(ctx.connection) if ctx.connection is not None else None
-        ctx.secrets = tuple(_secrets(ctx, ctx.tasks or []) | (link.secrets if link else set()))
+        ctx.secrets = tuple(_request_keys(ctx, ctx.tasks or []) | (link.secrets if link else set()))
         key = leading_api_key(ctx.tasks) if ctx.tasks and is_authentication(ctx.tasks[0]) else None
         if key is None and ctx.tasks and is_authentication(ctx.tasks[0]):
             key = ""
@@ -169,6 +169,9 @@ class ProxyBackend:
     # -- Backend ------------------------------------------------------------------------------------
 
     async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
+        refused = unauthenticated_frame(tasks, ctx)
+        if refused is not None:
+            return refused
         self.stats.requests += 1
         verdicts = verdicts_of(tasks)
         if ctx.transport is Transport.REST:
@@ -183,7 +186,7 @@ class ProxyBackend:
     # -- REST ---------------------------------------------------------------------------------------
 
     async def _rest(self, tasks: list, ctx: RequestContext, verdicts: dict) -> Reply:
-        secrets = _secrets(ctx, tasks)
+        secrets = _request_keys(ctx, tasks)
         headers = {name: value for name, value in ctx.headers.items() if _forwarded(name)}
         headers["Content-Type"] = "application/json"
         sent = time.time()
@@ -225,7 +228,7 @@ class ProxyBackend:
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 return self._own_error(tasks, "upstreamUnreachable", "The upstream's WebSocket could not be "
                                        f"opened: {type(exc).__name__}.")
-        link.secrets |= _secrets(ctx, tasks)
+        link.secrets |= _request_keys(ctx, tasks)
         ctx.secrets = tuple(link.secrets)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         link.waiting = (tasks, future)
@@ -248,8 +251,12 @@ class ProxyBackend:
             ctx.findings = (*ctx.findings, *findings)
             return self._own_error(tasks, "upstreamInvalidReply", "The upstream answered with a frame that is not "
                                    "JSON.", findings)
-        return await self._relay(ctx, tasks, verdicts, body, 200, request=request, headers={}, sent=sent,
-                                 received=time.time(), secrets=link.secrets, dry_run=ctx.dry_run, connection=link)
+        reply = await self._relay(ctx, tasks, verdicts, body, 200, request=request, headers={}, sent=sent,
+                                  received=time.time(), secrets=link.secrets, dry_run=ctx.dry_run, connection=link)
+        if is_authentication(tasks[0]) and reply.data and reply.data[0].get("taskType") == AUTH and ctx.api_key:
+            granted = reply.data[0].get("connectionSessionUUID")  # the client keeps the upstream's session
+            connection.authenticated(ctx.api_key, granted, name=granted if isinstance(granted, str) else None)
+        return reply
 
     async def _open(self, connection: Any, ctx: RequestContext) -> UpstreamLink:
         assert self.session is not None, "the proxy was not started"
@@ -288,7 +295,7 @@ class ProxyBackend:
                 await self._mirror_close(link)
 
     async def _unsolicited(self, link: UpstreamLink, body: Any, text: str) -> None:
-        namespace = getattr(link.connection, "api_key", None)
+        namespace = link.connection.namespace
         if body is None:
             findings = [Finding(REPLY, None, DriftCode.NOT_JSON, None, f"An upstream frame is not JSON: {text[:120]!r}.")]
             reply = self._own_error([], "upstreamInvalidReply", "The upstream sent a frame that is not JSON.")
@@ -342,7 +349,7 @@ class ProxyBackend:
         video_uuid, url, task_uuid = item["videoUUID"], item["videoURL"], item.get("taskUUID")
         if video_uuid in self._media:
             return [], self._media[video_uuid]
-        if self.offline and not is_loopback(url):
+        if self.offline and not is_loopback_url(url):
             log.warning("not downloading a video from %s: %s is set", redact_url(url), OFFLINE_VARIABLE)
             return [], None
         extension = Path(urlsplit(url).path).suffix.lstrip(".").lower() or "mp4"
@@ -430,7 +437,7 @@ def _recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
                           if name.lower() in RECORDED_HEADERS or name.lower().startswith("x-runware-"))
 
 
-def _secrets(ctx: RequestContext, tasks: list) -> set[str]:
+def _request_keys(ctx: RequestContext, tasks: list) -> set[str]:
     """The keys a request carries (Bearer header, authentication tasks), to redact from recordings."""
     keys = {bearer_key(ctx.headers.get("Authorization")) or ""}
     keys |= {task["apiKey"] for task in tasks if is_authentication(task) and isinstance(task.get("apiKey"), str)}
@@ -459,7 +466,7 @@ def _answers(body: Any, tasks: list) -> bool:
             uuid = item.get("taskUUID")
             if uuid in uuids:
                 return True
-            if item.get("taskType") in (AUTH, "ping") and item.get("taskType") in types and uuid is None:
+            if item.get("taskType") in (AUTH, TaskType.PING) and item.get("taskType") in types and uuid is None:
                 return True
             if key == "errors" and uuid is None:
                 return True

@@ -27,10 +27,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mockserver.backends.mock import MockBackend
+from mockserver.backends.policy import unauthenticated_frame
 from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
 from mockserver.jobs import JobStore
 from mockserver.media import MediaStore, media_url
+from mockserver.namespaces import forget
 from mockserver.protocol import Reply, bearer_key, error_items, is_authentication, leading_api_key, wire_envelope
 from mockserver.recording import Recording, read_recording
 from mockserver.redaction import redact
@@ -38,10 +40,11 @@ from mockserver.sizing import resolve_size
 from mockserver.state import CONFIG, HEALTH_SOURCES, JOBS, MEDIA, STORES, SYNTHESIZER
 from mockserver.synth import CONTAINERS, Synthesizer, VideoSpec
 from mockserver.validation import validate_task, with_defaults
+from mockserver.vocabulary import TaskType
 
 log = logging.getLogger(__name__)
 
-REPLAYED_TYPES = ("videoInference", "imageUpload")  # submits with a story; getResponse follows one
+REPLAYED_TYPES = (TaskType.VIDEO_INFERENCE, TaskType.IMAGE_UPLOAD)  # submits with a story; getResponse follows one
 
 
 @dataclass
@@ -99,7 +102,7 @@ def stories_of(recording: Recording) -> dict[str, list[Story]]:
                 story = Story(task, _part(exchange.body, uuid, exchange.status), media=dict(exchange.media))
                 by_uuid[uuid] = story
                 stories.setdefault(replay_key(task), []).append(story)
-            elif task.get("taskType") == "getResponse" and uuid in by_uuid:
+            elif task.get("taskType") == TaskType.GET_RESPONSE and uuid in by_uuid:
                 by_uuid[uuid].polls.append(_part(exchange.body, uuid, exchange.status))
                 by_uuid[uuid].media.update(exchange.media)
     return stories
@@ -121,9 +124,12 @@ class ReplayBackend:
         self.counts = {"replayed": 0, "fellBack": 0, "refused": 0}
 
     async def handle(self, tasks: list[Any], ctx: RequestContext) -> Reply:
+        refused = unauthenticated_frame(tasks, ctx)
+        if refused is not None:
+            return refused
         namespace = leading_api_key(tasks) if tasks and is_authentication(tasks[0]) else ctx.api_key
         if not any(self._told(task, namespace, ctx) for task in tasks):
-            if any(isinstance(task, dict) and task.get("taskType") in (*REPLAYED_TYPES, "getResponse") for task in tasks):
+            if any(isinstance(task, dict) and task.get("taskType") in (*REPLAYED_TYPES, TaskType.GET_RESPONSE) for task in tasks):
                 self.counts["fellBack"] += 1
             return await self.mock.handle(tasks, ctx)
         data: list[dict] = []
@@ -157,12 +163,8 @@ class ReplayBackend:
         await self.mock.socket_closed(connection)
 
     def reset(self, namespace: str | None = None) -> int:
-        doomed = [key for key in self._tellings if namespace is None or key[0] == namespace]
-        for key in doomed:
-            del self._tellings[key]
-        for key in [key for key in self._turns if namespace is None or key[0] == namespace]:
-            del self._turns[key]
-        return len(doomed)
+        forget(self._turns, namespace, lambda key, _: key[0])
+        return len(forget(self._tellings, namespace, lambda key, _: key[0]))
 
     def stats(self) -> dict:
         return {"stories": sum(len(stories) for stories in self.stories.values()), "tellings": len(self._tellings),
@@ -174,10 +176,10 @@ class ReplayBackend:
         """Whether the task is answered from the recording (or, strict, refused for lack of one)."""
         if not isinstance(task, dict):
             return False
-        if task.get("taskType") == "getResponse":
+        if task.get("taskType") == TaskType.GET_RESPONSE:
             return (namespace or "", task.get("taskUUID")) in self._tellings
         if task.get("taskType") in REPLAYED_TYPES:
-            return self.strict or replay_key(task, _secrets(ctx)) in self.stories
+            return self.strict or replay_key(task, _client_keys(ctx)) in self.stories
         return False
 
     async def _tell(self, task: Any, namespace: str, ctx: RequestContext) -> Part | None:
@@ -185,7 +187,7 @@ class ReplayBackend:
         if not self._told(task, namespace, ctx):
             return None
         uuid = task.get("taskUUID")
-        if task["taskType"] == "getResponse":
+        if task["taskType"] == TaskType.GET_RESPONSE:
             telling = self._tellings[(namespace, uuid)]
             polls = telling.story.polls
             if not polls:
@@ -193,7 +195,7 @@ class ReplayBackend:
             part = polls[min(telling.polls, len(polls) - 1)]
             telling.polls += 1
             return await self._rewritten(part, telling.story, uuid, ctx)
-        key = replay_key(task, _secrets(ctx))
+        key = replay_key(task, _client_keys(ctx))
         stories = self.stories.get(key)
         if not stories:  # strict: nothing recorded for this task
             self.counts["refused"] += 1
@@ -290,7 +292,7 @@ def _extension(url: Any, task: dict) -> str:
     return CONTAINERS[output_format].extension
 
 
-def _secrets(ctx: RequestContext) -> tuple[str, ...]:
+def _client_keys(ctx: RequestContext) -> tuple[str, ...]:
     """The client's key, redacted from its tasks as the recorder redacted the recorded ones."""
     keys = {ctx.api_key or "", bearer_key(ctx.headers.get("Authorization")) or "", leading_api_key(ctx.tasks) or ""}
     return tuple(key for key in keys if key)

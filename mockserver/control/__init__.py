@@ -12,11 +12,11 @@ from aiohttp import web
 
 from mockserver.control.middleware import control_middleware
 from mockserver.control.plane import ControlPlane
-from mockserver.control.routes import CONTROL, add_control_routes
+from mockserver.control.openapi import openapi_document
+from mockserver.control.routes import CONTROL, OPENAPI_DOCUMENT, add_control_routes
 from mockserver.exchange import HOOKS
+from mockserver.protocol import CONTROL_MOUNT
 from mockserver.state import CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, JOBS, MEDIA, STORES
-
-MOUNT = "/__mock/"
 
 __all__ = ["CONTROL", "ControlPlane", "install_control_plane"]
 
@@ -31,6 +31,7 @@ def install_control_plane(app: web.Application) -> ControlPlane:
     app.on_shutdown.append(lambda app: plane.waits.close())  # before open requests are awaited: ends long-polls
     control = web.Application(middlewares=[control_middleware(config.control_token)])
     control[CONTROL] = app[CONTROL] = plane
+    control[OPENAPI_DOCUMENT] = openapi_document
     add_control_routes(control)
-    app.add_subapp(MOUNT, control)
+    app.add_subapp(CONTROL_MOUNT, control)
     return plane

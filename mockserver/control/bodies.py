@@ -20,13 +20,12 @@ from jsonschema.exceptions import ValidationError
 
 from mockserver.contract import load_json, task_schema
 from mockserver.errors import CATALOGUE, LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
-from mockserver.jobs import Progression
-from mockserver.vocabulary import VOCABULARIES
+from mockserver.vocabulary import Progression, TaskType, VOCABULARIES
 
 SCHEMA_FILE = "control/control.json"
 REF_PREFIX = "#/definitions/"
 _GENERIC_CODE = r"^(missing|invalid|unsupported)[A-Z][A-Za-z0-9]*$"  # invalidSeed, missingTaskUUID, ...
-_LAST_GENERATION = task_schema("videoInference")["properties"]["numberResults"]["maximum"] - 1  # 0-based
+_LAST_GENERATION = task_schema(TaskType.VIDEO_INFERENCE)["properties"]["numberResults"]["maximum"] - 1  # 0-based
 
 FRAGMENTS: dict[str, dict] = {
     "progression": {"type": "string", "pattern": Progression.PATTERN,

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.namespaces import forget_in_ring
+
 DEFAULT_SIZE = 10_000
 
 
@@ -49,10 +51,9 @@ class DriftLog:
                 and (task_uuid is None or logged.finding["taskUUID"] == task_uuid)]
 
     def reset(self, namespace: str | None = None) -> int:
-        before = len(self._findings)
-        kept = [] if namespace is None else [f for f in self._findings if f.namespace != namespace]
-        self._findings = deque(kept, maxlen=self._findings.maxlen)
-        return before - len(kept)
+        """Forget a namespace's findings (all when None); returns how many."""
+        self._findings, forgotten = forget_in_ring(self._findings, namespace, lambda logged: logged.namespace)
+        return forgotten
 
     def summary(self) -> str:
         """One line per (direction, code), for ``vidmock proxy``'s exit."""

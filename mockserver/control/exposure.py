@@ -13,7 +13,7 @@ from typing import TextIO
 from mockserver.config import ServerConfig
 
 
-def is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -23,7 +23,7 @@ def is_loopback(host: str) -> bool:
 
 
 def exposure_warning(config: ServerConfig) -> str | None:
-    if config.control_token or is_loopback(config.host):
+    if config.control_token or is_loopback_host(config.host):
         return None
     return (f"vidmock: WARNING: serving on non-loopback host {config.host} without a control token: anyone who "
             "can reach this port can read the journal and drive /__mock/. Set --control-token "

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
+from mockserver.namespaces import forget
 from mockserver.vocabulary import FaultAction, Transport
 
 DEFAULT_RETRY_AFTER = 1  # seconds, for a 429 that does not say
@@ -150,10 +151,8 @@ class FaultBook:
         return True
 
     def reset(self, namespace: str | None = None) -> int:
-        doomed = [f.id for f in self.listed(namespace)]
-        for fault_id in doomed:
-            del self._faults[fault_id]
-        return len(doomed)
+        """Forget a namespace's own faults (all when None); returns how many."""
+        return len(forget(self._faults, namespace, lambda _, fault: fault.namespace))
 
 
 def parse_fault(spec: Any, namespace: str | None, *, source: str = "control") -> Fault:

@@ -17,6 +17,7 @@ from typing import Any
 
 from mockserver.errors import RunwareError
 from mockserver.exchange import RequestContext
+from mockserver.namespaces import forget_in_ring
 from mockserver.redaction import REDACTED, SECRET_FIELDS, redact_headers
 from mockserver.redaction import redact as redact_secrets
 from mockserver.vocabulary import ExchangeDirection, Transport
@@ -172,10 +173,8 @@ class Journal:
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget one namespace's entries (all entries when None); returns how many."""
-        before = len(self._entries)
-        kept = [] if namespace is None else [e for e in self._entries if e.namespace != namespace]
-        self._entries = deque(kept, maxlen=self._entries.maxlen)
-        return before - len(kept)
+        self._entries, forgotten = forget_in_ring(self._entries, namespace, lambda entry: entry.namespace)
+        return forgotten
 
     def stats(self) -> dict:
         return {"entries": len(self._entries), "size": self.size}

@@ -8,13 +8,10 @@ import hmac
 from aiohttp import web
 
 from mockserver.errors import RunwareError
+from mockserver.protocol import CONTROL_MOUNT, control_error_response
 
 TOKEN_HEADER = "X-Vidmock-Control-Token"
-OPEN_PATHS = ("/__mock/health", "/__mock/")  # GET only: health, and the static dashboard page
-
-
-def error_response(error: RunwareError) -> web.Response:
-    return web.json_response({"errors": [error.to_wire()]}, status=error.http_status)
+OPEN_PATHS = (f"{CONTROL_MOUNT}health", CONTROL_MOUNT)  # GET only: health, and the static dashboard page
 
 
 def control_middleware(token: str | None):
@@ -22,12 +19,12 @@ def control_middleware(token: str | None):
     async def control(request: web.Request, handler) -> web.StreamResponse:
         if token is not None and not (request.method == "GET" and request.path in OPEN_PATHS):
             if not hmac.compare_digest(request.headers.get(TOKEN_HEADER, "").encode(), token.encode()):
-                return error_response(RunwareError(
+                return control_error_response(RunwareError(
                     "invalidControlToken", f"The control API needs the header {TOKEN_HEADER} with the token the "
                     "server was started with (--control-token / VIDMOCK_CONTROL_TOKEN)."))
         try:
             return await handler(request)
         except RunwareError as error:  # a route refusing its input
-            return error_response(error)
+            return control_error_response(error)
 
     return control

@@ -15,8 +15,9 @@ from typing import Any
 from mockserver.control.bodies import REF_PREFIX, accepts_no_body, definitions
 from mockserver.control.middleware import TOKEN_HEADER, OPEN_PATHS
 from mockserver.control.routes import ROUTES, Route
+from mockserver.protocol import CONTROL_MOUNT
 
-MOUNT = "/__mock"
+MOUNT = CONTROL_MOUNT.rstrip("/")  # route paths start with "/"
 COMPONENTS = "#/components/schemas/"
 ERROR_DESCRIPTIONS = {
     400: "The request is not valid (code invalidControlRequest).",

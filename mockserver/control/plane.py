@@ -36,11 +36,11 @@ from mockserver.delivery import DeliveryEngine, WebhookBehaviour
 from mockserver.errors import RunwareError
 from mockserver.exchange import Hooks, RequestContext
 from mockserver.inexact_media import Inexactness
-from mockserver.jobs import TASK_TYPE, JobStore, Outcome, processing_item
+from mockserver.jobs import JobStore, Outcome, processing_item
 from mockserver.media import MediaStore
 from mockserver.protocol import Reply, is_authentication
 from mockserver.state import Resettable
-from mockserver.vocabulary import FaultAction, Transport
+from mockserver.vocabulary import FaultAction, TaskType, Transport
 
 
 class ControlPlane:
@@ -92,8 +92,8 @@ class ControlPlane:
         return None
 
     async def before_backend(self, ctx: RequestContext) -> Reply | None:
-        if not self.armed(ctx.scenarios):
-            return None
+        if not self.armed(ctx.scenarios) or (ctx.transport is Transport.WS and ctx.claimed_key is None):
+            return None  # nothing to do; or a frame of a socket with no key: journalled, never faulted
         try:
             selection = self.scenarios.select(ctx.scenarios, ctx.claimed_key)
         except RunwareError as error:  # an unknown scenario: nothing runs
@@ -117,7 +117,7 @@ class ControlPlane:
         if response.action is FaultAction.ERROR:  # a code seen live, answered instead of running the request
             if response.params.get("pollsProcessing"):
                 for task in tasks:
-                    if task.get("taskType") == TASK_TYPE and isinstance(task.get("taskUUID"), str):
+                    if task.get("taskType") == TaskType.VIDEO_INFERENCE and isinstance(task.get("taskUUID"), str):
                         self.refused.add(ctx.claimed_key or "", task["taskUUID"], response)
             return Reply.of([], [response.error(first)])
         if response.action is FaultAction.STATUS:  # answered instead of run, as a gateway would
@@ -139,7 +139,7 @@ class ControlPlane:
             self.jobs.policies.set_task(namespace, task_uuid, selection.policy)
         if selection.results is not None:
             self.jobs.results.set_task(namespace, task_uuid, selection.results)
-        as_request = [{"taskType": TASK_TYPE, "taskUUID": task_uuid}]
+        as_request = [{"taskType": TaskType.VIDEO_INFERENCE, "taskUUID": task_uuid}]
         candidates = [*self.faults.active(namespace), *selection.faults]
         outcome = self.jobs.outcomes.task_value(namespace, task_uuid) or Outcome()
         for action in OUTCOME_ACTIONS:

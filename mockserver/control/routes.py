@@ -24,12 +24,14 @@ from mockserver.control.faults import parse_fault
 from mockserver.control.plane import ControlPlane
 from mockserver.delivery import DeliveryRecord, DeliveryWaitTimeout
 from mockserver.errors import RunwareError
-from mockserver.jobs import Progression
 from mockserver.protocol import SCENARIO_HEADER, bearer_key
 from mockserver.state import DELIVERY, HEALTH_SOURCES, SOCKETS
-from mockserver.vocabulary import DropKind, JobStatus, ResultRelease
+from mockserver.vocabulary import DropKind, JobStatus, Progression, ResultRelease
 
 CONTROL = web.AppKey("control", ControlPlane)
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", Callable[[], dict])
+"""Builds this plane's OpenAPI description from ``ROUTES`` (``control.openapi``, which reads this
+module: handed in at composition, so the two do not import each other)."""
 DASHBOARD = Path(__file__).with_name("dashboard.html")
 
 
@@ -69,9 +71,7 @@ async def dashboard(request: web.Request) -> web.FileResponse:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    from mockserver.control.openapi import openapi_document  # built from ROUTES below
-
-    return web.json_response(openapi_document())
+    return web.json_response(request.app[OPENAPI_DOCUMENT]())
 
 
 # -- journal ----------------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from pathlib import Path
 from mockserver.control.bodies import check
 from mockserver.control.faults import Fault, parse_fault
 from mockserver.errors import RunwareError
-from mockserver.jobs import Progression, parse_results
+from mockserver.namespaces import forget
 from mockserver.protocol import SCENARIO_HEADER
-from mockserver.vocabulary import ResultRelease
+from mockserver.vocabulary import Progression, ResultRelease, parse_results
 
 CATALOGUE_FILE = Path(__file__).with_name("scenarios.json")
 POLICY_SCENARIOS = {
@@ -80,10 +80,7 @@ class ScenarioCatalogue:
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget the budgets used by a namespace (all when None); returns how many scenarios."""
-        doomed = [key for key in self._instances if namespace is None or key[0] == namespace]
-        for key in doomed:
-            del self._instances[key]
-        return len(doomed)
+        return len(forget(self._instances, namespace, lambda key, _: key[0]))
 
     def _faults(self, namespace: str | None, name: str) -> tuple[Fault, ...]:
         key = (namespace, name)

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from mockserver.control.journal import scrub
 from mockserver.jobs import Job, JobStore
 from mockserver.media import POSTER_EXTENSION, MediaStore, media_url
+from mockserver.namespaces import forget
 from mockserver.vocabulary import JobStatus
 
 PER_NAMESPACE = 1000
@@ -64,8 +65,7 @@ class TaskIndex:
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget a namespace's listing (all when None); returns how many tasks."""
-        doomed = [ns for ns in self._recent if namespace is None or ns == namespace]
-        return sum(len(self._recent.pop(ns)) for ns in doomed)
+        return sum(len(recent) for recent in forget(self._recent, namespace, lambda ns, _: ns))
 
     def namespaces(self) -> set[str]:
         return set(self._recent)

@@ -1,6 +1,8 @@
 """Runware-shaped replies for requests no route serves (``GET /v1`` without an upgrade, a
 wrong path, a wrong method), so a misconfigured client reads an error it understands instead of
-aiohttp's plain text. Media keep their plain 404: they are files, not API replies.
+aiohttp's plain text, and the journal holds the attempt (``http_answer.answer``) like any other bad
+input. Media keep their plain 404: they are files, not API replies; the control plane's own 404s
+and 405s are its business, not API traffic, and are not journalled.
 
 A request that is not valid HTTP at all (a NUL in a header, a broken request line) never reaches
 a route: aiohttp answers it 400 itself and logs it at ERROR with a traceback, as if the server had
@@ -15,10 +17,12 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver.errors import RunwareError
-from mockserver.protocol import refusal
+from mockserver.exchange import request_context
+from mockserver.protocol import CONTROL_MOUNT, Reply, control_error_response
+from mockserver.transports.http_answer import answer
+from mockserver.vocabulary import Transport
 
 MEDIA_PREFIX = "/media/"
-CONTROL_PREFIX = "/__mock/"  # the control plane's mount (mockserver.control.MOUNT; transports do not import control)
 
 
 @web.middleware
@@ -30,19 +34,23 @@ async def runware_http_errors(request: web.Request, handler) -> web.StreamRespon
         error = RunwareError("methodNotAllowed", f"{request.method} is not served at {request.path}; use "
                              f"{', '.join(allowed)}. The API is POST /v1 (REST) or a WebSocket upgrade of GET /v1.",
                              allowedValues=allowed)
-        return web.json_response(_body(request, error), status=405, headers={"Allow": ",".join(allowed)})
+        return await _refuse(request, error, {"Allow": ",".join(allowed)})
     except web.HTTPNotFound:
         if request.path.startswith(MEDIA_PREFIX):
             raise
         error = RunwareError("unknownEndpoint", f"Nothing is served at {request.path}. The API is POST /v1 "
-                             "(REST) or ws://HOST:PORT/v1; the control plane is under /__mock/.")
-        return web.json_response(_body(request, error), status=404)
+                             f"(REST) or ws://HOST:PORT/v1; the control plane is under {CONTROL_MOUNT}.")
+        return await _refuse(request, error)
 
 
-def _body(request: web.Request, error: RunwareError) -> dict:
-    """The API's refusal envelope (``data: []``, as the live service refuses); under /__mock/ the
-    control plane's own, which has no data."""
-    return {"errors": [error.to_wire()]} if request.path.startswith(CONTROL_PREFIX) else refusal(error)
+async def _refuse(request: web.Request, error: RunwareError, headers: dict[str, str] | None = None) -> web.StreamResponse:
+    """The API's refusal envelope (``data: []``, as the live service refuses), answered and
+    journalled; under the control plane's mount its own envelope, which has no data."""
+    if request.path.startswith(CONTROL_MOUNT):
+        return control_error_response(error, headers)
+    ctx = request_context(request, Transport.REST)
+    ctx.response_headers.update(headers or {})
+    return await answer(request, ctx, Reply.of([], [error]))
 
 
 class ClientProtocolErrors(logging.Filter):

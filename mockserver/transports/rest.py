@@ -5,58 +5,23 @@ prices it, and runs nothing.
 
 The body is read here, within the size limit, so an oversized body gets a Runware
 ``requestTooLarge`` (413) rather than aiohttp's plain-text one; the rest of an oversized body is
-drained so the client can read the reply instead of hitting a reset connection. A reply can be
-broken on request (``ctx.break_reply``: a reset connection, a malformed or a truncated body), the
-way a flaky network or gateway breaks it: the control plane's faults ask, this module does it.
+drained so the client can read the reply instead of hitting a reset connection. The reply is
+written, and broken when a fault asks, by ``http_answer``.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import logging
-import socket
-import struct
-
 from aiohttp import web
 
-from mockserver.backends import BACKEND
 from mockserver.errors import RunwareError
-from mockserver.exchange import HOOKS, RequestContext, finish, serve
-from mockserver.protocol import (
-    DRY_RUN_HEADER, DRY_RUN_QUERY, SCENARIO_HEADER, Reply, bearer_key, decode_tasks, is_dry_run, request_too_large,
-    split_names,
-)
-from mockserver.state import CLOCK, CONFIG
-from mockserver.vocabulary import ReplyBreak, Transport
+from mockserver.exchange import BACKEND, HOOKS, request_context, serve
+from mockserver.protocol import SCENARIO_HEADER, Reply, decode_tasks, request_too_large, split_names
+from mockserver.state import CONFIG
+from mockserver.transports.http_answer import answer
+from mockserver.vocabulary import Transport
 
 API_PATH = "/v1"
 DRAIN_FACTOR = 8  # beyond this multiple of the limit the connection is simply dropped
-MALFORMED_BODY = b'{"data": [{"taskType": "videoInference", "taskUUID": '  # cut mid-object: not JSON
-TRUNCATED_EXTRA_BYTES = 64  # how many bytes Content-Length promises beyond those sent
-
-_request_ids = itertools.count(1)
-log = logging.getLogger(__name__)
-
-
-def request_context(request: web.Request, transport: Transport, scenarios: tuple[str, ...]) -> RequestContext:
-    """What a request tells about itself (a WebSocket frame's context starts from its upgrade's). A
-    dry run is asked for by a header over REST, by the socket URL's query over WebSocket."""
-    rest = transport is Transport.REST
-    return RequestContext(
-        transport=transport,
-        base_url=f"{request.scheme}://{request.host}",
-        api_key=bearer_key(request.headers.get("Authorization")),
-        headers=request.headers,
-        request_id=f"req-{next(_request_ids)}",
-        remote=request.remote,
-        method=request.method if rest else None,
-        path=request.path_qs,
-        scenarios=scenarios,
-        dry_run=is_dry_run(request.headers.get(DRY_RUN_HEADER) if rest else request.query.get(DRY_RUN_QUERY)),
-        received_at=request.app[CLOCK].now(),
-        body_bytes=request.content_length,
-    )
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -89,66 +54,8 @@ async def handle_post(request: web.Request) -> web.StreamResponse:
         # -- the backend, behind the hooks that may delay or refuse it --------------------------
         reply = await serve(app[BACKEND], hooks, tasks, ctx)
 
-    # -- the answer, written (or broken when a fault asked), then observed ---------------------
-    response = await _respond(request, ctx, reply)
-    try:
-        finish(hooks, ctx, reply)
-    except Exception:  # the reply is out: aiohttp must not answer the error on the same connection
-        log.exception("observing REST exchange %s failed", ctx.request_id)
-    return response
-
-
-async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> web.StreamResponse:
-    """Write the reply as it goes out (broken if ``ctx.break_reply`` says so), recorded in ``ctx``
-    (what the journal shows). It is written here, before the exchange's observers (the journal, the
-    log) run, so the client has its answer sooner: 1.16 (submits) to 1.34 (getResponse) times the
-    requests a second at one client (docs/performance.md). A reply that fits the socket's buffer is
-    written without yielding, so no other request is read before the journal holds this one;
-    aiohttp then finds the response sent and writes nothing more."""
-    envelope = reply.envelope(Transport.REST)
-    body = json.dumps(envelope)
-    how = ctx.break_reply
-    if how == ReplyBreak.RESET:
-        _reset_connection(request)
-        return web.Response(status=reply.http_status)  # never written: the connection is gone
-    if how == ReplyBreak.TRUNCATED:
-        sent = body.encode()[: len(body.encode()) // 2]
-        truncated = web.StreamResponse(status=reply.http_status, headers={
-            "Content-Type": "application/json", "Content-Length": str(len(body.encode()) + TRUNCATED_EXTRA_BYTES)})
-        await truncated.prepare(request)
-        await truncated.write(sent)
-        _record(ctx, truncated, sent.decode("utf-8", "replace"))
-        if request.transport is not None:
-            request.transport.close()  # after the bytes above are flushed
-        return truncated
-    if how == ReplyBreak.MALFORMED:
-        response = web.Response(status=200, body=MALFORMED_BODY, content_type="application/json")
-        _record(ctx, response, MALFORMED_BODY.decode())
-    else:
-        response = web.Response(text=body, status=reply.http_status, content_type="application/json",
-                                headers=ctx.response_headers or None)
-        _record(ctx, response, envelope)
-    try:
-        await response.prepare(request)
-        await response.write_eof()
-    except ConnectionError:  # the client left; aiohttp's own write would have found the same
-        pass
-    return response
-
-
-def _record(ctx: RequestContext, response: web.StreamResponse, body) -> None:
-    ctx.response_status, ctx.sent_headers, ctx.sent_body = response.status, dict(response.headers), body
-
-
-def _reset_connection(request: web.Request) -> None:
-    """Abort with SO_LINGER 0: the peer gets a TCP RST, not an orderly close."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
+    # -- the answer, written (or broken when a fault asked), then recorded ---------------------
+    return await answer(request, ctx, reply)
 
 
 def add_rest_routes(app: web.Application) -> None:

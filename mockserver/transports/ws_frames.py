@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mockserver.protocol import carries_data
+from mockserver.vocabulary import Transport
+
 MAX_REPLY_FRAME_BYTES = 1024 * 1024 - 1024  # under 1 MiB with room for the WebSocket header
 _ENVELOPE_OVERHEAD = len('{"data": [], "errors": []}')
 
@@ -57,7 +60,7 @@ class _Batch:
         data = [item for group in self.groups for item in group.data]
         errors = [item for group in self.groups for item in group.errors]
         parts = []
-        if data or not errors:
+        if carries_data(bool(data), bool(errors), Transport.WS):
             parts.append('"data": [' + ", ".join(data) + "]")
         if errors:
             parts.append('"errors": [' + ", ".join(errors) + "]")

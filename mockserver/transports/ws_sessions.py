@@ -18,12 +18,12 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.clock import Clock
+from mockserver.config import WS_IDLE_TIMEOUT, WS_RESUME_WINDOW
+from mockserver.namespaces import forget
 from mockserver.vocabulary import DropKind
 
 log = logging.getLogger(__name__)
 
-RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
-IDLE_TIMEOUT = 120.0  # seconds without a frame either way before a clean close (Runware's figure)
 DROP_CLOSE_CODE = 1011  # any close but 1000: sdk-python never recovers from a clean close
 
 
@@ -32,7 +32,8 @@ Pusher = Callable[[Any, tuple, tuple], Awaitable[None]]  # (Reply, findings, sec
 
 @dataclass(eq=False)
 class Connection:
-    """One accepted socket; ``session`` is set once it has authenticated.
+    """One accepted socket (``exchange.ClientSocket``); ``session`` and ``namespace`` are set once
+    the backend authenticated it (``authenticated``).
 
     A backend that talks to something with a life of its own (a proxy's upstream socket) reaches
     the client through it: ``push`` sends a frame nobody asked for, ``close`` ends the socket.
@@ -40,8 +41,9 @@ class Connection:
 
     ws: web.WebSocketResponse
     request: web.Request
+    hub: WebSocketHub | None = None  # where its session is kept
     session: Session | None = None
-    api_key: str | None = None  # set by a successful authentication; lasts for the connection
+    namespace: str | None = None  # set by a successful authentication; lasts for the connection
     frames: int = 0  # frames received so far
     # the last frame exchanged, received or sent: Runware closes a socket "120 seconds from the last
     # message exchanged", so a client waiting on a slow reply is not idle
@@ -55,6 +57,13 @@ class Connection:
     @property
     def open(self) -> bool:
         return not self.ws.closed
+
+    def authenticated(self, namespace: str, requested: object, name: str | None = None) -> str:
+        """The backend accepted this socket's key: it now acts as ``namespace``, in the session
+        ``requested`` names when that one can be resumed, else a new one (``WebSocketHub.authenticate``)."""
+        assert self.hub is not None, "a socket outside a hub"
+        self.namespace = namespace
+        return self.hub.authenticate(self, namespace, requested, name).uuid
 
     async def push(self, reply: Any, findings: tuple = (), secrets: tuple = ()) -> None:
         """Send a frame the client did not ask for (a ``Reply``), in the order pushed; ``findings``
@@ -114,8 +123,8 @@ class WebSocketHub:
     """Sessions and sockets of one server. ``idle_timeout`` and ``resume_window`` are plain
     attributes so tests can shorten them on a running server."""
 
-    def __init__(self, clock: Clock, new_uuid: Callable[[], str], *, resume_window: float = RESUME_WINDOW,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+    def __init__(self, clock: Clock, new_uuid: Callable[[], str], *, resume_window: float = WS_RESUME_WINDOW,
+                 idle_timeout: float = WS_IDLE_TIMEOUT) -> None:
         self.clock = clock
         self.new_uuid = new_uuid
         self.resume_window = resume_window
@@ -207,10 +216,7 @@ class WebSocketHub:
     def reset(self, namespace: str | None = None) -> int:
         """Forget a key's sessions (all when None) with their undelivered frames; returns how many.
         Open sockets stay open; a resume of a forgotten session starts a new one."""
-        doomed = [uuid for uuid, session in self._sessions.items() if namespace is None or session.namespace == namespace]
-        for uuid in doomed:
-            del self._sessions[uuid]
-        return len(doomed)
+        return len(forget(self._sessions, namespace, lambda _, session: session.namespace))
 
     # -- idle sockets -------------------------------------------------------------------------------
 

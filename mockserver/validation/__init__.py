@@ -21,6 +21,7 @@ from mockserver.validation.profile_rules import profile_errors
 from mockserver.validation.schema_errors import (
     SchemaValidator, json_type, parameter_path, schema_accepts, schema_violations,
 )
+from mockserver.vocabulary import TaskType
 
 __all__ = ["SchemaValidator", "parameter_path", "schema_accepts", "validate_task", "with_defaults"]
 
@@ -43,7 +44,7 @@ def validate_task(task: Any) -> list[RunwareError]:
 
     # --- the usual case: the schema holds, only the profile's rules and inline bytes are left ---
     if schema_accepts(task_type, task):
-        if task_type != "videoInference":
+        if task_type != TaskType.VIDEO_INFERENCE:
             return []
         found_fast = inline_errors(task) if "inputs" in task else []  # most tasks have none
         found_fast += profile_errors(task, set())
@@ -52,7 +53,7 @@ def validate_task(task: Any) -> list[RunwareError]:
     # --- schema violations, then the profile rules that read no broken field ---
     found = schema_violations(task_type, task)
     broken = {p for _, e in found for p in _parameters(e)}
-    if task_type == "videoInference":
+    if task_type == TaskType.VIDEO_INFERENCE:
         found += [(_INLINE_RANK, e) for e in inline_errors(task) if e.parameter not in broken]
         if "model" not in broken:
             found += [(_PROFILE_RANK, e) for e in profile_errors(task, broken)]

@@ -4,7 +4,10 @@
   or ``conformance``.
 - Nothing in mockserver/control/ imports a transport (``mockserver.transports``).
 - Nothing else in mockserver/ imports ``mockserver.control``.
-- No module reads request state from a ContextVar: state travels in ``RequestContext``.
+- No module reads request state from a ContextVar: state travels in ``RequestContext``, built only
+  in ``exchange``, whose ``record`` alone calls the ``exchange_done`` observers.
+- No import circle between ``exchange`` and ``backends``, nor ``control.routes`` and ``control.openapi``.
+- ``config.py`` imports no domain module, only the shared words of ``vocabulary``.
 """
 
 from __future__ import annotations
@@ -76,3 +79,68 @@ def test_the_import_reader_resolves_relative_imports(tmp_path):
     module.write_text("from ..control import plane\nfrom . import rest\nimport json\n")
     assert {"mockserver.control", "mockserver.control.plane", "mockserver.transports.rest", "json"} <= \
         imported_modules(module, root=tmp_path)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of the package it imports anywhere in the file (function-local and
+    TYPE_CHECKING imports included: a circle hidden in a function is still a circle)."""
+    known = {module_name(path): path for path in MODULES}
+    graph = {}
+    for name, path in known.items():
+        targets = {m if m in known else m.rpartition(".")[0] for m in imported_modules(path)}
+        graph[name] = {target for target in targets if target in known and target != name}
+    return graph
+
+
+def reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return False
+
+
+@pytest.mark.parametrize("one, other", [
+    ("mockserver.exchange", "mockserver.backends"),  # the Backend protocol lives with RequestContext
+    ("mockserver.control.routes", "mockserver.control.openapi"),  # the builder is handed in at composition
+])
+def test_no_import_circle_between(one, other):
+    graph = import_graph()
+    assert not (reaches(graph, one, other) and reaches(graph, other, one))
+
+
+def test_the_import_graph_finds_a_circle_when_there_is_one():
+    assert reaches({"a": {"b"}, "b": {"a"}}, "a", "b") and reaches({"a": {"b"}, "b": {"a"}}, "b", "a")
+    assert "mockserver.exchange" in import_graph()["mockserver.transports.rest"]
+
+
+def test_settings_import_no_domain_module():
+    """config.py is read by everything; it names only the shared words (``vocabulary``, which reads
+    the schemas), never a store, a transport or a backend, so no arrow runs upward from it."""
+    assert sorted(m for m in imported_modules(PACKAGE / "config.py") if m.startswith("mockserver")) == [
+        "mockserver.vocabulary", "mockserver.vocabulary.Progression", "mockserver.vocabulary.ProgressionKind",
+        "mockserver.vocabulary.ResultRelease", "mockserver.vocabulary.parse_results"]
+
+
+def test_request_contexts_are_built_in_one_module():
+    """Only ``exchange`` constructs a ``RequestContext`` (``request_context``, ``frame_context``)."""
+    builders = [names(path) for path in MODULES
+                if any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "RequestContext"
+                       for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))]
+    assert builders == ["mockserver/exchange.py"]
+
+
+def test_exchanges_are_recorded_at_one_choke_point():
+    """Observers are called by ``exchange.record`` alone; transports call ``record``, none loops
+    over the hooks itself."""
+    callers = [names(path) for path in MODULES if "exchange_done" in path.read_text(encoding="utf-8")]
+    assert sorted(callers) == ["mockserver/control/plane.py", "mockserver/exchange.py", "mockserver/verbose_log.py"]
