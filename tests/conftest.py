@@ -1,13 +1,21 @@
-"""Server fixtures: real vidmock servers on 127.0.0.1 (AppRunner + TCPSite on port 0).
+"""Server fixtures: real vidmock servers on 127.0.0.1 (AppRunner + TCPSite on port 0), and how the
+suite is laid out over pytest-xdist workers (docs/testing.md).
 
-Each server gets its own data dir, but all share one synthesizer cache for the session (as their
-``cache_dir``, and as the data dir's per-run cache, where videos of drawn seeds go), so a video
-rendered by one test is a cache hit for the next, and no test writes to the user's cache folder.
+Each server gets its own data dir, but all share one render cache (``cache_dir``) kept between runs
+outside the work tree (``$VIDMOCK_TEST_CACHE/render``, default ``~/.cache/vidmock-tests``), so a
+video rendered once is a cache hit for every later test and run, and no test writes to the user's
+own cache folder. Videos of drawn seeds (the data dir's per-run cache) go to a folder of this run
+that its workers share: they never repeat, so keeping them would only grow the cache. Tests about
+rendering itself (tests/server/test_synth.py, test_render_cache.py) give a fresh folder.
+
+Nothing a run writes lands in the work tree: pytest's cache, hypothesis' example database and
+schemathesis' files go under ``$VIDMOCK_TEST_CACHE`` too (set here, before any of them is read).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 import shutil
@@ -21,6 +29,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from PIL import Image
+from platformdirs import user_cache_path
 
 from conformance.client import MockClient
 from mockserver.app import RunningServer, start_server
@@ -31,17 +40,35 @@ from mockserver.jobs import Progression
 os.environ["VIDMOCK_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parent.parent
+# What the suite keeps between runs, outside the work tree (subprocesses inherit the variables).
+TEST_CACHE = Path(os.environ.setdefault("VIDMOCK_TEST_CACHE", str(user_cache_path("vidmock-tests"))))
+# pytest's own cache (pyproject's cache_dir names this variable), one per checkout: --lf stays per tree.
+os.environ.setdefault("VIDMOCK_TEST_PYTEST_CACHE",
+                      str(TEST_CACHE / "pytest" / hashlib.sha256(str(REPO).encode()).hexdigest()[:12]))
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(TEST_CACHE / "hypothesis"))
 MODEL = "alibaba:wan@2.7"
 KEY = "test-key"  # the API key of the ``api`` fixture
 
 
 @pytest.fixture(scope="session")
-def synth_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("synth-cache")
+def synth_cache() -> Path:
+    """The render cache every test server shares, kept between runs."""
+    cache = TEST_CACHE / "render"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def run_scratch(tmp_path_factory) -> Path:
+    """A folder of this run that all its xdist workers share (each worker's basetemp is inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    scratch = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "drawn-seeds"
+    scratch.mkdir(exist_ok=True)
+    return scratch
 
 
 @pytest.fixture
-async def make_server(tmp_path_factory, synth_cache):
+async def make_server(tmp_path_factory, synth_cache, run_scratch):
     """``await make_server(clock=..., progression="polls:2", api_keys=("k",), ...)``."""
     running: list[RunningServer] = []
 
@@ -49,7 +76,7 @@ async def make_server(tmp_path_factory, synth_cache):
         if isinstance(settings.get("progression"), str):
             settings["progression"] = Progression.parse(settings["progression"])
         data_dir = tmp_path_factory.mktemp("data")
-        (data_dir / "cache").symlink_to(synth_cache, target_is_directory=True)
+        (data_dir / "cache").symlink_to(run_scratch, target_is_directory=True)
         config = ServerConfig(**{"port": 0, "seed": 1234, "data_dir": data_dir, "cache_dir": synth_cache, **settings})
         server = await start_server(config, clock=clock)
         running.append(server)
@@ -129,3 +156,32 @@ def built_wheel(tmp_path_factory) -> BuiltWheel:
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
     return BuiltWheel(wheel, site)
+
+
+# --- How the suite is spread over pytest-xdist workers (``--dist loadgroup``, pyproject's addopts) ---
+
+# Fixtures too dear to build once per worker: every test that uses one runs on the same worker
+# (``xdist_group``), so it is built once per run, as without workers.
+SHARED_FIXTURES = {
+    "matrix": "tests/server/test_synth.py renders the size x format x audio matrix",
+    "quick_report": "tests/server/test_benchmark_peers.py runs the peers harness under wrk",
+    "built_wheel": "builds the wheel of this tree (tests/architecture, tests/cli/test_explain.py)",
+    "suite": "tests/conformance/test_plugin.py writes a user's suite that its nested runs share",
+}
+# The marks of the slow kinds, weighed: heavier items start first (an SDK's exploration, slow and
+# sdk, before all), so the run ends on short items spread over every worker rather than on one
+# long item started last.
+WEIGHTS = {"slow": 4, "sdk": 2, "bench": 1, "browser": 1}
+
+
+def _rank(item: pytest.Item) -> int:
+    return -sum(WEIGHTS.get(name, 0) for name in {mark.name for mark in item.iter_markers()})
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        shared = sorted(name for name in getattr(item, "fixturenames", ()) if name in SHARED_FIXTURES)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+    items.sort(key=_rank)  # stable: collection order within a rank

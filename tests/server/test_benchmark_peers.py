@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from benchmarks.wrkload import histogram_percentile, remove_synthetic_samples
 
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_REQUESTS, ROUNDS, WARMUP = 100, 2, 50  # what peers.py --quick runs per measured run, rounds, warm-ups
 CELL_FIGURES = {"requests", "rps", "p50_ms", "p99_ms", "cpu_us_per_request", "server_cpu_share", "rss_before_kib",

@@ -16,6 +16,8 @@ import pytest
 
 from benchmarks.serverproc import BENCHMARKS, start_process
 
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parents[2]
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None,
                                reason="wrk is not installed (apt-get install wrk, or bash benchmarks/install_peers.sh)")
