@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 import uuid
 from pathlib import Path
@@ -31,7 +32,8 @@ import pytest
 from PIL import Image
 from platformdirs import user_cache_path
 
-from conformance.client import MockClient
+from conformance.client import MockClient, Namespace
+from conformance.mock import BackgroundMock
 from mockserver.app import RunningServer, start_server
 from mockserver.config import ServerConfig
 from mockserver.jobs import Progression
@@ -67,18 +69,25 @@ def run_scratch(tmp_path_factory) -> Path:
     return scratch
 
 
+def server_config(tmp_path_factory, synth_cache: Path, run_scratch: Path, **settings) -> ServerConfig:
+    """A test server's settings: its own data dir, the kept render cache, ``settings`` on top."""
+    if isinstance(settings.get("progression"), str):
+        settings["progression"] = Progression.parse(settings["progression"])
+    data_dir = tmp_path_factory.mktemp("data")
+    (data_dir / "cache").symlink_to(run_scratch, target_is_directory=True)
+    return ServerConfig(**{"port": 0, "seed": 1234, "data_dir": data_dir, "cache_dir": synth_cache, **settings})
+
+
 @pytest.fixture
 async def make_server(tmp_path_factory, synth_cache, run_scratch):
+    """A fresh server per call, stopped after the test: for a test that needs its own settings or
+    clock, or that inspects global state (``server.app``, every key's journal, server-wide settings).
+    ``await make_server(clock=..., progression="polls:2", api_keys=("k",), ...)``."""
     """``await make_server(clock=..., progression="polls:2", api_keys=("k",), ...)``."""
     running: list[RunningServer] = []
 
     async def make(clock=None, **settings) -> RunningServer:
-        if isinstance(settings.get("progression"), str):
-            settings["progression"] = Progression.parse(settings["progression"])
-        data_dir = tmp_path_factory.mktemp("data")
-        (data_dir / "cache").symlink_to(run_scratch, target_is_directory=True)
-        config = ServerConfig(**{"port": 0, "seed": 1234, "data_dir": data_dir, "cache_dir": synth_cache, **settings})
-        server = await start_server(config, clock=clock)
+        server = await start_server(server_config(tmp_path_factory, synth_cache, run_scratch, **settings), clock=clock)
         running.append(server)
         return server
 
@@ -95,13 +104,29 @@ async def http():
 
 @pytest.fixture
 async def server(make_server) -> RunningServer:
+    """A fresh server with the default settings (see ``make_server``)."""
     return await make_server()
 
 
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory, synth_cache, run_scratch) -> Iterator[str]:
+    """Base URL of this worker's server for tests that see it only through their own key, as
+    conformance/plugin.py serves a user's tests: default settings, on its own loop in a thread."""
+    with BackgroundMock(server_config(tmp_path_factory, synth_cache, run_scratch)) as mock:
+        yield mock.base_url
+
+
 @pytest.fixture
-def api(server, http) -> MockClient:
-    """The mocked API and the control plane of ``server``, as the test's key."""
-    return MockClient(server.base_url, KEY, session=http)
+def api(request, http) -> Iterator[MockClient]:
+    """The mocked API and the control plane as the test's key. With ``server`` (or ``make_server``)
+    among the test's fixtures: that fresh server, as ``KEY``. Without: the worker's shared server,
+    as a fresh key, the test's namespace (its tasks, journal, faults, deliveries), reset after it."""
+    if {"server", "make_server"} & set(request.fixturenames):
+        yield MockClient(request.getfixturevalue("server").base_url, KEY, session=http)
+        return
+    base_url, key = request.getfixturevalue("shared_server"), f"test-{uuid.uuid4()}"
+    yield MockClient(base_url, key, session=http)
+    Namespace(base_url, key).reset()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from mockserver.pricing import task_cost
 # -- progression and tasks ----------------------------------------------------------------------------
 
 async def test_namespace_progression_polls(api: MockClient, control: MockClient):
-    assert await control.call("PUT", "progression", {"policy": "polls:2"}) == {"namespace": "test-key", "policy": "polls:2"}
+    assert await control.call("PUT", "progression", {"policy": "polls:2"}) == {"namespace": api.api_key, "policy": "polls:2"}
     task = video_task()
     await api.post([task])
     statuses = [(await api.poll(task["taskUUID"]))[1]["data"][0]["status"] for _ in range(2)]

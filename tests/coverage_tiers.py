@@ -1,0 +1,72 @@
+"""Per module of the product (mockserver/, conformance/): the line coverage of the quick tier beside
+the whole suite's, and whether the quick tier keeps within 5 points of it (docs/testing.md).
+
+    python tests/coverage_tiers.py            # runs both tiers under coverage.py, prints the table
+    python tests/coverage_tiers.py --out DIR  # keeps the data and each tier's JSON report in DIR
+
+Each tier is one ``coverage run -m pytest`` (pyproject's [tool.coverage.run]: subprocesses too,
+xdist workers, ``vidmock serve``/``check`` and nested pytest runs among them), combined. Exit 1
+when a module of the quick tier falls short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+QUICK = "not (sdk or browser or bench or slow)"  # the quick tier's marker expression
+MARGIN = 5.0  # points the quick tier may lag the whole suite by, per module
+
+
+def measure(tier: str, marks: str | None, out: Path) -> dict[str, float]:
+    """Run the tier under coverage; ``{module path: percent of lines covered}``."""
+    folder = out / tier
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "COVERAGE_FILE": str(folder / ".coverage"), "COVERAGE_RCFILE": str(REPO / "pyproject.toml")}
+    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", *(["-m", marks] if marks else [])]
+    print(f"{tier}: {' '.join(command)}", flush=True)
+    tests = subprocess.run(command, cwd=REPO, env=env)
+    subprocess.run([sys.executable, "-m", "coverage", "combine", "-q", str(folder)], cwd=REPO, env=env, check=True)
+    report = folder / "coverage.json"
+    subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", str(report)], cwd=REPO, env=env, check=True)
+    if tests.returncode != 0:
+        print(f"{tier}: pytest exited {tests.returncode} (coverage still reported)", flush=True)
+    files = json.loads(report.read_text())["files"]
+    return {path: data["summary"]["percent_covered"] for path, data in files.items()}
+
+
+def table(quick: dict[str, float], whole: dict[str, float]) -> tuple[str, list[str]]:
+    """The Markdown table, and the modules where the quick tier falls short."""
+    lines = ["| module | whole suite | quick tier | difference |", "|---|---:|---:|---:|"]
+    short = []
+    for module in sorted(set(quick) | set(whole)):
+        lag = whole.get(module, 0.0) - quick.get(module, 0.0)
+        if lag > MARGIN:
+            short.append(module)
+        lines.append(f"| {module} | {whole.get(module, 0.0):.1f} | {quick.get(module, 0.0):.1f} | "
+                     f"{-lag:+.1f}{' (short)' if lag > MARGIN else ''} |")
+    return "\n".join(lines), short
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="keep coverage data and reports here (default: a temporary folder)")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="vidmock-coverage-"))
+    quick = measure("quick", QUICK, out)
+    whole = measure("whole", None, out)
+    text, short = table(quick, whole)
+    print(text)
+    print(f"\nquick tier within {MARGIN:g} points of the whole suite in every module: {'no' if short else 'yes'}"
+          + (f" (short: {', '.join(short)})" if short else ""))
+    return 1 if short else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
