@@ -22,13 +22,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 import uuid
 from pathlib import Path
 
 import aiohttp
 import pytest
+from filelock import FileLock
 from PIL import Image
 from platformdirs import user_cache_path
 
@@ -61,12 +62,31 @@ def synth_cache() -> Path:
 
 
 @pytest.fixture(scope="session")
-def run_scratch(tmp_path_factory) -> Path:
+def run_dir(tmp_path_factory) -> Path:
     """A folder of this run that all its xdist workers share (each worker's basetemp is inside it)."""
     base = tmp_path_factory.getbasetemp()
-    scratch = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "drawn-seeds"
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def run_scratch(run_dir) -> Path:
+    """Where the test servers' videos of drawn seeds go, for the run."""
+    scratch = run_dir / "drawn-seeds"
     scratch.mkdir(exist_ok=True)
     return scratch
+
+
+def once_per_run(run_dir: Path, name: str, make: Callable[[Path], None]) -> Path:
+    """``run_dir/name``, filled by ``make(folder)`` in whichever worker asks first; the others wait
+    for it and reuse it: a dear fixture is built once per run, as without workers."""
+    folder = run_dir / name
+    with FileLock(f"{folder}.lock"):
+        if not (run_dir / f"{name}.done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (run_dir / f"{name}.done").touch()
+    return folder
 
 
 def server_config(tmp_path_factory, synth_cache: Path, run_scratch: Path, **settings) -> ServerConfig:
@@ -163,9 +183,15 @@ class BuiltWheel:
 
 
 @pytest.fixture(scope="session")
-def built_wheel(tmp_path_factory) -> BuiltWheel:
-    """The wheel of this source tree, built offline with setuptools' backend (once a session)."""
-    root = tmp_path_factory.mktemp("wheel")
+def built_wheel(run_dir) -> BuiltWheel:
+    """The wheel of this source tree, built offline with setuptools' backend (once a run)."""
+    root = once_per_run(run_dir, "wheel", build_wheel)
+    [wheel] = (root / "dist").glob("*.whl")
+    return BuiltWheel(wheel, root / "site")
+
+
+def build_wheel(root: Path) -> None:
+    """Build the wheel into ``root/dist`` and unpack it into ``root/site``."""
     source = root / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
@@ -176,23 +202,12 @@ def built_wheel(tmp_path_factory) -> BuiltWheel:
                             "print(build_meta.build_wheel(sys.argv[1]))", str(root / "dist")],
                            cwd=source, capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
-    wheel = root / "dist" / build.stdout.split()[-1]
-    site = root / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(site)
-    return BuiltWheel(wheel, site)
+    with zipfile.ZipFile(root / "dist" / build.stdout.split()[-1]) as archive:
+        archive.extractall(root / "site")
 
 
 # --- How the suite is spread over pytest-xdist workers (``--dist loadgroup``, pyproject's addopts) ---
 
-# Fixtures too dear to build once per worker: every test that uses one runs on the same worker
-# (``xdist_group``), so it is built once per run, as without workers.
-SHARED_FIXTURES = {
-    "matrix": "tests/server/test_synth.py renders the size x format x audio matrix",
-    "quick_report": "tests/server/test_benchmark_peers.py runs the peers harness under wrk",
-    "built_wheel": "builds the wheel of this tree (tests/architecture, tests/cli/test_explain.py)",
-    "suite": "tests/conformance/test_plugin.py writes a user's suite that its nested runs share",
-}
 # The marks of the slow kinds, weighed: heavier items start first (an SDK's exploration, slow and
 # sdk, before all), so the run ends on short items spread over every worker rather than on one
 # long item started last.
@@ -203,10 +218,5 @@ def _rank(item: pytest.Item) -> int:
     return -sum(WEIGHTS.get(name, 0) for name in {mark.name for mark in item.iter_markers()})
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        shared = sorted(name for name in getattr(item, "fixturenames", ()) if name in SHARED_FIXTURES)
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
     items.sort(key=_rank)  # stable: collection order within a rank

@@ -3,6 +3,7 @@ the whole suite's, and whether the quick tier keeps within 5 points of it (docs/
 
     python tests/coverage_tiers.py            # runs both tiers under coverage.py, prints the table
     python tests/coverage_tiers.py --out DIR  # keeps the data and each tier's JSON report in DIR
+    python tests/coverage_tiers.py -- tests/server/test_ids.py   # both tiers of some tests only
 
 Each tier is one ``coverage run -m pytest`` (pyproject's [tool.coverage.run]: subprocesses too,
 xdist workers, ``vidmock serve``/``check`` and nested pytest runs among them), combined. Exit 1
@@ -24,12 +25,13 @@ QUICK = "not (sdk or browser or bench or slow)"  # the quick tier's marker expre
 MARGIN = 5.0  # points the quick tier may lag the whole suite by, per module
 
 
-def measure(tier: str, marks: str | None, out: Path) -> dict[str, float]:
+def measure(tier: str, marks: str | None, out: Path, pytest_args: list[str]) -> dict[str, float]:
     """Run the tier under coverage; ``{module path: percent of lines covered}``."""
     folder = out / tier
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "COVERAGE_FILE": str(folder / ".coverage"), "COVERAGE_RCFILE": str(REPO / "pyproject.toml")}
-    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", *(["-m", marks] if marks else [])]
+    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", *(["-m", marks] if marks else []),
+               *pytest_args]
     print(f"{tier}: {' '.join(command)}", flush=True)
     tests = subprocess.run(command, cwd=REPO, env=env)
     subprocess.run([sys.executable, "-m", "coverage", "combine", "-q", str(folder)], cwd=REPO, env=env, check=True)
@@ -46,7 +48,7 @@ def table(quick: dict[str, float], whole: dict[str, float]) -> tuple[str, list[s
     lines = ["| module | whole suite | quick tier | difference |", "|---|---:|---:|---:|"]
     short = []
     for module in sorted(set(quick) | set(whole)):
-        lag = whole.get(module, 0.0) - quick.get(module, 0.0)
+        lag = round(whole.get(module, 0.0) - quick.get(module, 0.0), 1) + 0.0  # + 0.0: no "-0.0"
         if lag > MARGIN:
             short.append(module)
         lines.append(f"| {module} | {whole.get(module, 0.0):.1f} | {quick.get(module, 0.0):.1f} | "
@@ -57,10 +59,11 @@ def table(quick: dict[str, float], whole: dict[str, float]) -> tuple[str, list[s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="keep coverage data and reports here (default: a temporary folder)")
+    parser.add_argument("pytest_args", nargs="*", help="after --: passed to both pytest runs")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="vidmock-coverage-"))
-    quick = measure("quick", QUICK, out)
-    whole = measure("whole", None, out)
+    quick = measure("quick", QUICK, out, args.pytest_args)
+    whole = measure("whole", None, out, args.pytest_args)
     text, short = table(quick, whole)
     print(text)
     print(f"\nquick tier within {MARGIN:g} points of the whole suite in every module: {'no' if short else 'yes'}"

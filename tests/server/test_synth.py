@@ -86,9 +86,10 @@ def render_all(synth: Synthesizer, specs: list[VideoSpec]) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory) -> dict[VideoSpec, Path]:
-    """Every profile size x format x audio on/off, rendered once and concurrently."""
-    synth = Synthesizer(tmp_path_factory.mktemp("matrix"))
+def matrix(run_dir) -> dict[VideoSpec, Path]:
+    """Every profile size x format x audio on/off, rendered once and concurrently, into a fresh
+    cache of this run that its xdist workers share (each file is rendered once, by one of them)."""
+    synth = Synthesizer(run_dir / "synth-matrix")
     return dict(zip(MATRIX, render_all(synth, MATRIX)))
 
 
