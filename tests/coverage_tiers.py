@@ -5,9 +5,11 @@ the whole suite's, and whether the quick tier keeps within 5 points of it (docs/
     python tests/coverage_tiers.py --out DIR  # keeps the data and each tier's JSON report in DIR
     python tests/coverage_tiers.py -- tests/server/test_ids.py   # both tiers of some tests only
 
-Each tier is one ``coverage run -m pytest`` (pyproject's [tool.coverage.run]: subprocesses too,
-xdist workers, ``vidmock serve``/``check`` and nested pytest runs among them), combined. Exit 1
-when a module of the quick tier falls short.
+Two ``coverage run -m pytest`` runs (pyproject's [tool.coverage.run]: subprocesses too, xdist
+workers, ``vidmock serve``/``check`` and nested pytest runs among them): the quick tier, and the
+rest of the suite (the slow kinds). The quick tier's data is its coverage; both runs' data
+combined is the whole suite's, which runs every test once, not the quick ones twice. Exit 1 when
+a module of the quick tier falls short.
 """
 
 from __future__ import annotations
@@ -25,20 +27,31 @@ QUICK = "not (sdk or browser or bench or slow)"  # the quick tier's marker expre
 MARGIN = 5.0  # points the quick tier may lag the whole suite by, per module
 
 
-def measure(tier: str, marks: str | None, out: Path, pytest_args: list[str]) -> dict[str, float]:
-    """Run the tier under coverage; ``{module path: percent of lines covered}``."""
+def run_tier(tier: str, marks: str, out: Path, pytest_args: list[str]) -> Path:
+    """Run the tests that ``marks`` selects under coverage; the folder of their data files."""
     folder = out / tier
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "COVERAGE_FILE": str(folder / ".coverage"), "COVERAGE_RCFILE": str(REPO / "pyproject.toml")}
-    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", *(["-m", marks] if marks else []),
-               *pytest_args]
+    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-m", marks, *pytest_args]
     print(f"{tier}: {' '.join(command)}", flush=True)
-    tests = subprocess.run(command, cwd=REPO, env=env)
-    subprocess.run([sys.executable, "-m", "coverage", "combine", "-q", str(folder)], cwd=REPO, env=env, check=True)
-    report = folder / "coverage.json"
-    subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", str(report)], cwd=REPO, env=env, check=True)
+    tests = subprocess.run(command, cwd=REPO, env=coverage_env(folder))
     if tests.returncode != 0:
         print(f"{tier}: pytest exited {tests.returncode} (coverage still reported)", flush=True)
+    return folder
+
+
+def coverage_env(folder: Path) -> dict[str, str]:
+    return {**os.environ, "COVERAGE_FILE": str(folder / ".coverage"), "COVERAGE_RCFILE": str(REPO / "pyproject.toml")}
+
+
+def percentages(name: str, data: list[Path], out: Path) -> dict[str, float]:
+    """Combine the data of ``data`` folders (kept) into ``out/name``; ``{module path: percent}``."""
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    env = coverage_env(folder)
+    subprocess.run([sys.executable, "-m", "coverage", "combine", "-q", "--keep", *map(str, data)], cwd=REPO, env=env,
+                   check=True)
+    report = folder / "coverage.json"
+    subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", str(report)], cwd=REPO, env=env, check=True)
     files = json.loads(report.read_text())["files"]
     return {path: data["summary"]["percent_covered"] for path, data in files.items()}
 
@@ -52,7 +65,7 @@ def table(quick: dict[str, float], whole: dict[str, float]) -> tuple[str, list[s
         if lag > MARGIN:
             short.append(module)
         lines.append(f"| {module} | {whole.get(module, 0.0):.1f} | {quick.get(module, 0.0):.1f} | "
-                     f"{-lag:+.1f}{' (short)' if lag > MARGIN else ''} |")
+                     f"{0.0 - lag:+.1f}{' (short)' if lag > MARGIN else ''} |")
     return "\n".join(lines), short
 
 
@@ -62,8 +75,10 @@ def main() -> int:
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to both pytest runs")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="vidmock-coverage-"))
-    quick = measure("quick", QUICK, out, args.pytest_args)
-    whole = measure("whole", None, out, args.pytest_args)
+    quick_data = run_tier("quick", QUICK, out, args.pytest_args)
+    rest_data = run_tier("rest", f"not ({QUICK})", out, args.pytest_args)
+    quick = percentages("quick-report", [quick_data], out)
+    whole = percentages("whole-report", [quick_data, rest_data], out)
     text, short = table(quick, whole)
     print(text)
     print(f"\nquick tier within {MARGIN:g} points of the whole suite in every module: {'no' if short else 'yes'}"
