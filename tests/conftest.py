@@ -8,8 +8,9 @@ own cache folder. Videos of drawn seeds (the data dir's per-run cache) go to a f
 that its workers share: they never repeat, so keeping them would only grow the cache. Tests about
 rendering itself (tests/server/test_synth.py, test_render_cache.py) give a fresh folder.
 
-Nothing a run writes lands in the work tree: pytest's cache, hypothesis' example database and
-schemathesis' files go under ``$VIDMOCK_TEST_CACHE`` too (set here, before any of them is read).
+Nothing a run writes lands in the work tree: pytest's cache and hypothesis' example database go
+under ``$VIDMOCK_TEST_CACHE`` too (set here, before either is read); schemathesis and ``vidmock
+check`` run in a test's temporary folder.
 """
 
 from __future__ import annotations
@@ -103,7 +104,6 @@ async def make_server(tmp_path_factory, synth_cache, run_scratch):
     """A fresh server per call, stopped after the test: for a test that needs its own settings or
     clock, or that inspects global state (``server.app``, every key's journal, server-wide settings).
     ``await make_server(clock=..., progression="polls:2", api_keys=("k",), ...)``."""
-    """``await make_server(clock=..., progression="polls:2", api_keys=("k",), ...)``."""
     running: list[RunningServer] = []
 
     async def make(clock=None, **settings) -> RunningServer:
