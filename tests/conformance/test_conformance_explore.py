@@ -107,7 +107,7 @@ def test_exploration_shrinks_the_fragile_client_to_one_refusal_that_reproduces_a
     assert "reproduce: vidmock check --behaviour '{\"submit\": [429]}'" in cases[-1].find("failure").text
 
 
-@pytest.mark.slow
+# Not slow: the quick tier's one run of the reference client through broken connections (its retries).
 def test_exploration_passes_the_reference_client_through_every_behaviour(tmp_path):
     """Transient trouble and task errors alike: it retries, polls with back-off, and exits 1
     exactly when no usable video can come."""
