@@ -114,7 +114,9 @@ def run_suite(folder: Path, *pytest_args: str, env: dict[str, str] | None = None
         for old in out.iterdir():
             old.unlink()
     out.mkdir(exist_ok=True)
-    environment = {**os.environ, **(env or {}), "SUITE_OUT": str(out)}
+    # Not an xdist worker of the suite running this: the nested run has workers of its own, or none.
+    outer = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_XDIST_")}
+    environment = {**outer, **(env or {}), "SUITE_OUT": str(out)}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
                           cwd=folder, env=environment, capture_output=True, text=True, timeout=timeout)
     read = lambda pattern: [json.loads(path.read_text()) for path in sorted(out.glob(pattern))]  # noqa: E731

@@ -390,6 +390,10 @@ OTHER_VARIABLES: tuple[Variable, ...] = (
     Variable("VIDMOCK_CLIENT_STRICT", TEST_SUITE, "1: an SDK client script exits as an application would (1 when the SDK raised or a result is NSFW)"),
     Variable("VIDMOCK_INVALID_API_KEY", TEST_SUITE, "the unconfigured key SDK client scripts send to test refusals"),
     Variable("VIDMOCK_I2V_IMAGE", TEST_SUITE, "a data URI the SDK client scripts use as first frame"),
+    Variable("VIDMOCK_TEST_CACHE", TEST_SUITE, "what the suite keeps between runs, outside the work tree: its "
+             "render cache, pytest's cache, hypothesis' database (default `~/.cache/vidmock-tests`)"),
+    Variable("VIDMOCK_TEST_PYTEST_CACHE", TEST_SUITE, "pytest's cache folder for this checkout (set by "
+             "`tests/conftest.py` under `VIDMOCK_TEST_CACHE`; pyproject's `cache_dir` names it)"),
     Variable("VIDMOCK_FUZZ_EXPLORE", TEST_SUITE, "`1`: the fuzz tests draw random seeds and ten times the examples"),
     Variable("VIDMOCK_DASHBOARD_SCREENSHOTS", TEST_SUITE, "a folder where the dashboard tests keep their "
              "screenshots, to look at"),

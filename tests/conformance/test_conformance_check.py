@@ -1,5 +1,11 @@
 """``vidmock check`` end to end, as a user runs it: the reference client conforms, each faulty
-example is caught by its own rule, and the exit status and JUnit XML say so."""
+example is caught by its own rule, and the exit status and JUnit XML say so.
+
+The command line itself (the reference client, exit statuses, the client's environment, usage
+errors) runs as a subprocess; the per-rule cases run the same command line in this process
+(``check_here``), which saves an interpreter start each and proves the same: the client is still
+a process of its own, and its output reaches the same file descriptor.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conformance.rules import RULES
+from mockserver.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "conformance" / "examples"
@@ -24,6 +31,17 @@ def vidmock_check(*options: str, client: str | None = None, command: list[str] |
     command = command or [sys.executable, str(EXAMPLES / f"{client}.py")]
     return subprocess.run([sys.executable, "-m", "mockserver", "check", *options, "--", *command],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def check_here(capfd: pytest.CaptureFixture, *options: str, client: str) -> subprocess.CompletedProcess:
+    """``vidmock check OPTIONS -- python CLIENT`` through ``mockserver.cli.main`` in this process;
+    its output and the client's (fd 1 and 2, which the client inherits) as ``vidmock_check``'s."""
+    argv = ["check", *options, "--", sys.executable, str(EXAMPLES / f"{client}.py")]
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(argv, exited.value.code, out, err)
 
 
 def failed_rules(stdout: str) -> set[str]:
@@ -51,8 +69,9 @@ def test_the_reference_client_conforms(tmp_path):
     ("form_body", (), "VM011"),
     ("uuid_v7", (), "VM012"),
 ])
-def test_each_faulty_client_is_caught_by_its_rule(client, options, rule, tmp_path):
-    result = vidmock_check(*options, "--junit", str(tmp_path / "junit.xml"), client=client)
+def test_each_faulty_client_is_caught_by_its_rule(client, options, rule, tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = check_here(capfd, *options, "--junit", str(tmp_path / "junit.xml"), client=client)
     assert result.returncode == 1, result.stdout + result.stderr
     assert rule in failed_rules(result.stdout), result.stdout
     assert "evidence:" in result.stdout and "fix:" in result.stdout
@@ -63,8 +82,9 @@ def test_each_faulty_client_is_caught_by_its_rule(client, options, rule, tmp_pat
         assert failed_rules(result.stdout) == {"VM012"}, result.stdout
 
 
-def test_rules_can_be_selected():
-    result = vidmock_check("--rules", "VM001,VM003", client="busy_polling")
+def test_rules_can_be_selected(capfd, monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = check_here(capfd, "--rules", "VM001,VM003", client="busy_polling")
     assert result.returncode == 0, result.stdout
     assert "all 2 rule(s) passed" in result.stdout
 

@@ -107,6 +107,7 @@ def test_exploration_shrinks_the_fragile_client_to_one_refusal_that_reproduces_a
     assert "reproduce: vidmock check --behaviour '{\"submit\": [429]}'" in cases[-1].find("failure").text
 
 
+# Not slow: the quick tier's one run of the reference client through broken connections (its retries).
 def test_exploration_passes_the_reference_client_through_every_behaviour(tmp_path):
     """Transient trouble and task errors alike: it retries, polls with back-off, and exits 1
     exactly when no usable video can come."""
@@ -120,6 +121,7 @@ def test_exploration_passes_the_reference_client_through_every_behaviour(tmp_pat
     assert [case.find("failure") for case in junit_cases(tmp_path / "j.xml")] == [None] * 6
 
 
+@pytest.mark.slow
 def test_the_same_seed_explores_the_same_behaviours():
     first, second, other = (vidmock_check("--explore", "5", "--seed", seed, command=QUICK) for seed in ("7", "7", "8"))
     assert first.returncode == second.returncode == other.returncode == 0, first.stdout + first.stderr
@@ -128,6 +130,7 @@ def test_the_same_seed_explores_the_same_behaviours():
     assert runs(first.stdout) != runs(other.stdout)
 
 
+@pytest.mark.slow
 def test_the_database_replays_a_stored_failure_first(tmp_path):
     options = ("--explore", "10", "--database", str(tmp_path / "db"))
     found = vidmock_check(*options, "--seed", "1", client="gives_up")
@@ -144,6 +147,7 @@ def test_without_a_seed_one_is_drawn_and_printed():
     assert f"all 2 explored run(s) passed (seed {seed})" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_matrix_runs_each_named_scenario_once(tmp_path):
     result = vidmock_check("--matrix", "--progression", "immediate", "--junit", str(tmp_path / "m.xml"),
                            client="gives_up")

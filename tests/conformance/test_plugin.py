@@ -27,6 +27,7 @@ def passed(run) -> None:
     assert f"{COUNT} passed" in run.output
 
 
+@pytest.mark.slow  # a nested suite, cold then warm: its servers and renders
 def test_two_workers_each_with_a_server_share_one_render_cache(suite, tmp_path):
     cache = tmp_path / "renders"
     cold = run_suite(suite, "-n", "2", "--vidmock-cache-dir", str(cache), env={"SUITE_PROGRESSION": "polls:1"})
@@ -47,6 +48,7 @@ def test_two_workers_each_with_a_server_share_one_render_cache(suite, tmp_path):
     assert all(test["polls"] >= 2 for test in warm.tests)  # polls:1: the first poll answers "processing"
 
 
+# Not slow: the quick tier's one nested run under xdist (the plugin's worker branch).
 def test_cache_dir_none_is_one_cache_for_the_run_shared_by_its_workers(suite, tmp_path):
     run = run_suite(suite, "-n", "2", "--vidmock-cache-dir", "none", f"--basetemp={tmp_path / 'base'}")
     passed(run)
@@ -55,6 +57,7 @@ def test_cache_dir_none_is_one_cache_for_the_run_shared_by_its_workers(suite, tm
     assert {test["policy"] for test in run.tests} == {"immediate"}  # the harness's default
 
 
+@pytest.mark.slow
 def test_without_xdist_the_variable_names_the_cache(suite, tmp_path):
     run = run_suite(suite, env={"VIDMOCK_CACHE_DIR": str(tmp_path / "from-env")})
     passed(run)

@@ -22,15 +22,15 @@ from mockserver.pricing import task_cost
 # -- progression and tasks ----------------------------------------------------------------------------
 
 async def test_namespace_progression_polls(api: MockClient, control: MockClient):
-    assert await control.call("PUT", "progression", {"policy": "polls:2"}) == {"namespace": "test-key", "policy": "polls:2"}
+    assert await control.call("PUT", "progression", {"policy": "polls:2"}) == {"namespace": api.api_key, "policy": "polls:2"}
     task = video_task()
     await api.post([task])
     statuses = [(await api.poll(task["taskUUID"]))[1]["data"][0]["status"] for _ in range(2)]
     assert statuses == ["processing", "processing"]
     assert (await api.wait_done(task["taskUUID"]))[1]["data"][0]["status"] == "success"
     other = video_task()
-    await api.as_key("other").post([other])  # another key keeps the server default (immediate)
-    assert (await api.as_key("other").wait_done(other["taskUUID"]))[1]["data"][0]["status"] == "success"
+    await api.as_key(f"{api.api_key}-other").post([other])  # another key keeps the server default (immediate)
+    assert (await api.as_key(f"{api.api_key}-other").wait_done(other["taskUUID"]))[1]["data"][0]["status"] == "success"
 
 
 async def test_task_progression_before_submit_and_manual_fail(api: MockClient, control: MockClient):
@@ -124,7 +124,7 @@ async def test_always_on_offset_clock(make_server, http):
 async def test_reset_one_namespace(api: MockClient, control: MockClient):
     mine, theirs = video_task(), video_task()
     await api.post([mine])
-    await api.as_key("other").post([theirs])
+    await api.as_key(f"{api.api_key}-other").post([theirs])
     await control.fault(action="status", status=500, times="unlimited")
     await control.call("PUT", "progression", {"policy": "manual"})
     reset = await control.call("POST", "reset")
@@ -132,7 +132,7 @@ async def test_reset_one_namespace(api: MockClient, control: MockClient):
     assert await control.journal() == [] and (await control.call("GET", "tasks"))["tasks"] == []
     assert (await api.post([mine]))[0] == 200  # the taskUUID is free again, no fault, default policy
     assert (await api.wait_done(mine["taskUUID"]))[1]["data"][0]["status"] == "success"
-    assert len((await control.as_key("other").call("GET", "tasks"))["tasks"]) == 1
+    assert len((await control.as_key(f"{api.api_key}-other").call("GET", "tasks"))["tasks"]) == 1
 
 
 async def test_reset_forgets_uploaded_images(api: MockClient, control: MockClient, http):
@@ -140,7 +140,7 @@ async def test_reset_forgets_uploaded_images(api: MockClient, control: MockClien
     _, body = await api.post([upload])
     image_uuid, image_url = body["data"][0]["imageUUID"], body["data"][0]["imageURL"]
     theirs = {**upload, "taskUUID": str(uuid.uuid4())}
-    _, their_body = await api.as_key("other").post([theirs])
+    _, their_body = await api.as_key(f"{api.api_key}-other").post([theirs])
     reset = await control.call("POST", "reset")
     assert reset["reset"]["uploads"] == 1
     status, body = await api.post([video_task(inputs={"frameImages": [image_uuid]})])
@@ -148,13 +148,14 @@ async def test_reset_forgets_uploaded_images(api: MockClient, control: MockClien
     async with http.get(image_url) as response:
         assert response.status == 404
     their_image = their_body["data"][0]["imageUUID"]
-    status, _ = await api.as_key("other").post([video_task(inputs={"frameImages": [their_image]})])
+    status, _ = await api.as_key(f"{api.api_key}-other").post([video_task(inputs={"frameImages": [their_image]})])
     assert status == 200  # the other key's upload survives
 
 
-async def test_admin_reset_resets_everything(api: MockClient, control: MockClient):
+async def test_admin_reset_resets_everything(server, api: MockClient, control: MockClient):
+    """Every key's state: on a server of its own."""
     await api.post([video_task()])
-    await api.as_key("other").post([video_task()])
+    await api.as_key(f"{api.api_key}-other").post([video_task()])
     await control.as_key(None).call("POST", "reset")
     assert await control.as_key(None).journal() == []
     assert (await control.as_key(None).call("GET", "tasks"))["tasks"] == []

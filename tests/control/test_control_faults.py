@@ -18,7 +18,7 @@ async def test_429_carries_retry_after_and_rate_limit_error(api: MockClient, con
     fault = await control.fault(action="status", status=429, retryAfter=7)
     task = video_task()
     body = json.dumps([task]).encode()
-    async with api.session.post(f"{api.base_url}/v1", data=body, headers={"Authorization": "Bearer test-key"}) as r:
+    async with api.session.post(f"{api.base_url}/v1", data=body, headers={"Authorization": f"Bearer {api.api_key}"}) as r:
         assert r.status == 429
         assert r.headers["Retry-After"] == "7"
         refused = await r.json()
@@ -82,7 +82,7 @@ async def test_reset_after_processing_loses_only_the_reply(api: MockClient, cont
 async def test_malformed_body_is_not_json(api: MockClient, control: MockClient):
     await control.fault(action="malformed")
     async with api.session.post(f"{api.base_url}/v1", json=[video_task()],
-                                headers={"Authorization": "Bearer test-key"}) as response:
+                                headers={"Authorization": f"Bearer {api.api_key}"}) as response:
         assert response.status == 200
         text = await response.text()
     with pytest.raises(ValueError):
@@ -93,7 +93,7 @@ async def test_malformed_body_is_not_json(api: MockClient, control: MockClient):
 async def test_truncated_body_is_a_payload_error(api: MockClient, control: MockClient):
     await control.fault(action="truncated", processed=True)
     async with api.session.post(f"{api.base_url}/v1", json=[video_task()],
-                                headers={"Authorization": "Bearer test-key"}) as response:
+                                headers={"Authorization": f"Bearer {api.api_key}"}) as response:
         assert response.status == 200
         with pytest.raises(aiohttp.ClientPayloadError):
             await response.read()

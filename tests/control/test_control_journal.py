@@ -20,7 +20,7 @@ async def test_rest_entry_has_request_reply_and_every_violation(api: MockClient,
     assert status == 200 and len(body["errors"]) == 1
     [entry] = await control.journal()
     assert (entry["transport"], entry["direction"], entry["method"], entry["path"]) == ("rest", "in", "POST", "/v1")
-    assert entry["namespace"] == "test-key" and entry["remote"] == "127.0.0.1"
+    assert entry["namespace"] == api.api_key and entry["remote"] == "127.0.0.1"
     assert entry["headers"]["Authorization"] == "<redacted>"
     assert [t["taskUUID"] for t in entry["tasks"]] == [good["taskUUID"], bad["taskUUID"]]
     assert entry["valid"] is False
@@ -72,7 +72,8 @@ async def test_filters(api: MockClient, control: MockClient, server):
     assert status == 400 and body["errors"][0]["code"] == "invalidControlRequest"
 
 
-async def test_admin_view_and_namespaced_delete(api: MockClient, control: MockClient):
+async def test_admin_view_and_namespaced_delete(server, api: MockClient, control: MockClient):
+    """Every key's journal: on a server of its own."""
     await api.post([video_task()])
     await api.as_key("other").post([video_task()])
     admin = control.as_key(None)

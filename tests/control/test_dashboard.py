@@ -14,7 +14,8 @@ from cdp import CHROMIUM, Page
 from conformance.client import MockClient
 from conftest import video_task
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROWS = "[...document.querySelectorAll('tr.task-row')]"
 SCREENSHOT_DIR = os.environ.get("VIDMOCK_DASHBOARD_SCREENSHOTS")  # set it to keep the screenshots

@@ -13,7 +13,7 @@ from conformance.client import MockClient
 from proxy_support import PROXY_KEY, DriftingUpstream, extra_ack_field, start_proxy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed"), pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed"), pytest.mark.timeout(150)]
 
 
 async def dom_of(url: str, profile: Path) -> str:

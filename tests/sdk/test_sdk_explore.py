@@ -26,7 +26,7 @@ import pytest
 
 from test_sdks import SDKS, client_command, sdks_installed  # noqa: F401
 
-pytestmark = pytest.mark.sdk
+pytestmark = [pytest.mark.sdk, pytest.mark.slow]  # slow: the longest items of the suite, started first
 
 STRICT_ENV = {"VIDMOCK_CLIENT_STRICT": "1", "VIDMOCK_CLIENT_TIMEOUT": "20",
               # sdk-python waits this long for an ack before it resends (1 s by default in the scripts)
@@ -67,6 +67,18 @@ def reproduce_behaviour(stdout: str) -> dict:
     return json.loads(argv[argv.index("--behaviour") + 1])
 
 
+# First in the file: the longest items of the suite, so they start first.
+@pytest.mark.parametrize("sdk", SDKS)
+def test_the_matrix_shows_which_scenarios_each_sdk_survives(sdks_installed, sdk):  # noqa: F811
+    result = vidmock_check("--matrix", "--outcomes", "all", "--progression", "immediate", sdk=sdk)
+    table = result.stdout.split("\nscenario ", 1)[1].splitlines()[1:]
+    rows = {line.split()[0]: line.split()[1] for line in table if line.strip() and ": reproduce: " not in line}
+    assert list(rows) == SCENARIOS
+    failed = {scenario for scenario, passed in rows.items() if passed == NO}
+    assert failed == MATRIX_FAILURES[sdk], result.stdout
+    assert result.returncode == (1 if failed else 0)
+
+
 @pytest.mark.parametrize("sdk", [sdk for sdk in SDKS if sdk != "runware-sdk-rest"])
 def test_exploration_shrinks_each_sdk_to_its_smallest_failure(sdks_installed, sdk):  # noqa: F811
     result = vidmock_check("--explore", "25", "--seed", "1", sdk=sdk)
@@ -102,14 +114,3 @@ def test_runware_sdk_rest_fails_when_the_ack_of_a_submit_that_ran_is_lost(sdks_i
     outcome = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
     assert (outcome["error_class"], outcome["code"], outcome["parameter"]) == ("RunwareError", "validation", "taskUUID")
     assert "has already been used" in outcome["message"]
-
-
-@pytest.mark.parametrize("sdk", SDKS)
-def test_the_matrix_shows_which_scenarios_each_sdk_survives(sdks_installed, sdk):  # noqa: F811
-    result = vidmock_check("--matrix", "--outcomes", "all", "--progression", "immediate", sdk=sdk)
-    table = result.stdout.split("\nscenario ", 1)[1].splitlines()[1:]
-    rows = {line.split()[0]: line.split()[1] for line in table if line.strip() and ": reproduce: " not in line}
-    assert list(rows) == SCENARIOS
-    failed = {scenario for scenario, passed in rows.items() if passed == NO}
-    assert failed == MATRIX_FAILURES[sdk], result.stdout
-    assert result.returncode == (1 if failed else 0)

@@ -15,6 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.wrkload import histogram_percentile, remove_synthetic_samples
+from conftest import once_per_run
+
+pytestmark = pytest.mark.bench
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_REQUESTS, ROUNDS, WARMUP = 100, 2, 50  # what peers.py --quick runs per measured run, rounds, warm-ups
@@ -26,11 +29,15 @@ needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None,
 
 
 @pytest.fixture(scope="module")
-def quick_report() -> dict:
-    command = [sys.executable, "-m", "benchmarks.peers", "--quick", "--servers", "vidmock,floor"]
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout)
+def quick_report(run_dir) -> dict:
+    """One quick run of the harness per test run, whichever xdist worker asks first."""
+    def run(folder: Path) -> None:
+        command = [sys.executable, "-m", "benchmarks.peers", "--quick", "--servers", "vidmock,floor"]
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+        assert completed.returncode == 0, completed.stderr
+        (folder / "report.json").write_text(completed.stdout)
+
+    return json.loads((once_per_run(run_dir, "peers-quick", run) / "report.json").read_text())
 
 
 @needs_wrk

@@ -114,6 +114,7 @@ cache, go = Path(sys.argv[1]), Path(sys.argv[2])
 async def main():
     synth = Synthesizer(cache)
     await synth.build()  # probe first, so that both processes reach the cache at the same moment
+    print("ready", flush=True)
     while not go.exists():
         await asyncio.sleep(0.005)
     await synth.render(VideoSpec(1920, 1080, 4, "WEBM", 95, True, seed=4242))
@@ -126,7 +127,8 @@ async def test_two_processes_sharing_the_cache_render_each_file_once(tmp_path):
     go = tmp_path / "go"
     workers = [await asyncio.create_subprocess_exec(sys.executable, "-c", RENDER_ONE, str(tmp_path / "cache"), str(go),
                                                     stdout=asyncio.subprocess.PIPE) for _ in range(2)]
-    await asyncio.sleep(1.5)  # both started and probed
+    for worker in workers:  # each has probed ffmpeg and waits for the go: an event, not a guess of how long
+        assert await worker.stdout.readline() == b"ready\n"
     go.touch()
     stats = [json.loads((await worker.communicate())[0]) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0]

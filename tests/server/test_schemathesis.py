@@ -44,7 +44,7 @@ STATE_CODES = {"conflictTaskUUID", "taskFailedOrNotFound", "unknownInputUUID", "
                "invalidMedia"}
 
 RUN_TIMEOUT = 1500 if EXPLORE else 200  # seconds one schemathesis run may take
-pytestmark = pytest.mark.timeout(4 * RUN_TIMEOUT)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(4 * RUN_TIMEOUT)]
 
 
 def run_schemathesis(document_url: str, report: Path, seed: int, *extra: str, config: str | None = None,

@@ -6,7 +6,11 @@ once); no timing is asserted, the machine is too noisy for that.
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import soak
+
+pytestmark = pytest.mark.bench
 
 TASKS, CLIENTS = 300, 16
 SMALL_RUN_RSS_BOUND_MIB = 256

@@ -86,9 +86,10 @@ def render_all(synth: Synthesizer, specs: list[VideoSpec]) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory) -> dict[VideoSpec, Path]:
-    """Every profile size x format x audio on/off, rendered once and concurrently."""
-    synth = Synthesizer(tmp_path_factory.mktemp("matrix"))
+def matrix(run_dir) -> dict[VideoSpec, Path]:
+    """Every profile size x format x audio on/off, rendered once and concurrently, into a fresh
+    cache of this run that its xdist workers share (each file is rendered once, by one of them)."""
+    synth = Synthesizer(run_dir / "synth-matrix")
     return dict(zip(MATRIX, render_all(synth, MATRIX)))
 
 
@@ -96,6 +97,7 @@ def spec_id(spec: VideoSpec) -> str:
     return f"{spec.width}x{spec.height}-{spec.output_format}-{'audio' if spec.audio else 'silent'}"
 
 
+@pytest.mark.slow  # the size x format x audio sweep
 @pytest.mark.parametrize("spec", MATRIX, ids=spec_id)
 def test_exact_size_rate_and_frame_count(matrix, spec):
     found = probe(matrix[spec])
@@ -107,6 +109,7 @@ def test_exact_size_rate_and_frame_count(matrix, spec):
     assert found.duration == pytest.approx(spec.duration, abs=0.05)  # Opus pre-skip adds ~8 ms
 
 
+@pytest.mark.slow  # the size x format x audio sweep
 @pytest.mark.parametrize("spec", MATRIX, ids=spec_id)
 def test_codecs_pixel_format_and_audio_track(matrix, spec):
     found = probe(matrix[spec])
@@ -116,11 +119,13 @@ def test_codecs_pixel_format_and_audio_track(matrix, spec):
     assert found.audio_codecs == ((audio_codec,) if spec.audio else ())
 
 
+@pytest.mark.slow  # the size x format x audio sweep
 @pytest.mark.parametrize("spec", MATRIX, ids=spec_id)
 def test_decodes_without_errors(matrix, spec):
     assert probe(matrix[spec]).decode_errors == ()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", [s for s in MATRIX if s.output_format == "MOV"], ids=spec_id)
 def test_mov_is_quicktime(matrix, spec):
     assert probe(matrix[spec]).major_brand == "qt  "

@@ -8,12 +8,15 @@ mode, one-rule breaches, and valid requests with a field replaced by arbitrary J
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.strategies import invalid_tasks, media_storage_tasks, video_tasks
 from mockserver.contract import task_schema, task_types
 from mockserver.validation import SchemaValidator, schema_accepts
+
+pytestmark = pytest.mark.slow  # hypothesis sweeps over the whole schema
 
 REFERENCES = {task_type: SchemaValidator(task_schema(task_type)) for task_type in task_types()}
 AGREEMENT = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
