@@ -136,7 +136,7 @@ async def test_the_admin_view_waits_on_the_task_of_whichever_key(api: MockClient
     pending = await waiting(admin, task["taskUUID"])
     await control.complete(task["taskUUID"])
     status, body = await pending
-    assert (status, body["namespace"], body["status"]) == (200, KEY, "success")
+    assert (status, body["namespace"], body["status"]) == (200, api.api_key, "success")
 
 
 @pytest.mark.parametrize(("timeout", "message"), [
