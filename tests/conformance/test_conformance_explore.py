@@ -112,7 +112,7 @@ def test_exploration_passes_the_reference_client_through_every_behaviour(tmp_pat
     """Transient trouble and task errors alike: it retries, polls with back-off, and exits 1
     exactly when no usable video can come."""
     result = vidmock_check("--explore", "6", "--seed", "3", "--outcomes", "all", "--junit", str(tmp_path / "j.xml"),
-                           client="reference_client")
+                           "--jobs", "3", client="reference_client")  # --jobs: the same report, sooner
     assert result.returncode == 0, result.stdout + result.stderr
     seen = runs(result.stdout)
     assert [(phase, verdict) for phase, verdict, _ in seen] == [("explore", "pass")] * 6
@@ -149,7 +149,7 @@ def test_without_a_seed_one_is_drawn_and_printed():
 
 @pytest.mark.slow
 def test_the_matrix_runs_each_named_scenario_once(tmp_path):
-    result = vidmock_check("--matrix", "--progression", "immediate", "--junit", str(tmp_path / "m.xml"),
+    result = vidmock_check("--matrix", "--progression", "immediate", "--jobs", "3", "--junit", str(tmp_path / "m.xml"),
                            client="gives_up")
     assert result.returncode == 1, result.stdout + result.stderr
     rows = matrix_rows(result.stdout)
@@ -168,7 +168,8 @@ def test_the_matrix_runs_each_named_scenario_once(tmp_path):
 
 
 def test_the_matrix_of_task_errors_expects_the_client_to_fail():
-    result = vidmock_check("--matrix", "--outcomes", "errors", "--progression", "immediate", client="reference_client")
+    result = vidmock_check("--matrix", "--outcomes", "errors", "--progression", "immediate", "--jobs", "3",
+                           client="reference_client")
     assert result.returncode == 0, result.stdout + result.stderr  # a video for "(none)", exit 1 for the rest
     assert matrix_rows(result.stdout) == {"(none)": "yes", "provider-timeout": "yes", "provider-error": "yes", "nsfw": "yes",
                                           "credits-exhausted": "yes", "upload-failed": "yes"}  # text to video: no upload

@@ -71,7 +71,7 @@ def test_inexact_media_catch_a_client_that_assumes_exact_output(mode):
 
 
 def test_exploration_finds_the_client_that_assumes_exact_media_and_shrinks_to_the_inexact_videos():
-    result = vidmock_check("--explore", "12", "--seed", "1", client="assumes_exact_media")
+    result = vidmock_check("--explore", "12", "--seed", "1", "--jobs", "3", client="assumes_exact_media")
     assert result.returncode == 1, result.stdout + result.stderr
     assert runs(result.stdout)[-1] == ("confirm", "FAIL", "videos a few pixels and frames off the request, as live ones")
     argv = result.stdout.split("reproduce: ", 1)[1].splitlines()[0]
@@ -80,6 +80,7 @@ def test_exploration_finds_the_client_that_assumes_exact_media_and_shrinks_to_th
 
 def test_the_matrix_of_errors_shows_who_survives_the_live_refusals():
     result = vidmock_check("--matrix", "--outcomes", "errors", "--progression", "immediate", "--timeout", "6",
+                           "--jobs", "3",
                            client="polls_after_refusal")
     rows = matrix_rows(result.stdout)
     assert (rows["credits-exhausted"], rows["upload-failed"], rows["provider-error"]) == ("NO", "yes", "yes")

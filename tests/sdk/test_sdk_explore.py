@@ -70,7 +70,7 @@ def reproduce_behaviour(stdout: str) -> dict:
 # First in the file: the longest items of the suite, so they start first.
 @pytest.mark.parametrize("sdk", SDKS)
 def test_the_matrix_shows_which_scenarios_each_sdk_survives(sdks_installed, sdk):  # noqa: F811
-    result = vidmock_check("--matrix", "--outcomes", "all", "--progression", "immediate", sdk=sdk)
+    result = vidmock_check("--matrix", "--outcomes", "all", "--progression", "immediate", "--jobs", "3", sdk=sdk)
     table = result.stdout.split("\nscenario ", 1)[1].splitlines()[1:]
     rows = {line.split()[0]: line.split()[1] for line in table if line.strip() and ": reproduce: " not in line}
     assert list(rows) == SCENARIOS
