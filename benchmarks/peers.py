@@ -132,8 +132,10 @@ def start_contenders(workload: str, finished_uuid: str, vidmock: ServerProcess, 
         python = checkout / ".venv" / "bin" / "python"
         if not python.exists():
             raise SystemExit(f"--baseline {checkout}: no {python} (a checkout with its own venv, pip install -e .)")
-        server = stack.enter_context(start_process([str(python), "-I", "-m", "mockserver", "serve", "--port", "0",
-                                                    "--seed", "1"]))
+        # -I drops PYTHONPYCACHEPREFIX too: pass it on, or the checkout gains __pycache__ folders
+        prefix = ["-X", f"pycache_prefix={sys.pycache_prefix}"] if sys.pycache_prefix else []
+        server = stack.enter_context(start_process([str(python), "-I", *prefix, "-m", "mockserver", "serve",
+                                                    "--port", "0", "--seed", "1"]))
         asyncio.run(finished_task(server.base_url, finished_uuid))
         revision = code_revision(checkout)
         contenders[f"vidmock@{revision}"] = Contender(server, f"vidmock ({checkout}, {revision})",

@@ -42,7 +42,8 @@ def test_the_installed_wheel_serves_from_its_own_files(built_wheel, tmp_path):
             "print(c.schemas_root()); print(json.dumps([e.code for e in v.validate_task("
             "{'taskType': 'videoInference', 'taskUUID': '0d84f171-2e54-4c07-836e-05788795736d', "
             "'model': 'alibaba:wan@2.7', 'positivePrompt': 'x', 'width': 1000, 'height': 1000})]))")
-    done = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); " + code,
+    prefix = ["-X", f"pycache_prefix={sys.pycache_prefix}"] if sys.pycache_prefix else []  # -I would drop it
+    done = subprocess.run([sys.executable, "-I", *prefix, "-c", "import sys; sys.path.insert(0, sys.argv[1]); " + code,
                            str(built_wheel.site)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
