@@ -11,6 +11,7 @@ for a task it never accepted.
 from __future__ import annotations
 
 from mockserver.control.faults import Fault
+from mockserver.namespaces import forget
 
 
 class RefusedTasks:
@@ -30,5 +31,4 @@ class RefusedTasks:
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget a namespace's refused tasks (all when None); returns how many."""
-        doomed = [ns for ns in self._tasks if namespace is None or ns == namespace]
-        return sum(len(self._tasks.pop(ns)) for ns in doomed)
+        return sum(len(tasks) for tasks in forget(self._tasks, namespace, lambda ns, _: ns))
