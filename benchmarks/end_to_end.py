@@ -15,8 +15,7 @@ import time
 import aiohttp
 
 from benchmarks.loadgen import closed_loop
-from benchmarks.serverproc import (API_KEY, SUCCESS, arguments, print_report, start_vidmock, submit_and_poll,
-                                   video_task)
+from benchmarks.serverproc import API_KEY, SUCCESS, main, start_vidmock, submit_and_poll, video_task
 
 POLL_INTERVAL = 0.005  # seconds; the figures are quantised by at most this much
 CLIENT_COUNTS = (1, 4, 16)
@@ -70,10 +69,5 @@ async def run(args) -> dict:
             "results": rows, "vidmock_peak_rss_kib": peak_rss}
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"scale": 0.1}, scale=(1.0, "multiplies the tasks per cell"))
-    print_report("end_to_end", lambda: run(args))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"scale": 0.1}, scale=(1.0, "multiplies the tasks per cell"))

@@ -13,8 +13,8 @@ import contextlib
 import sys
 
 from benchmarks.loadgen import alternate, load
-from benchmarks.serverproc import (ACK, ECHO, SUCCESS, arguments, comma_list, finished_task, health, print_report,
-                                   ratio, start_floor, start_vidmock, target, video_task)
+from benchmarks.serverproc import (ACK, ECHO, SUCCESS, comma_list, finished_task, health, main, ratio, start_floor,
+                                   start_vidmock, target, video_task)
 
 CLIENT_COUNTS = (1, 16, 64)
 REQUESTS_PER_BATCH = {1: 400, 16: 2000, 64: 3000}
@@ -88,15 +88,7 @@ async def run(args) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"rounds": 1, "scale": 0.1, "cold": 3},
-                     rounds=(2, "alternating batches per server and cell"),
-                     scale=(1.0, "multiplies the requests per batch"),
-                     time_cap=(20.0, "seconds a batch may last at most"),
-                     transports={"default": ["rest", "ws"], "type": comma_list()},
-                     cold=(20, "submits with a cold render each"))
-    print_report("latency", lambda: run(args))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"rounds": 1, "scale": 0.1, "cold": 3}, rounds=(2, "alternating batches per server and cell"),
+         scale=(1.0, "multiplies the requests per batch"), time_cap=(20.0, "seconds a batch may last at most"),
+         transports={"default": ["rest", "ws"], "type": comma_list()}, cold=(20, "submits with a cold render each"))

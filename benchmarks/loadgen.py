@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from benchmarks.serverproc import API_KEY, Expected, ServerProcess, turns
+from benchmarks.serverproc import API_KEY, Expected, ServerProcess, percentile, turns
 
 
 @dataclass
@@ -37,21 +37,16 @@ class Batch:
             self.generator_wall += other.generator_wall
 
     def summary(self) -> dict:
-        ordered = sorted(self.latencies)
-        summary = {"requests": len(ordered), "failures": self.failures,
-                   "p50_ms": _ms(percentile(ordered, 50)), "p99_ms": _ms(percentile(ordered, 99)),
-                   "rps": round(len(ordered) / self.wall, 1) if self.wall else None}
-        if self.server_cpu is not None and ordered:
-            summary["server_cpu_us_per_request"] = round(self.server_cpu / len(ordered) * 1e6, 1)
+        counts, answered = Counter(self.latencies), len(self.latencies)
+        summary = {"requests": answered, "failures": self.failures,
+                   "p50_ms": _ms(percentile(counts, 50)), "p99_ms": _ms(percentile(counts, 99)),
+                   "rps": round(answered / self.wall, 1) if self.wall else None}
+        if self.server_cpu is not None and answered:
+            summary["server_cpu_us_per_request"] = round(self.server_cpu / answered * 1e6, 1)
         if self.generator_cpu is not None and self.generator_wall:
             # cores the load generator kept busy: near 1.0 it, not the server, sets the req/s
             summary["generator_cpu_share"] = round(self.generator_cpu / self.generator_wall, 3)
         return summary
-
-
-def percentile(ordered: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1] if ordered else None
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -17,8 +17,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -27,9 +25,9 @@ from pathlib import Path
 from benchmarks.peer_servers import PEERS, missing, post, product, start_peer
 from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,
                                      ratios_to_vidmock, table, targets, warnings)
-from benchmarks.serverproc import (ACK, API_KEY, ECHO, SUCCESS, Expected, ServerProcess, arguments, code_revision,
-                                   comma_list, finished_task, health, machine, print_report, start_floor,
-                                   start_process, start_vidmock, turns, video_task)
+from benchmarks.serverproc import (ACK, API_KEY, ECHO, SUCCESS, Expected, ServerProcess, code_revision, comma_list,
+                                   finished_task, health, machine, main, start_floor, start_process, start_vidmock,
+                                   tool_version, turns, video_task)
 from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version
 
 CLIENT_COUNTS = (1, 16)
@@ -175,13 +173,6 @@ def measure_workload(workload: str, workdir: Path, skipped: dict, args) -> dict:
     return {"describe": WORKLOADS[workload][1], "body": text, "servers": servers, "cells": cells}
 
 
-def first_line(argv: list[str]) -> str | None:
-    if shutil.which(argv[0]) is None:
-        return None
-    completed = subprocess.run(argv, capture_output=True, text=True)
-    return ((completed.stdout or completed.stderr).strip().splitlines() or [None])[0]
-
-
 def run(args) -> dict:
     if wrk_path() is None:
         raise SystemExit("benchmarks.peers needs wrk (apt-get install wrk, or bash benchmarks/install_peers.sh)")
@@ -193,8 +184,8 @@ def run(args) -> dict:
     shares = [row["wrk_cpu_share_max"] for row in table(workloads) if row["wrk_cpu_share_max"] is not None]
     return {
         "revision": code_revision(),
-        "machine": machine() | {"wrk": wrk_version(), "node": first_line(["node", "--version"]),
-                                "java": first_line(["java", "-version"]),
+        "machine": machine() | {"wrk": wrk_version(), "node": tool_version(["node", "--version"]),
+                                "java": tool_version(["java", "-version"]),
                                 "loadavg_before": [round(x, 2) for x in load_before],
                                 "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "setup": {
@@ -225,9 +216,9 @@ def _names(text: str) -> list[str]:
     return ["vidmock", *(name for name in names if name != "vidmock")]
 
 
-def main(argv=None) -> None:
-    args = arguments(
-        __doc__, argv, quick={"requests": 100, "warmup_start": 50, "warmup": 50, "time_cap": 10.0},
+if __name__ == "__main__":
+    main(
+        __doc__, run, quick={"requests": 100, "warmup_start": 50, "warmup": 50, "time_cap": 10.0},
         servers={"type": _names, "default": list(DEFAULT_SERVERS),
                  "help": f"comma-separated, vidmock always included (known: {','.join(KNOWN_SERVERS)})"},
         workloads={"type": comma_list(), "default": list(WORKLOADS)},
@@ -238,8 +229,3 @@ def main(argv=None) -> None:
         warmup=(2000, "unmeasured requests per server and cell"), time_cap=(20.0, "seconds a wrk run may last"),
         baseline={"type": lambda text: Path(text).resolve(), "action": "append", "default": [],
                   "help": "also measure vidmock from this checkout (its .venv), as vidmock@<its commit>; repeatable"})
-    print_report("peers", lambda: run(args))
-
-
-if __name__ == "__main__":
-    main()

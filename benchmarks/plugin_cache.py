@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.plugin_suite import SPECS, SuiteRun, run_suite, write_suite
-from benchmarks.serverproc import arguments, print_report, ratio, start_vidmock
+from benchmarks.serverproc import main, ratio, start_vidmock
 
 COUNTERS = ("renders", "ffmpeg_runs", "probes")
 FLOOR_TESTS = """
@@ -86,7 +86,8 @@ def layouts_of(suite: Path, floor_suite: Path, xdist: list[str]):
     }
 
 
-def run(tests: int, workers: int, repeat: int) -> dict:
+def run(args) -> dict:
+    tests, workers, repeat = args.tests, args.workers, args.repeat
     xdist = ["-n", str(workers)]
     with tempfile.TemporaryDirectory(prefix="vidmock-plugin-bench-") as scratch:
         root = Path(scratch)
@@ -124,11 +125,6 @@ def run(tests: int, workers: int, repeat: int) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"tests": 5, "repeat": 1}, tests=(50, "tests in the suite"),
-                     workers=(2, "pytest-xdist workers (-n)"), repeat=(3, "rounds per figure (medians reported)"))
-    print_report("plugin_cache", lambda: run(args.tests, args.workers, args.repeat))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"tests": 5, "repeat": 1}, tests=(50, "tests in the suite"),
+         workers=(2, "pytest-xdist workers (-n)"), repeat=(3, "rounds per figure (medians reported)"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import ffmpeg
 import imageio_ffmpeg
 
-from benchmarks.serverproc import arguments, machine, print_report
+from benchmarks.serverproc import machine, main, ratio, tool_version
 from mockserver.synth import (AUDIO_SAMPLE_RATE, QUIET_ARGS, Synthesizer, VideoSpec, draw_seed_overlay, seed_colour,
                               seed_tone_hz)
 
@@ -88,26 +87,20 @@ async def measure_case(spec: VideoSpec, runs: int, workdir: Path) -> dict:
 
     medians = {name: round(statistics.median(values), 6) for name, values in timings.items()}
     return medians | {
-        "ratio_cold_vs_baseline": round(medians["cold_s"] / medians["baseline_s"], 3),
-        "ratio_warm_parts_vs_baseline": round(medians["warm_parts_cold_file_s"] / medians["baseline_s"], 3),
+        "ratio_cold_vs_baseline": ratio(medians["cold_s"], medians["baseline_s"]),
+        "ratio_warm_parts_vs_baseline": ratio(medians["warm_parts_cold_file_s"], medians["baseline_s"]),
         "runs": runs,
     }
 
 
-async def run(runs: int) -> dict:
+async def run(args) -> dict:
     exe = imageio_ffmpeg.get_ffmpeg_exe()
-    version = subprocess.run([exe, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     with tempfile.TemporaryDirectory(prefix="vidmock-bench-") as workdir:
-        cases = {name: await measure_case(spec, runs, Path(workdir)) for name, spec in CASES.items()}
-    return {"machine": machine() | {"ffmpeg": version, "ffmpeg_exe": exe},
+        cases = {name: await measure_case(spec, args.runs, Path(workdir)) for name, spec in CASES.items()}
+    return {"machine": machine() | {"ffmpeg": tool_version([exe, "-version"]), "ffmpeg_exe": exe},
             "targets": {"1080p-15s-mp4-audio ratio_cold_vs_baseline": "<= 0.25", "repeat_s": "<= 0.05"},
             "cases": cases}
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"runs": 1}, runs=(7, "timed runs per figure (median reported)"))
-    print_report("render_speed", lambda: run(args.runs))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"runs": 1}, runs=(7, "timed runs per figure (median reported)"))

@@ -13,10 +13,12 @@ import argparse
 import asyncio
 import http.client
 import json
+import math
 import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -269,6 +271,17 @@ async def health(base_url: str) -> dict:
             return await response.json()
 
 
+def percentile(counts: dict[float, int], pct: float) -> float | None:
+    """Nearest-rank percentile of a histogram (value -> count): wrk's 1-µs buckets, or a
+    ``Counter`` of measured latencies."""
+    rank, seen = max(1, math.ceil(pct / 100 * sum(counts.values()))), 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    return None
+
+
 def ratio(value, reference) -> float | None:
     return round(value / reference, 3) if value and reference else None
 
@@ -290,20 +303,30 @@ def turns(names: list[str], rounds: int):
 
 # --- the command line, the machine, the JSON printed --------------------------------------------
 
-def arguments(doc: str, argv=None, quick: dict | None = None, **options) -> argparse.Namespace:
-    """A benchmark's options: ``name=(default, help)`` (the type is the default's), or a dict of
-    ``add_argument`` keywords; ``--quick`` sets the ``quick`` values, for a smoke run."""
+def main(doc: str, run: Callable[[argparse.Namespace], object], quick: dict, **options) -> dict:
+    """A benchmark's command line: its options (``name=(default, help)``, the type the default's, or
+    a dict of ``add_argument`` keywords) and ``--quick``, a smoke run with the ``quick`` values; then
+    ``run(args)`` (a dict, or a coroutine of one), printed as JSON after the benchmark's name, its
+    command and the machine, with the seconds the run took."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     for name, spec in options.items():
         keywords = spec if isinstance(spec, dict) else {"default": spec[0], "type": type(spec[0]), "help": spec[1]}
         parser.add_argument("--" + name.replace("_", "-"), **keywords)
-    if quick:
-        parser.add_argument("--quick", action="store_true", help="a smoke run: " + ", ".join(
-            f"--{name.replace('_', '-')} {value}" for name, value in quick.items()))
-    args = parser.parse_args(argv)
-    if quick and args.quick:
+    parser.add_argument("--quick", action="store_true", help="a smoke run: " + ", ".join(
+        f"--{name.replace('_', '-')} {value}" for name, value in quick.items()))
+    args = parser.parse_args()
+    if args.quick:
         vars(args).update(quick)
-    return args
+    started = time.monotonic()
+    result = run(args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    spec = getattr(sys.modules["__main__"], "__spec__", None)  # None when run as a file
+    report = {"benchmark": spec.name.rsplit(".", 1)[-1] if spec else Path(sys.argv[0]).stem,
+              "command": command_line(), "machine": machine(), **result,
+              "duration_s": round(time.monotonic() - started, 1)}
+    print(json.dumps(report, indent=2))
+    return report
 
 
 def comma_list(kind=str) -> Callable[[str], list]:
@@ -316,6 +339,15 @@ def machine() -> dict:
                 if line.startswith("model name")), None)
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "aiohttp": aiohttp.__version__,
             "platform": platform.platform(), "cpu": cpu}
+
+
+def tool_version(argv: list[str]) -> str | None:
+    """The first line a tool prints for its version (``node --version``, ``java -version``), or None
+    if it is not installed."""
+    if shutil.which(argv[0]) is None:
+        return None
+    completed = subprocess.run(argv, capture_output=True, text=True)
+    return ((completed.stdout or completed.stderr).strip().splitlines() or [None])[0]
 
 
 def _read(path: str) -> str:
@@ -341,15 +373,3 @@ def command_line() -> str:
     program = ["-m", spec.name] if spec is not None else [os.path.relpath(sys.argv[0])]
     return shlex.join(["python", *program, *sys.argv[1:]])
 
-
-def print_report(name: str, benchmark: Callable[[], object]) -> dict:
-    """Run ``benchmark`` (a function returning a dict, or a coroutine of one) and print its JSON
-    after the benchmark's name, its command and the machine, with the seconds the run took."""
-    started = time.monotonic()
-    result = benchmark()
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    report = {"benchmark": name, "command": command_line(), "machine": machine(), **result,
-              "duration_s": round(time.monotonic() - started, 1)}
-    print(json.dumps(report, indent=2))
-    return report

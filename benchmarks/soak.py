@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from benchmarks.serverproc import API_KEY, arguments, health, print_report, start_vidmock, submit_and_poll, video_task
+from benchmarks.serverproc import API_KEY, health, main, start_vidmock, submit_and_poll, video_task
 
 SIZES = ((1280, 720), (960, 960))
 SEEDS = (11, 12, 13)
@@ -163,23 +163,18 @@ async def soak(tasks: int, clients: int, time_limit: float) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"tasks": 300, "clients": 16}, tasks=(10_000, "tasks in all"),
-                     clients=(64, "concurrent clients"), time_limit=(900.0, "seconds for the whole run, at most"),
-                     rss_bound_mib=(float(PEAK_RSS_BOUND_MIB), "peak RSS allowed"))
-
-    async def run() -> dict:
-        report = await soak(args.tasks, args.clients, args.time_limit)
-        peak = report["peak_rss_mib"]
-        return {"setup": f"vidmock serve --port 0 --seed 7 (own process, progression immediate); {args.clients} "
-                         f"closed-loop REST clients; {RECEIVERS} webhook receivers on 127.0.0.1; tasks cycle "
-                         f"through {len(SIZES)} sizes x {len(SEEDS)} seeds x numberResults 1|2 at 2 s",
-                **report, "peak_rss_bound_mib": args.rss_bound_mib,
-                "peak_rss_within_bound": peak is not None and peak <= args.rss_bound_mib}
-
-    report = print_report("soak", run)
-    raise SystemExit(0 if report["nothing_lost"] and report["peak_rss_within_bound"] else 1)
+async def run(args) -> dict:
+    report = await soak(args.tasks, args.clients, args.time_limit)
+    peak = report["peak_rss_mib"]
+    return {"setup": f"vidmock serve --port 0 --seed 7 (own process, progression immediate); {args.clients} "
+                     f"closed-loop REST clients; {RECEIVERS} webhook receivers on 127.0.0.1; tasks cycle "
+                     f"through {len(SIZES)} sizes x {len(SEEDS)} seeds x numberResults 1|2 at 2 s",
+            **report, "peak_rss_bound_mib": args.rss_bound_mib,
+            "peak_rss_within_bound": peak is not None and peak <= args.rss_bound_mib}
 
 
 if __name__ == "__main__":
-    main()
+    report = main(__doc__, run, quick={"tasks": 300, "clients": 16}, tasks=(10_000, "tasks in all"),
+                  clients=(64, "concurrent clients"), time_limit=(900.0, "seconds for the whole run, at most"),
+                  rss_bound_mib=(float(PEAK_RSS_BOUND_MIB), "peak RSS allowed"))
+    raise SystemExit(0 if report["nothing_lost"] and report["peak_rss_within_bound"] else 1)

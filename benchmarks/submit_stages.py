@@ -15,7 +15,7 @@ import gc
 import json
 import time
 
-from benchmarks.serverproc import API_KEY, arguments, finished_task, print_report, video_task
+from benchmarks.serverproc import API_KEY, finished_task, main, video_task
 from benchmarks.wrkload import UUID_SLOT, run_wrk
 from mockserver.app import start_server
 from mockserver.backends import mock as mock_backend
@@ -119,11 +119,6 @@ async def run(args) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"requests": 1000, "warmup": 200}, requests=(20000, "measured submits"),
-                     warmup=(5000, "unmeasured submits first"), clients=(16, "wrk connections"))
-    print_report("submit_stages", lambda: run(args))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"requests": 1000, "warmup": 200}, requests=(20000, "measured submits"),
+         warmup=(5000, "unmeasured submits first"), clients=(16, "wrk connections"))

@@ -10,8 +10,7 @@ them. Operations: a REST ``ping`` (the cheapest request), a REST cached submit, 
 from __future__ import annotations
 
 from benchmarks.loadgen import alternate, load
-from benchmarks.serverproc import (ACK, PONG, SUCCESS, arguments, finished_task, print_report, ratio,
-                                   start_vidmock, video_task)
+from benchmarks.serverproc import ACK, PONG, SUCCESS, finished_task, main, ratio, start_vidmock, video_task
 
 
 def operations(probe: str) -> dict:
@@ -49,11 +48,6 @@ async def run(args) -> dict:
             "results": rows, "verbose_lines_written": lines}
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"rounds": 2, "requests": 150}, rounds=(4, "alternating batches"),
-                     requests=(1500, "requests per batch"), clients=(1, "concurrent clients"))
-    print_report("verbose_cost", lambda: run(args))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"rounds": 2, "requests": 150}, rounds=(4, "alternating batches"),
+         requests=(1500, "requests per batch"), clients=(1, "concurrent clients"))

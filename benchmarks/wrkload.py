@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.serverproc import tool_version
+
 SCRIPT = Path(__file__).resolve().parent / "wrk_closed_loop.lua"
 UUID_SLOT = "00000000-0000-4000-8000-000000000000"  # in a body: replaced by a fresh v4 UUID per request
 WRK_TIMEOUT = "5s"  # an answer slower than this counts as a timeout (wrk's histogram ends there)
@@ -28,11 +30,7 @@ def wrk_path() -> str | None:
 
 
 def wrk_version() -> str | None:
-    path = wrk_path()
-    if path is None:
-        return None
-    completed = subprocess.run([path, "-v"], capture_output=True, text=True)
-    return (completed.stdout or completed.stderr).splitlines()[0].split(" Copyright")[0].strip()
+    return (tool_version(["wrk", "-v"]) or "").split(" Copyright")[0].strip() or None
 
 
 @dataclass
@@ -118,17 +116,3 @@ def remove_synthetic_samples(recorded: dict[int, int], expected: int) -> dict[in
                 synthetic[lower] = synthetic.get(lower, 0) + count
                 lower -= expected
     return dict(sorted(real.items()))
-
-
-def histogram_percentile(histogram: dict[int, int], pct: float) -> int | None:
-    """Nearest-rank percentile (µs) of a latency histogram, as loadgen.percentile does for lists."""
-    total = sum(histogram.values())
-    if not total:
-        return None
-    rank = max(1, math.ceil(pct / 100 * total))
-    seen = 0
-    for micros in sorted(histogram):
-        seen += histogram[micros]
-        if seen >= rank:
-            return micros
-    return None
