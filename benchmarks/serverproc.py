@@ -235,7 +235,6 @@ ACK = Expected(lambda reply: first_item(reply).get("taskType") == "videoInferenc
                '"taskType":%s*"videoInference"', '"errors"')
 SUCCESS = Expected(lambda reply: first_item(reply).get("status") == "success", '"status":%s*"success"', '"errors"')
 ECHO = Expected(lambda reply: bool(first_item(reply).get("taskType")), '"taskType":%s*"')
-PONG = Expected(lambda reply: first_item(reply).get("pong") is True, '"pong":%s*true')
 
 
 async def submit_and_poll(session: aiohttp.ClientSession, base_url: str, task: dict, *, interval: float,
