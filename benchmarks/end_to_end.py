@@ -1,10 +1,6 @@
-"""Submit to success: how long a client waits for a 720p 5 s MP4 with immediate progression.
-
-vidmock runs as ``vidmock serve --port 0`` (its own process, its cache cold). At 1, 4 and 16
-concurrent clients, each client submits a videoInference and polls getResponse every
-POLL_INTERVAL until success. ``cold`` gives every task a seed never rendered before (a real
-ffmpeg render each); ``cached`` repeats one already-rendered seed.
-"""
+"""Submit to success: how long a client waits for a 720p 5 s MP4 with immediate progression, at
+1, 4 and 16 clients each polling every POLL_INTERVAL; ``cold``: a seed never rendered before per
+task (an ffmpeg render each), ``cached``: one already-rendered seed."""
 
 from __future__ import annotations
 

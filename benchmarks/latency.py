@@ -1,11 +1,6 @@
-"""Submit-to-ack and getResponse round trips over loopback, vidmock against the floor, in one run.
-
-Both servers run in their own processes; load comes from this process's aiohttp client
-(``loadgen.py``) over REST and WebSocket (``benchmarks.peers`` measures REST under wrk). Per cell,
-batches alternate between the two, and the figures that matter are the ratios. Every submit
-repeats one seed, so after one warm-up render each is a cache hit settled inside the submit;
-``submit_cold_renders`` measures the ack while every submit starts a real ffmpeg render.
-"""
+"""Submit-to-ack and getResponse round trips, vidmock against the floor, from this process's aiohttp
+client (``loadgen.py``) over REST and WebSocket, batches alternating; cached submits (one seed), and
+``submit_cold_renders``, the ack while every submit starts an ffmpeg render."""
 
 from __future__ import annotations
 
@@ -33,13 +28,13 @@ async def compare(transport: str, operation: str, floor, args) -> list[dict]:
     for clients in CLIENT_COUNTS:
         total = max(clients, int(REQUESTS_PER_BATCH[clients] * args.scale))
         async with fresh_vidmock() as (vidmock, probe):
-            if operation == "submit":
-                body, expected = (lambda: [video_task()]), {"vidmock": ACK, "floor": ECHO}
-            else:
-                body, expected = (lambda: [{"taskType": "getResponse", "taskUUID": probe}]), {"vidmock": SUCCESS,
-                                                                                            "floor": ECHO}
-            batches = await alternate({"floor": floor, "vidmock": vidmock}, args.rounds, lambda name, server: load(
-                server, transport, body, expected[name], clients=clients, total=total, time_cap=args.time_cap))
+            submit = operation == "submit"
+            body = (lambda: [video_task()]) if submit else (lambda: [{"taskType": "getResponse", "taskUUID": probe}])
+            expected = {"vidmock": ACK if submit else SUCCESS, "floor": ECHO}
+            def one_batch(name, server, into):
+                return load(server, transport, body, expected[name], clients=clients, total=total,
+                            time_cap=args.time_cap, batch=into)
+            batches = await alternate({"floor": floor, "vidmock": vidmock}, args.rounds, one_batch)
             stored = (await health(vidmock.base_url))["jobs"]
         mine, floors = batches["vidmock"].summary(), batches["floor"].summary()
         rows.append({"transport": transport, "operation": operation, "clients": clients, "generator": "aiohttp",

@@ -1,13 +1,6 @@
-"""vidmock beside the floor and the mock servers users would pick instead, in one run, under wrk.
-
-Each server runs in its own process on 127.0.0.1: vidmock, the floor (parse and echo), Prism and
-WireMock (``peer_servers.py``: each validates the task-array schema generated from ``schemas/``,
-neither can check the model profile's rules). Each gets four probe requests first. Load is
-``wrk -t1`` (``wrkload.py``); per workload and client count, a warm-up run per server, then
-``--rounds`` measured runs per server, the order reversed every other round. Workloads:
-``getResponse`` of one finished task; ``submit`` of a cached videoInference, a fresh taskUUID each.
-Peers answer every accepted request with the reply vidmock gave. docs/performance.md has the method.
-"""
+"""vidmock beside the floor and the mock servers users would pick instead (Prism, WireMock), in one
+run under wrk: per workload and client count, a warm-up run per server, then ``--rounds`` measured
+runs per server in alternating order. docs/performance.md has the method."""
 
 from __future__ import annotations
 
@@ -16,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
-import re
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -26,20 +19,17 @@ from benchmarks.peer_servers import PEERS, missing, post, product, start_peer
 from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,
                                      ratios_to_vidmock, table, targets, warnings)
 from benchmarks.serverproc import (ACK, API_KEY, ECHO, SUCCESS, Expected, ServerProcess, code_revision, comma_list,
-                                   finished_task, health, machine, main, start_floor, start_process, start_vidmock,
-                                   tool_version, turns, video_task)
-from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version
+                                   finished_task, health, machine, main, proc_status, start_floor, start_process,
+                                   start_vidmock, tool_version, turns, video_task)
+from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_version
 
 CLIENT_COUNTS = (1, 16)
 DEFAULT_SERVERS = ("vidmock", "floor", "prism", "prism-silent", "wiremock")
 KNOWN_SERVERS = ("vidmock", "floor", *PEERS)
 WORKLOADS = {"getResponse": (SUCCESS, "getResponse of one finished task (status success, one video)"),
              "submit": (ACK, "videoInference 1280x720 2 s, one seed (a cached video), a fresh v4 taskUUID each")}
-PER_REQUEST = {
-    "vidmock": "checks the bearer key, validates the task (schema, then the profile's rules), runs it, records it "
-               "for getTaskDetails, journals request and reply, serializes the reply",
-    "floor": "json.loads the body and echoes it as {\"data\": tasks} (aiohttp, no validation, no key check)",
-}
+PER_REQUEST = {"vidmock": "checks the key, validates the task (schema, profile rules), runs, records and journals it",
+               "floor": "json.loads the body and echoes it as {\"data\": tasks} (no validation, no key check)"}
 
 
 def body(workload: str, finished_uuid: str, task_uuid: str = UUID_SLOT) -> str:
@@ -70,11 +60,8 @@ class Contender:
 
     def describe(self) -> dict:
         """What it is, and the processes whose CPU and memory count as its own (not a wrapper's)."""
-        processes = []
-        for pid in self.server.pids():
-            with contextlib.suppress(OSError):
-                found = dict(re.findall(r"^(Name|Threads):\s+(\S+)", Path(f"/proc/{pid}/status").read_text(), re.M))
-                processes.append({"pid": pid, "name": found.get("Name"), "threads": int(found.get("Threads", 0))})
+        processes = [{"pid": pid, "name": status.get("Name"), "threads": int(status.get("Threads", 0))}
+                     for pid in self.server.pids() if (status := proc_status(pid))]
         return {"product": self.product, "per_request": self.per_request, "command": self.server.process.args,
                 "processes": processes, **self.info}
 
@@ -174,7 +161,7 @@ def measure_workload(workload: str, workdir: Path, skipped: dict, args) -> dict:
 
 
 def run(args) -> dict:
-    if wrk_path() is None:
+    if shutil.which("wrk") is None:
         raise SystemExit("benchmarks.peers needs wrk (apt-get install wrk, or bash benchmarks/install_peers.sh)")
     load_before = os.getloadavg()
     skipped = {name: reason for name in args.servers if name in PEERS and (reason := missing(PEERS[name]))}
@@ -189,20 +176,17 @@ def run(args) -> dict:
                                 "loadavg_before": [round(x, 2) for x in load_before],
                                 "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "setup": {
-            "load": "wrk -t1 -c<clients>, benchmarks/wrk_closed_loop.lua: closed loop, a keep-alive connection "
-                    "per client, a fresh v4 taskUUID per submit, a bearer key; a run ends at its count or time cap",
-            "percentiles": "of real answers only: wrk's coordinated-omission samples are removed from its "
-                           "1-us histogram (benchmarks/wrkload.py, remove_synthetic_samples)",
+            "load": "wrk -t1 -c<clients>, closed loop (benchmarks/wrk_closed_loop.lua), a fresh taskUUID per submit",
+            "percentiles": "of real answers: wrk's coordinated-omission samples are removed (wrkload.py)",
             "order": f"per workload: every server started, probed, warmed up ({args.warmup_start} requests at "
                      f"{max(args.clients)} clients); per client count: a warm-up run of {args.warmup} per server, "
                      f"then {args.rounds} rounds of {args.requests}, one server at a time, reversed in odd rounds",
             "server_cpu": "every thread of every process of the server, /proc/<pid>/task/*/schedstat, per run",
-            "peer_contract": "the task-array schema from schemas/ (benchmarks/peer_servers.py), a bearer key "
-                             "required; the model profile's rules cannot be given to them (see "
-                             "probes.profile_rule_violation)",
+            "peer_contract": "the task-array schema from schemas/ and a bearer key; the profile's rules cannot be "
+                             "given to them",
             "time_cap_per_run_s": args.time_cap,
-            "wrk_cpu_share": f"wrk's CPU / the run's wall time, runs of {SHARE_MIN_WALL_S} s or more; above "
-                             f"{WRK_SHARE_WARNING} listed in warnings",
+            "wrk_cpu_share": f"wrk's CPU / wall time in runs of {SHARE_MIN_WALL_S} s or more, warned above "
+                             f"{WRK_SHARE_WARNING}",
         },
         "skipped": skipped, "workloads": workloads, "table": table(workloads), "targets": targets(workloads),
         "wrk_cpu_share_max": max(shares) if shares else None, "warnings": warnings(workloads),

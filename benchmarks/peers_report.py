@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from benchmarks.serverproc import percentile, ratio as _ratio, target
+from benchmarks.serverproc import percentile, ratio, target
 from benchmarks.wrkload import WrkRun
 
 WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
@@ -67,18 +67,15 @@ def progress(run: WrkRun, cpu: float | None) -> str:
             f"cpu {per_request} us/req wrk {run.wrk_cpu_s / run.wall_s:.2f} core, {run.failures} failures")
 
 
-def ratio(records: dict[str, CellRecord], name: str, reference: str) -> dict:
-    """``name`` over ``reference`` in one cell: req/s (above 1: ``name`` faster), per round too, and
-    CPU per request (below 1: ``name`` cheaper)."""
-    mine, theirs = records[name].summary(), records[reference].summary()
-    rounds = zip(records[name].rps_by_round(), records[reference].rps_by_round())
-    return {"rps": _ratio(mine["rps"], theirs["rps"]), "rps_by_round": [_ratio(a, b) for a, b in rounds],
-            "cpu_per_request": _ratio(mine["cpu_us_per_request"], theirs["cpu_us_per_request"])}
-
-
 def ratios_to_vidmock(records: dict[str, CellRecord]) -> dict:
-    """vidmock / each other server."""
-    return {f"vidmock/{name}": ratio(records, "vidmock", name) for name in records if name != "vidmock"}
+    """vidmock / each other server in one cell: req/s (above 1: vidmock faster), per round too, and
+    CPU per request (below 1: vidmock cheaper)."""
+    mine = records["vidmock"]
+    return {f"vidmock/{name}": {
+        "rps": ratio(mine.summary()["rps"], theirs.summary()["rps"]),
+        "rps_by_round": [ratio(a, b) for a, b in zip(mine.rps_by_round(), theirs.rps_by_round())],
+        "cpu_per_request": ratio(mine.summary()["cpu_us_per_request"], theirs.summary()["cpu_us_per_request"]),
+    } for name, theirs in records.items() if name != "vidmock"}
 
 
 def targets(workloads: dict) -> list[dict]:
@@ -104,12 +101,12 @@ def table(workloads: dict) -> list[dict]:
     for name, workload in workloads.items():
         for cell in workload["cells"]:
             for server, figures in cell["servers"].items():
-                ratio = cell["ratios"].get(f"vidmock/{server}", {})
+                ratios = cell["ratios"].get(f"vidmock/{server}", {})
                 rows.append({"workload": name, "clients": cell["clients"], "server": server,
                              **{key: figures[key] for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request",
                                                               "server_cpu_share", "rss_before_kib", "rss_after_kib",
                                                               "non_2xx", "wrk_cpu_share_max")},
-                             "vidmock_rps_ratio": ratio.get("rps"), "vidmock_cpu_ratio": ratio.get("cpu_per_request")})
+                             "vidmock_rps_ratio": ratios.get("rps"), "vidmock_cpu_ratio": ratios.get("cpu_per_request")})
     return rows
 
 

@@ -1,11 +1,7 @@
-"""What every benchmark shares: its servers, each in its own process (so the load generator's CPU
-never counts as theirs), the tasks it sends and the replies it expects, the machine it ran on, its
-command line and how it prints its JSON. (Tests import the server start-up from here too.)
-
-vidmock and the floor announce their address on stdout as ``<name> serving on http://HOST:PORT``;
-a peer is told its port and polled until it answers. A server's CPU and memory are those of its
-whole process tree.
-"""
+"""What every benchmark shares: servers in their own processes (the load generator's CPU never
+counts as theirs; a server's CPU and memory are its whole process tree's), the tasks sent and the
+replies expected, ratios, targets, the machine, the command line and the JSON printed. Tests
+import the server start-up from here too."""
 
 from __future__ import annotations
 
@@ -70,9 +66,8 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float | None:
         """CPU time the server's processes have used so far, all threads."""
-        own = process_cpu_seconds(self.process.pid)
-        return None if own is None else own + sum(process_cpu_seconds(pid) or 0.0
-                                                  for pid in descendants(self.process.pid))
+        seconds = [process_cpu_seconds(pid) for pid in self.pids()]
+        return None if seconds[0] is None else sum(filter(None, seconds))
 
     def rss_kib(self) -> int | None:
         """Resident memory now (``VmRSS``), summed over the server's processes."""
@@ -99,27 +94,26 @@ class ServerProcess:
         return self.process.returncode
 
 
-def status_kib(pid: int, field: str) -> int | None:
+def proc_status(pid: int) -> dict[str, str]:
+    """``/proc/<pid>/status`` as a dict (empty once the process is gone)."""
     try:
-        match = re.search(rf"^{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+        return dict(re.findall(r"^(\w+):\s+(.*)$", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE))
     except OSError:
-        return None
-    return int(match.group(1)) if match else None
+        return {}
+
+
+def status_kib(pid: int, field: str) -> int | None:
+    value = proc_status(pid).get(field)
+    return int(value.split()[0]) if value else None
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """CPU time of one process, all threads: the scheduler's nanosecond count
-    (``/proc/<pid>/task/*/schedstat``), else ``/proc/<pid>/stat`` in clock ticks."""
+    """CPU time of one process, all threads: the scheduler's nanosecond counts."""
     try:
         return sum(int((task / "schedstat").read_text().split()[0])
                    for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
     except (OSError, IndexError, ValueError):
-        pass
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def descendants(pid: int) -> list[int]:
@@ -141,21 +135,20 @@ def descendants(pid: int) -> list[int]:
 
 
 def start_vidmock(*options: str, env: dict | None = None) -> ServerProcess:
-    """``vidmock serve --port 0 OPTIONS...`` (so 127.0.0.1), from the running interpreter's
-    environment. Its render cache is its own and new (``--cache-dir none``) unless OPTIONS name one:
-    "cold" means cold in every run."""
+    """``vidmock serve --port 0 OPTIONS...`` from this interpreter's environment, its render cache
+    new (``--cache-dir none``) unless OPTIONS name one: "cold" means cold in every run."""
     script = Path(sys.executable).parent / "vidmock"
     vidmock = [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
     return start_process([*vidmock, "serve", "--port", "0", "--cache-dir", "none", *options], env=env)
 
 
 def start_floor() -> ServerProcess:
-    """The least an aiohttp server can do with a task array (``floor_server.py``); run as a file, as
-    it imports nothing of this folder."""
+    """The least an aiohttp server can do with a task array (``floor_server.py``, run as a file)."""
     return start_process([sys.executable, str(BENCHMARKS / "floor_server.py")])
 
 
 def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
+    """A server that prints ``<name> serving on http://HOST:PORT`` once ready."""
     started = time.monotonic()
     process, stderr_path = _spawn(argv, env, stdout=subprocess.PIPE)
     line = ""
@@ -169,8 +162,7 @@ def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
 
 
 def start_listening(argv: list[str], port: int, env: dict | None = None) -> ServerProcess:
-    """A server told its port that announces nothing we rely on (Prism, WireMock): its output is
-    discarded and it is ready once ``GET /`` gets any HTTP answer."""
+    """A server told its port (Prism, WireMock): ready once ``GET /`` gets any HTTP answer."""
     started = time.monotonic()
     process, stderr_path = _spawn(argv, env, stdout=subprocess.DEVNULL)
     while time.monotonic() < started + STARTUP_TIMEOUT and process.poll() is None:
@@ -219,7 +211,7 @@ def video_task(seed: int = CACHED_SEED, **fields) -> dict:
 
 def first_item(reply: dict) -> dict:
     data = reply.get("data") if isinstance(reply, dict) else None
-    return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    return data[0] if data and isinstance(data, list) and isinstance(data[0], dict) else {}
 
 
 @dataclass(frozen=True)
@@ -271,8 +263,7 @@ async def health(base_url: str) -> dict:
 
 
 def percentile(counts: dict[float, int], pct: float) -> float | None:
-    """Nearest-rank percentile of a histogram (value -> count): wrk's 1-µs buckets, or a
-    ``Counter`` of measured latencies."""
+    """Nearest-rank percentile of a histogram (value -> count: wrk's 1-µs buckets, a ``Counter``)."""
     rank, seen = max(1, math.ceil(pct / 100 * sum(counts.values()))), 0
     for value in sorted(counts):
         seen += counts[value]
@@ -286,15 +277,13 @@ def ratio(value, reference) -> float | None:
 
 
 def target(text: str, bound: float, value, *, key: str = "measured", at_most: bool = False, **where) -> dict:
-    """A stated target checked in this run: ``value`` (reported under ``key``) at least ``bound``,
-    or at most it."""
+    """A stated target checked in this run: ``value`` (reported as ``key``) at least ``bound``, or at most."""
     met = value is not None and (value <= bound if at_most else value >= bound)
     return {"target": text, **where, "bound": bound, key: value, "met": met}
 
 
 def turns(names: list[str], rounds: int):
-    """(round, name) in the order every benchmark measures: one server at a time, the order
-    reversed in odd rounds, so machine noise hits all alike."""
+    """(round, name): one server at a time, reversed in odd rounds, so machine noise hits all alike."""
     for round_number in range(rounds):
         for name in names if round_number % 2 == 0 else names[::-1]:
             yield round_number, name
@@ -303,10 +292,9 @@ def turns(names: list[str], rounds: int):
 # --- the command line, the machine, the JSON printed --------------------------------------------
 
 def main(doc: str, run: Callable[[argparse.Namespace], object], quick: dict, **options) -> dict:
-    """A benchmark's command line: its options (``name=(default, help)``, the type the default's, or
-    a dict of ``add_argument`` keywords) and ``--quick``, a smoke run with the ``quick`` values; then
-    ``run(args)`` (a dict, or a coroutine of one), printed as JSON after the benchmark's name, its
-    command and the machine, with the seconds the run took."""
+    """A benchmark's options (``name=(default, help)`` or ``add_argument`` keywords) and ``--quick``
+    (the ``quick`` values); ``run(args)`` (a dict or a coroutine of one) printed as JSON after the
+    benchmark's name, command and machine, with the seconds it took."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     for name, spec in options.items():
         keywords = spec if isinstance(spec, dict) else {"default": spec[0], "type": type(spec[0]), "help": spec[1]}
@@ -320,9 +308,7 @@ def main(doc: str, run: Callable[[argparse.Namespace], object], quick: dict, **o
     result = run(args)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)
-    spec = getattr(sys.modules["__main__"], "__spec__", None)  # None when run as a file
-    report = {"benchmark": spec.name.rsplit(".", 1)[-1] if spec else Path(sys.argv[0]).stem,
-              "command": command_line(), "machine": machine(), **result,
+    report = {"benchmark": Path(sys.argv[0]).stem, "command": command_line(), "machine": machine(), **result,
               "duration_s": round(time.monotonic() - started, 1)}
     print(json.dumps(report, indent=2))
     return report
@@ -334,26 +320,17 @@ def comma_list(kind=str) -> Callable[[str], list]:
 
 def machine() -> dict:
     """What a figure was measured on: the same keys in every benchmark's output."""
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), None)
+    cpu = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "aiohttp": aiohttp.__version__,
-            "platform": platform.platform(), "cpu": cpu}
+            "platform": platform.platform(), "cpu": cpu and cpu.group(1).strip()}
 
 
 def tool_version(argv: list[str]) -> str | None:
-    """The first line a tool prints for its version (``node --version``, ``java -version``), or None
-    if it is not installed."""
+    """The first line a tool prints for its version (``java -version``), None if not installed."""
     if shutil.which(argv[0]) is None:
         return None
     completed = subprocess.run(argv, capture_output=True, text=True)
     return ((completed.stdout or completed.stderr).strip().splitlines() or [None])[0]
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
 
 
 def code_revision(checkout: Path = BENCHMARKS) -> str | None:
@@ -367,8 +344,6 @@ def code_revision(checkout: Path = BENCHMARKS) -> str | None:
 
 
 def command_line() -> str:
-    """The exact command that produced this output (``python -m benchmarks.X ...``)."""
-    spec = getattr(sys.modules["__main__"], "__spec__", None)
-    program = ["-m", spec.name] if spec is not None else [os.path.relpath(sys.argv[0])]
-    return shlex.join(["python", *program, *sys.argv[1:]])
+    """The exact command that produced this output: ``python -m benchmarks.X ...``."""
+    return shlex.join(["python", "-m", f"benchmarks.{Path(sys.argv[0]).stem}", *sys.argv[1:]])
 
