@@ -129,23 +129,14 @@ def start_peer(peer: Peer, workdir: Path, reply_status: int, reply_text: str) ->
     return start_listening(argv, port)
 
 
-@dataclass
-class Answer:
-    status: int
-    body: str
-
-    def brief(self) -> dict:
-        return {"status": self.status, "body": self.body[:200]}
-
-
-def post(base_url: str, body: str, token: str | None) -> Answer:
-    """One ``POST /v1`` outside the measurement (the probes, the reply the peers will serve)."""
+def post(base_url: str, body: str, token: str | None) -> tuple[int, str]:
+    """One ``POST /v1`` outside the measurement (the probes, the reply the peers will serve): its status and body."""
     address = urlsplit(base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     try:
         connection.request("POST", "/v1", body=body.encode(), headers=headers)
         response = connection.getresponse()
-        return Answer(response.status, response.read().decode(errors="replace"))
+        return response.status, response.read().decode(errors="replace")
     finally:
         connection.close()

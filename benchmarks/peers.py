@@ -94,18 +94,18 @@ def start_contenders(workload: str, finished_uuid: str, vidmock: ServerProcess, 
     """vidmock, the others named, and each ``--baseline`` checkout; each peer serves the reply
     vidmock gave for the workload."""
     expected = WORKLOADS[workload][0]
-    reply = post(vidmock.base_url, body(workload, finished_uuid, video_task()["taskUUID"]), API_KEY)
-    if not 200 <= reply.status < 300:
-        raise RuntimeError(f"vidmock refused the {workload} request: {reply.status} {reply.body}")
+    status, reply = post(vidmock.base_url, body(workload, finished_uuid, video_task()["taskUUID"]), API_KEY)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"vidmock refused the {workload} request: {status} {reply}")
     contenders = {"vidmock": Contender(vidmock, "vidmock (this checkout)", PER_REQUEST["vidmock"], expected,
-                                       {"peer_reply": {"status": reply.status, "body": reply.body}})}
+                                       {"peer_reply": {"status": status, "body": reply}})}
     for name in args.servers[1:]:
         if name == "floor":
             contenders[name] = Contender(stack.enter_context(start_floor()), "floor (benchmarks/floor_server.py)",
                                          PER_REQUEST["floor"], ECHO)
         elif name not in skipped:
             try:
-                server = stack.enter_context(start_peer(PEERS[name], workdir, reply.status, reply.body))
+                server = stack.enter_context(start_peer(PEERS[name], workdir, status, reply))
             except (RuntimeError, OSError) as error:
                 skipped[name] = f"did not start: {str(error)[:500]}"
                 continue
@@ -134,11 +134,12 @@ def probe(contenders: dict[str, Contender]) -> None:
     for contender in contenders.values():
         answers = {label: post(contender.server.base_url, json.dumps([video_task(**fields)]),
                                None if label == "no_api_key" else API_KEY) for label, fields in PROBES.items()}
-        contender.info["probes"] = {label: answer.brief() for label, answer in answers.items()}
+        contender.info["probes"] = {label: {"status": status, "body": text[:200]}
+                                    for label, (status, text) in answers.items()}
         refusal = contender.info.get("refuses_schema_violations_with")
         if refusal is not None:
-            contender.info["validates"] = (200 <= answers["valid"].status < 300
-                                           and answers["schema_violation"].status == refusal)
+            contender.info["validates"] = (200 <= answers["valid"][0] < 300
+                                           and answers["schema_violation"][0] == refusal)
 
 
 def measure_workload(workload: str, workdir: Path, skipped: dict, args) -> dict:

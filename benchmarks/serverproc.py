@@ -66,13 +66,16 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float | None:
         """CPU time the server's processes have used so far, all threads."""
-        seconds = [process_cpu_seconds(pid) for pid in self.pids()]
-        return None if seconds[0] is None else sum(filter(None, seconds))
+        return self._summed(process_cpu_seconds)
 
     def rss_kib(self) -> int | None:
         """Resident memory now (``VmRSS``), summed over the server's processes."""
-        sizes = [status_kib(pid, "VmRSS") for pid in self.pids()]
-        return sum(size for size in sizes if size is not None) if sizes[0] is not None else None
+        return self._summed(lambda pid: status_kib(pid, "VmRSS"))
+
+    def _summed(self, read: Callable[[int], float | None]):
+        """``read`` summed over the server's processes; None once the started one is gone."""
+        values = [read(pid) for pid in self.pids()]
+        return None if values[0] is None else sum(filter(None, values))
 
     def stderr_text(self) -> str:
         return self.final_stderr if self.final_stderr is not None else self.stderr_path.read_text(errors="replace")
