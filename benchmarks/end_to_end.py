@@ -1,10 +1,6 @@
-"""Submit to success: how long a client waits for a 720p 5 s MP4 with immediate progression.
-
-vidmock runs as ``vidmock serve --port 0`` (its own process, its cache cold). At 1, 4 and 16
-concurrent clients, each client submits a videoInference and polls getResponse every
-POLL_INTERVAL until success. ``cold`` gives every task a seed never rendered before (a real
-ffmpeg render each); ``cached`` repeats one already-rendered seed.
-"""
+"""Submit to success: how long a client waits for a 720p 5 s MP4 with immediate progression, at
+1, 4 and 16 clients each polling every POLL_INTERVAL; ``cold``: a seed never rendered before per
+task (an ffmpeg render each), ``cached``: one already-rendered seed."""
 
 from __future__ import annotations
 
@@ -15,8 +11,7 @@ import time
 import aiohttp
 
 from benchmarks.loadgen import closed_loop
-from benchmarks.serverproc import (API_KEY, SUCCESS, arguments, print_report, start_vidmock, submit_and_poll,
-                                   video_task)
+from benchmarks.serverproc import API_KEY, SUCCESS, main, start_vidmock, submit_and_poll, video_task
 
 POLL_INTERVAL = 0.005  # seconds; the figures are quantised by at most this much
 CLIENT_COUNTS = (1, 4, 16)
@@ -70,10 +65,5 @@ async def run(args) -> dict:
             "results": rows, "vidmock_peak_rss_kib": peak_rss}
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"scale": 0.1}, scale=(1.0, "multiplies the tasks per cell"))
-    print_report("end_to_end", lambda: run(args))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"scale": 0.1}, scale=(1.0, "multiplies the tasks per cell"))

@@ -1,16 +1,14 @@
 """The floor: the least an aiohttp server can do with a task array, to compare vidmock against.
 
-``POST /v1`` parses the JSON body and echoes it back as ``{"data": tasks}``; ``GET /v1`` upgrades
-to a WebSocket that does the same per text frame. Same framework, same client, same machine as
-vidmock, so the ratio between the two is what vidmock's own work costs. Prints ``floor serving on
-http://127.0.0.1:PORT``.
+``POST /v1`` echoes the parsed body as ``{"data": tasks}``; ``GET /v1`` is a WebSocket doing the
+same per text frame. Same framework, client and machine as vidmock, so the ratio between the two
+is what vidmock's own work costs. Prints ``floor serving on http://127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
+import socket
 
 from aiohttp import WSMsgType, web
 
@@ -29,21 +27,10 @@ async def echo_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def serve() -> None:
+if __name__ == "__main__":
     app = web.Application()
     app.router.add_post("/v1", echo)
     app.router.add_get("/v1", echo_socket)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    print(f"floor serving on http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-
-
-if __name__ == "__main__":
-    asyncio.run(serve())
+    listening = socket.create_server(("127.0.0.1", 0))  # listening before the line: no refused first connection
+    print(f"floor serving on http://127.0.0.1:{listening.getsockname()[1]}", flush=True)
+    web.run_app(app, sock=listening, access_log=None, print=None)  # Ctrl-C or SIGTERM: a clean exit

@@ -1,11 +1,6 @@
-"""Submit-to-ack and getResponse round trips over loopback, vidmock against the floor, in one run.
-
-Both servers run in their own processes; load comes from this process's aiohttp client
-(``loadgen.py``) over REST and WebSocket (``benchmarks.peers`` measures REST under wrk). Per cell,
-batches alternate between the two, and the figures that matter are the ratios. Every submit
-repeats one seed, so after one warm-up render each is a cache hit settled inside the submit;
-``submit_cold_renders`` measures the ack while every submit starts a real ffmpeg render.
-"""
+"""Submit-to-ack and getResponse round trips, vidmock against the floor, from this process's aiohttp
+client (``loadgen.py``) over REST and WebSocket, batches alternating; cached submits (one seed), and
+``submit_cold_renders``, the ack while every submit starts an ffmpeg render."""
 
 from __future__ import annotations
 
@@ -13,8 +8,8 @@ import contextlib
 import sys
 
 from benchmarks.loadgen import alternate, load
-from benchmarks.serverproc import (ACK, ECHO, SUCCESS, arguments, comma_list, finished_task, health, print_report,
-                                   ratio, start_floor, start_vidmock, target, video_task)
+from benchmarks.serverproc import (ACK, ECHO, SUCCESS, comma_list, finished_task, health, main, ratio, start_floor,
+                                   start_vidmock, target, video_task)
 
 CLIENT_COUNTS = (1, 16, 64)
 REQUESTS_PER_BATCH = {1: 400, 16: 2000, 64: 3000}
@@ -33,13 +28,13 @@ async def compare(transport: str, operation: str, floor, args) -> list[dict]:
     for clients in CLIENT_COUNTS:
         total = max(clients, int(REQUESTS_PER_BATCH[clients] * args.scale))
         async with fresh_vidmock() as (vidmock, probe):
-            if operation == "submit":
-                body, expected = (lambda: [video_task()]), {"vidmock": ACK, "floor": ECHO}
-            else:
-                body, expected = (lambda: [{"taskType": "getResponse", "taskUUID": probe}]), {"vidmock": SUCCESS,
-                                                                                            "floor": ECHO}
-            batches = await alternate({"floor": floor, "vidmock": vidmock}, args.rounds, lambda name, server: load(
-                server, transport, body, expected[name], clients=clients, total=total, time_cap=args.time_cap))
+            submit = operation == "submit"
+            body = (lambda: [video_task()]) if submit else (lambda: [{"taskType": "getResponse", "taskUUID": probe}])
+            expected = {"vidmock": ACK if submit else SUCCESS, "floor": ECHO}
+            def one_batch(name, server, into):
+                return load(server, transport, body, expected[name], clients=clients, total=total,
+                            time_cap=args.time_cap, batch=into)
+            batches = await alternate({"floor": floor, "vidmock": vidmock}, args.rounds, one_batch)
             stored = (await health(vidmock.base_url))["jobs"]
         mine, floors = batches["vidmock"].summary(), batches["floor"].summary()
         rows.append({"transport": transport, "operation": operation, "clients": clients, "generator": "aiohttp",
@@ -88,15 +83,7 @@ async def run(args) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"rounds": 1, "scale": 0.1, "cold": 3},
-                     rounds=(2, "alternating batches per server and cell"),
-                     scale=(1.0, "multiplies the requests per batch"),
-                     time_cap=(20.0, "seconds a batch may last at most"),
-                     transports={"default": ["rest", "ws"], "type": comma_list()},
-                     cold=(20, "submits with a cold render each"))
-    print_report("latency", lambda: run(args))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__, run, quick={"rounds": 1, "scale": 0.1, "cold": 3}, rounds=(2, "alternating batches per server and cell"),
+         scale=(1.0, "multiplies the requests per batch"), time_cap=(20.0, "seconds a batch may last at most"),
+         transports={"default": ["rest", "ws"], "type": comma_list()}, cold=(20, "submits with a cold render each"))

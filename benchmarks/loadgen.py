@@ -1,20 +1,19 @@
 """A closed-loop load generator in this process: N clients, each sending its next request when the
-last is answered, over REST (one keep-alive connection per client) or WebSocket (one authenticated
-socket per client, set-up not timed). Every run is bounded by a request count and a time cap.
-"""
+last is answered, over REST (a keep-alive connection each) or WebSocket (an authenticated socket
+each, set-up not timed), bounded by a request count and a time cap."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from benchmarks.serverproc import API_KEY, Expected, ServerProcess, turns
+from benchmarks.serverproc import API_KEY, Expected, ServerProcess, percentile, turns
 
 
 @dataclass
@@ -26,41 +25,27 @@ class Batch:
     generator_cpu: float | None = None  # seconds of CPU this process (the load generator) used...
     generator_wall: float = 0.0  # ...in these seconds
 
-    def merge(self, other: Batch) -> None:
-        self.latencies += other.latencies
-        self.wall += other.wall
-        self.failures += other.failures
-        if other.server_cpu is not None:
-            self.server_cpu = (self.server_cpu or 0.0) + other.server_cpu
-        if other.generator_cpu is not None:
-            self.generator_cpu = (self.generator_cpu or 0.0) + other.generator_cpu
-            self.generator_wall += other.generator_wall
-
     def summary(self) -> dict:
-        ordered = sorted(self.latencies)
-        summary = {"requests": len(ordered), "failures": self.failures,
-                   "p50_ms": _ms(percentile(ordered, 50)), "p99_ms": _ms(percentile(ordered, 99)),
-                   "rps": round(len(ordered) / self.wall, 1) if self.wall else None}
-        if self.server_cpu is not None and ordered:
-            summary["server_cpu_us_per_request"] = round(self.server_cpu / len(ordered) * 1e6, 1)
+        counts, answered = Counter(self.latencies), len(self.latencies)
+        summary = {"requests": answered, "failures": self.failures,
+                   "p50_ms": _ms(percentile(counts, 50)), "p99_ms": _ms(percentile(counts, 99)),
+                   "rps": round(answered / self.wall, 1) if self.wall else None}
+        if self.server_cpu is not None and answered:
+            summary["server_cpu_us_per_request"] = round(self.server_cpu / answered * 1e6, 1)
         if self.generator_cpu is not None and self.generator_wall:
             # cores the load generator kept busy: near 1.0 it, not the server, sets the req/s
             summary["generator_cpu_share"] = round(self.generator_cpu / self.generator_wall, 3)
         return summary
 
 
-def percentile(ordered: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1] if ordered else None
-
-
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-async def closed_loop(clients: int, total: int, time_cap: float, one_client) -> Batch:
-    """``clients`` copies of ``one_client(take_ticket, batch)`` until ``total`` requests or the cap."""
-    batch, issued, deadline = Batch(), 0, time.monotonic() + time_cap
+async def closed_loop(clients: int, total: int, time_cap: float, one_client, batch: Batch | None = None) -> Batch:
+    """``clients`` copies of ``one_client(take_ticket, batch)`` until ``total`` requests or the cap,
+    added to ``batch`` (a new one by default)."""
+    batch, issued, deadline = batch or Batch(), 0, time.monotonic() + time_cap
 
     def take_ticket() -> bool:
         nonlocal issued
@@ -71,12 +56,12 @@ async def closed_loop(clients: int, total: int, time_cap: float, one_client) -> 
 
     started = time.perf_counter()
     await asyncio.gather(*(one_client(take_ticket, batch) for _ in range(clients)))
-    batch.wall = time.perf_counter() - started
+    batch.wall += time.perf_counter() - started
     return batch
 
 
 async def load(server: ServerProcess, transport: str, make_body: Callable[[], list], expected: Expected, *,
-               clients: int, total: int, time_cap: float) -> Batch:
+               clients: int, total: int, time_cap: float, batch: Batch | None = None) -> Batch:
     """``total`` requests (fresh bodies from ``make_body``) from ``clients`` clients, REST or "ws"."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
         if transport == "rest":
@@ -106,24 +91,24 @@ async def load(server: ServerProcess, transport: str, make_body: Callable[[], li
                     batch.latencies.append(time.perf_counter() - started)
                     batch.failures += not expected.check(reply)
 
-            return await closed_loop(clients, total, time_cap, client)
+            return await closed_loop(clients, total, time_cap, client, batch)
         finally:
             for ws in sockets:
                 await ws.close()
 
 
 async def alternate(servers: dict[str, ServerProcess], rounds: int,
-                    one_batch: Callable[[str, ServerProcess], Awaitable[Batch]]) -> dict[str, Batch]:
-    """``rounds`` batches per server (``turns``); the server's and this process's CPU measured
-    around each."""
+                    one_batch: Callable[[str, ServerProcess, Batch], Awaitable[Batch]]) -> dict[str, Batch]:
+    """``rounds`` runs per server (``turns``) into one batch each; the server's and this process's
+    CPU measured around each run."""
     batches = {name: Batch() for name in servers}
     for _round, name in turns(list(servers), rounds):
-        server = servers[name]
+        server, batch = servers[name], batches[name]
         cpu_before, own_before, started = server.cpu_seconds(), time.process_time(), time.monotonic()
-        batch = await one_batch(name, server)
-        batch.generator_cpu, batch.generator_wall = time.process_time() - own_before, time.monotonic() - started
+        await one_batch(name, server, batch)
+        batch.generator_cpu = (batch.generator_cpu or 0.0) + time.process_time() - own_before
+        batch.generator_wall += time.monotonic() - started
         cpu_after = server.cpu_seconds()
         if cpu_before is not None and cpu_after is not None:
-            batch.server_cpu = cpu_after - cpu_before
-        batches[name].merge(batch)
+            batch.server_cpu = (batch.server_cpu or 0.0) + cpu_after - cpu_before
     return batches

@@ -1,12 +1,6 @@
-"""The mock servers users would pick instead of vidmock, told the API and started for ``peers.py``.
-
-Prism (npm ``@stoplight/prism-cli``) and WireMock standalone (the jar inside npm ``wiremock``), as
-``install_peers.sh`` installs them under ``$VIDMOCK_PEERS_HOME`` (default ``~/.cache/vidmock-peers``),
-each started directly (``node`` / ``java -jar``) on 127.0.0.1. Both get the request schema vidmock
-validates with, generated at run time from ``schemas/``: a task array whose items are any of the
-task schemas, definitions inlined. What neither can be told is the model profile (allowed sizes,
-cross-field rules), which vidmock checks after the schema.
-"""
+"""Prism and WireMock as ``install_peers.sh`` installs them, started directly (``node``, ``java -jar``)
+for ``peers.py``, each told the task-array schema generated from ``schemas/`` (no peer can be told
+the model profile, which vidmock checks after the schema)."""
 
 from __future__ import annotations
 
@@ -37,15 +31,12 @@ class Peer:
 
 
 PEERS = {
-    "prism": Peer("prism", 422, "matches the operation, checks the bearer key, validates the body against the "
-                  "task-array schema (ajv), logs the request at its default level (info, to stdout, discarded), "
-                  "serializes the static example"),
-    "prism-silent": Peer("prism-silent", 422, "as prism, with --verboseLevel silent (no request log)",
-                         ("--verboseLevel", "silent")),
-    "wiremock": Peer("wiremock", 404, "matches the stub: URL, method, bearer header, body against the task-array "
-                     "schema (matchesJsonSchema, draft 7), records the request in its journal (on by default, "
-                     "unbounded), returns the fixed body"),
-    "wiremock-no-journal": Peer("wiremock-no-journal", 404, "as wiremock, with --no-request-journal",
+    "prism": Peer("prism", 422, "matches the operation, checks the key, validates the body (ajv), logs at info "
+                  "(stdout, discarded), serializes the example"),
+    "prism-silent": Peer("prism-silent", 422, "as prism, --verboseLevel silent", ("--verboseLevel", "silent")),
+    "wiremock": Peer("wiremock", 404, "matches the stub (URL, method, key, matchesJsonSchema draft 7), journals the "
+                     "request (unbounded), returns the fixed body"),
+    "wiremock-no-journal": Peer("wiremock-no-journal", 404, "as wiremock, --no-request-journal",
                                 ("--no-request-journal",)),
 }
 
@@ -65,12 +56,10 @@ def missing(peer: Peer) -> str | None:
     """Why ``peer`` cannot run here, or None."""
     install = "run benchmarks/install_peers.sh"
     if peer.name.startswith("prism"):
-        if shutil.which("node") is None:
-            return "node is not installed"
-        return None if prism_version() else f"Prism not found under {PEERS_HOME} ({install})"
-    if shutil.which("java") is None:
-        return "java is not installed (WireMock needs Java 11 or later)"
-    return None if wiremock_jar() else f"the WireMock jar is not under {WIREMOCK_PACKAGE} ({install})"
+        return ("node is not installed" if shutil.which("node") is None else
+                None if prism_version() else f"Prism not found under {PEERS_HOME} ({install})")
+    return ("java is not installed (WireMock needs Java 11 or later)" if shutil.which("java") is None else
+            None if wiremock_jar() else f"the WireMock jar is not under {WIREMOCK_PACKAGE} ({install})")
 
 
 def product(peer: Peer) -> str:
@@ -140,23 +129,14 @@ def start_peer(peer: Peer, workdir: Path, reply_status: int, reply_text: str) ->
     return start_listening(argv, port)
 
 
-@dataclass
-class Answer:
-    status: int
-    body: str
-
-    def brief(self) -> dict:
-        return {"status": self.status, "body": self.body[:200]}
-
-
-def post(base_url: str, body: str, token: str | None) -> Answer:
-    """One ``POST /v1`` outside the measurement (the probes, the reply the peers will serve)."""
+def post(base_url: str, body: str, token: str | None) -> tuple[int, str]:
+    """One ``POST /v1`` outside the measurement (the probes, the reply the peers will serve): its status and body."""
     address = urlsplit(base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     try:
         connection.request("POST", "/v1", body=body.encode(), headers=headers)
         response = connection.getresponse()
-        return Answer(response.status, response.read().decode(errors="replace"))
+        return response.status, response.read().decode(errors="replace")
     finally:
         connection.close()

@@ -1,13 +1,6 @@
-"""vidmock beside the floor and the mock servers users would pick instead, in one run, under wrk.
-
-Each server runs in its own process on 127.0.0.1: vidmock, the floor (parse and echo), Prism and
-WireMock (``peer_servers.py``: each validates the task-array schema generated from ``schemas/``,
-neither can check the model profile's rules). Each gets four probe requests first. Load is
-``wrk -t1`` (``wrkload.py``); per workload and client count, a warm-up run per server, then
-``--rounds`` measured runs per server, the order reversed every other round. Workloads:
-``getResponse`` of one finished task; ``submit`` of a cached videoInference, a fresh taskUUID each.
-Peers answer every accepted request with the reply vidmock gave. docs/performance.md has the method.
-"""
+"""vidmock beside the floor and the mock servers users would pick instead (Prism, WireMock), in one
+run under wrk: per workload and client count, a warm-up run per server, then ``--rounds`` measured
+runs per server in alternating order. docs/performance.md has the method."""
 
 from __future__ import annotations
 
@@ -16,9 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -27,21 +18,18 @@ from pathlib import Path
 from benchmarks.peer_servers import PEERS, missing, post, product, start_peer
 from benchmarks.peers_report import (SHARE_MIN_WALL_S, WRK_SHARE_WARNING, CellRecord, brief, progress,
                                      ratios_to_vidmock, table, targets, warnings)
-from benchmarks.serverproc import (ACK, API_KEY, ECHO, SUCCESS, Expected, ServerProcess, arguments, code_revision,
-                                   comma_list, finished_task, health, machine, print_report, start_floor,
-                                   start_process, start_vidmock, turns, video_task)
-from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_path, wrk_version
+from benchmarks.serverproc import (ACK, API_KEY, ECHO, SUCCESS, Expected, ServerProcess, code_revision, comma_list,
+                                   finished_task, health, machine, main, proc_status, start_floor, start_process,
+                                   start_vidmock, tool_version, turns, video_task)
+from benchmarks.wrkload import UUID_SLOT, WrkRun, run_wrk, wrk_version
 
 CLIENT_COUNTS = (1, 16)
 DEFAULT_SERVERS = ("vidmock", "floor", "prism", "prism-silent", "wiremock")
 KNOWN_SERVERS = ("vidmock", "floor", *PEERS)
 WORKLOADS = {"getResponse": (SUCCESS, "getResponse of one finished task (status success, one video)"),
              "submit": (ACK, "videoInference 1280x720 2 s, one seed (a cached video), a fresh v4 taskUUID each")}
-PER_REQUEST = {
-    "vidmock": "checks the bearer key, validates the task (schema, then the profile's rules), runs it, records it "
-               "for getTaskDetails, journals request and reply, serializes the reply",
-    "floor": "json.loads the body and echoes it as {\"data\": tasks} (aiohttp, no validation, no key check)",
-}
+PER_REQUEST = {"vidmock": "checks the key, validates the task (schema, profile rules), runs, records and journals it",
+               "floor": "json.loads the body and echoes it as {\"data\": tasks} (no validation, no key check)"}
 
 
 def body(workload: str, finished_uuid: str, task_uuid: str = UUID_SLOT) -> str:
@@ -72,11 +60,8 @@ class Contender:
 
     def describe(self) -> dict:
         """What it is, and the processes whose CPU and memory count as its own (not a wrapper's)."""
-        processes = []
-        for pid in self.server.pids():
-            with contextlib.suppress(OSError):
-                found = dict(re.findall(r"^(Name|Threads):\s+(\S+)", Path(f"/proc/{pid}/status").read_text(), re.M))
-                processes.append({"pid": pid, "name": found.get("Name"), "threads": int(found.get("Threads", 0))})
+        processes = [{"pid": pid, "name": status.get("Name"), "threads": int(status.get("Threads", 0))}
+                     for pid in self.server.pids() if (status := proc_status(pid))]
         return {"product": self.product, "per_request": self.per_request, "command": self.server.process.args,
                 "processes": processes, **self.info}
 
@@ -109,18 +94,18 @@ def start_contenders(workload: str, finished_uuid: str, vidmock: ServerProcess, 
     """vidmock, the others named, and each ``--baseline`` checkout; each peer serves the reply
     vidmock gave for the workload."""
     expected = WORKLOADS[workload][0]
-    reply = post(vidmock.base_url, body(workload, finished_uuid, video_task()["taskUUID"]), API_KEY)
-    if not 200 <= reply.status < 300:
-        raise RuntimeError(f"vidmock refused the {workload} request: {reply.status} {reply.body}")
+    status, reply = post(vidmock.base_url, body(workload, finished_uuid, video_task()["taskUUID"]), API_KEY)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"vidmock refused the {workload} request: {status} {reply}")
     contenders = {"vidmock": Contender(vidmock, "vidmock (this checkout)", PER_REQUEST["vidmock"], expected,
-                                       {"peer_reply": {"status": reply.status, "body": reply.body}})}
+                                       {"peer_reply": {"status": status, "body": reply}})}
     for name in args.servers[1:]:
         if name == "floor":
             contenders[name] = Contender(stack.enter_context(start_floor()), "floor (benchmarks/floor_server.py)",
                                          PER_REQUEST["floor"], ECHO)
         elif name not in skipped:
             try:
-                server = stack.enter_context(start_peer(PEERS[name], workdir, reply.status, reply.body))
+                server = stack.enter_context(start_peer(PEERS[name], workdir, status, reply))
             except (RuntimeError, OSError) as error:
                 skipped[name] = f"did not start: {str(error)[:500]}"
                 continue
@@ -149,11 +134,12 @@ def probe(contenders: dict[str, Contender]) -> None:
     for contender in contenders.values():
         answers = {label: post(contender.server.base_url, json.dumps([video_task(**fields)]),
                                None if label == "no_api_key" else API_KEY) for label, fields in PROBES.items()}
-        contender.info["probes"] = {label: answer.brief() for label, answer in answers.items()}
+        contender.info["probes"] = {label: {"status": status, "body": text[:200]}
+                                    for label, (status, text) in answers.items()}
         refusal = contender.info.get("refuses_schema_violations_with")
         if refusal is not None:
-            contender.info["validates"] = (200 <= answers["valid"].status < 300
-                                           and answers["schema_violation"].status == refusal)
+            contender.info["validates"] = (200 <= answers["valid"][0] < 300
+                                           and answers["schema_violation"][0] == refusal)
 
 
 def measure_workload(workload: str, workdir: Path, skipped: dict, args) -> dict:
@@ -175,15 +161,8 @@ def measure_workload(workload: str, workdir: Path, skipped: dict, args) -> dict:
     return {"describe": WORKLOADS[workload][1], "body": text, "servers": servers, "cells": cells}
 
 
-def first_line(argv: list[str]) -> str | None:
-    if shutil.which(argv[0]) is None:
-        return None
-    completed = subprocess.run(argv, capture_output=True, text=True)
-    return ((completed.stdout or completed.stderr).strip().splitlines() or [None])[0]
-
-
 def run(args) -> dict:
-    if wrk_path() is None:
+    if shutil.which("wrk") is None:
         raise SystemExit("benchmarks.peers needs wrk (apt-get install wrk, or bash benchmarks/install_peers.sh)")
     load_before = os.getloadavg()
     skipped = {name: reason for name in args.servers if name in PEERS and (reason := missing(PEERS[name]))}
@@ -193,25 +172,22 @@ def run(args) -> dict:
     shares = [row["wrk_cpu_share_max"] for row in table(workloads) if row["wrk_cpu_share_max"] is not None]
     return {
         "revision": code_revision(),
-        "machine": machine() | {"wrk": wrk_version(), "node": first_line(["node", "--version"]),
-                                "java": first_line(["java", "-version"]),
+        "machine": machine() | {"wrk": wrk_version(), "node": tool_version(["node", "--version"]),
+                                "java": tool_version(["java", "-version"]),
                                 "loadavg_before": [round(x, 2) for x in load_before],
                                 "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "setup": {
-            "load": "wrk -t1 -c<clients>, benchmarks/wrk_closed_loop.lua: closed loop, a keep-alive connection "
-                    "per client, a fresh v4 taskUUID per submit, a bearer key; a run ends at its count or time cap",
-            "percentiles": "of real answers only: wrk's coordinated-omission samples are removed from its "
-                           "1-us histogram (benchmarks/wrkload.py, remove_synthetic_samples)",
+            "load": "wrk -t1 -c<clients>, closed loop (benchmarks/wrk_closed_loop.lua), a fresh taskUUID per submit",
+            "percentiles": "of real answers: wrk's coordinated-omission samples are removed (wrkload.py)",
             "order": f"per workload: every server started, probed, warmed up ({args.warmup_start} requests at "
                      f"{max(args.clients)} clients); per client count: a warm-up run of {args.warmup} per server, "
                      f"then {args.rounds} rounds of {args.requests}, one server at a time, reversed in odd rounds",
             "server_cpu": "every thread of every process of the server, /proc/<pid>/task/*/schedstat, per run",
-            "peer_contract": "the task-array schema from schemas/ (benchmarks/peer_servers.py), a bearer key "
-                             "required; the model profile's rules cannot be given to them (see "
-                             "probes.profile_rule_violation)",
+            "peer_contract": "the task-array schema from schemas/ and a bearer key; the profile's rules cannot be "
+                             "given to them",
             "time_cap_per_run_s": args.time_cap,
-            "wrk_cpu_share": f"wrk's CPU / the run's wall time, runs of {SHARE_MIN_WALL_S} s or more; above "
-                             f"{WRK_SHARE_WARNING} listed in warnings",
+            "wrk_cpu_share": f"wrk's CPU / wall time in runs of {SHARE_MIN_WALL_S} s or more, warned above "
+                             f"{WRK_SHARE_WARNING}",
         },
         "skipped": skipped, "workloads": workloads, "table": table(workloads), "targets": targets(workloads),
         "wrk_cpu_share_max": max(shares) if shares else None, "warnings": warnings(workloads),
@@ -225,9 +201,9 @@ def _names(text: str) -> list[str]:
     return ["vidmock", *(name for name in names if name != "vidmock")]
 
 
-def main(argv=None) -> None:
-    args = arguments(
-        __doc__, argv, quick={"requests": 100, "warmup_start": 50, "warmup": 50, "time_cap": 10.0},
+if __name__ == "__main__":
+    main(
+        __doc__, run, quick={"requests": 100, "warmup_start": 50, "warmup": 50, "time_cap": 10.0},
         servers={"type": _names, "default": list(DEFAULT_SERVERS),
                  "help": f"comma-separated, vidmock always included (known: {','.join(KNOWN_SERVERS)})"},
         workloads={"type": comma_list(), "default": list(WORKLOADS)},
@@ -238,8 +214,3 @@ def main(argv=None) -> None:
         warmup=(2000, "unmeasured requests per server and cell"), time_cap=(20.0, "seconds a wrk run may last"),
         baseline={"type": lambda text: Path(text).resolve(), "action": "append", "default": [],
                   "help": "also measure vidmock from this checkout (its .venv), as vidmock@<its commit>; repeatable"})
-    print_report("peers", lambda: run(args))
-
-
-if __name__ == "__main__":
-    main()

@@ -3,10 +3,11 @@ to vidmock, issue 18's targets, a flat table and what looked wrong."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
-from benchmarks.serverproc import ratio as _ratio, target
-from benchmarks.wrkload import WrkRun, histogram_percentile
+from benchmarks.serverproc import percentile, ratio, target
+from benchmarks.wrkload import WrkRun
 
 WRK_SHARE_WARNING = 0.5  # of one core: above it, wrk itself may be what limits the req/s
 SHARE_MIN_WALL_S = 0.2  # wrk's start-up (~6 ms of CPU) would add more than 0.03 of a core to a shorter run
@@ -27,15 +28,12 @@ class CellRecord:
     def summary(self) -> dict:
         answered = sum(run.answered for run in self.runs)
         wall = sum(run.wall_s for run in self.runs)
-        histogram: dict[int, int] = {}
-        for run in self.runs:
-            for micros, count in run.histogram.items():
-                histogram[micros] = histogram.get(micros, 0) + count
+        histogram = sum((Counter(run.histogram) for run in self.runs), Counter())
         cpu = None if None in self.cpu_s else sum(self.cpu_s)
         shares = [run.wrk_cpu_s / run.wall_s for run in self.runs if run.wall_s >= SHARE_MIN_WALL_S]
         return {
             "requests": answered, "rps": round(answered / wall, 1) if wall else None,
-            "p50_ms": _ms(histogram_percentile(histogram, 50)), "p99_ms": _ms(histogram_percentile(histogram, 99)),
+            "p50_ms": _ms(percentile(histogram, 50)), "p99_ms": _ms(percentile(histogram, 99)),
             "cpu_us_per_request": round(cpu / answered * 1e6, 1) if cpu is not None and answered else None,
             # cores the server kept busy: one-threaded servers top out at 1.0, below it others took the CPU
             "server_cpu_share": round(cpu / wall, 3) if cpu is not None and wall else None,
@@ -65,22 +63,19 @@ def _ms(micros: int | None) -> float | None:
 def progress(run: WrkRun, cpu: float | None) -> str:
     """One run in one line, for stderr while the benchmark runs."""
     per_request = f"{cpu / max(run.answered, 1) * 1e6:7.1f}" if cpu is not None else "      -"
-    return (f"{run.answered / run.wall_s:9.1f} req/s p50 {_ms(histogram_percentile(run.histogram, 50))} ms "
+    return (f"{run.answered / run.wall_s:9.1f} req/s p50 {_ms(percentile(run.histogram, 50))} ms "
             f"cpu {per_request} us/req wrk {run.wrk_cpu_s / run.wall_s:.2f} core, {run.failures} failures")
 
 
-def ratio(records: dict[str, CellRecord], name: str, reference: str) -> dict:
-    """``name`` over ``reference`` in one cell: req/s (above 1: ``name`` faster), per round too, and
-    CPU per request (below 1: ``name`` cheaper)."""
-    mine, theirs = records[name].summary(), records[reference].summary()
-    rounds = zip(records[name].rps_by_round(), records[reference].rps_by_round())
-    return {"rps": _ratio(mine["rps"], theirs["rps"]), "rps_by_round": [_ratio(a, b) for a, b in rounds],
-            "cpu_per_request": _ratio(mine["cpu_us_per_request"], theirs["cpu_us_per_request"])}
-
-
 def ratios_to_vidmock(records: dict[str, CellRecord]) -> dict:
-    """vidmock / each other server."""
-    return {f"vidmock/{name}": ratio(records, "vidmock", name) for name in records if name != "vidmock"}
+    """vidmock / each other server in one cell: req/s (above 1: vidmock faster), per round too, and
+    CPU per request (below 1: vidmock cheaper)."""
+    mine = records["vidmock"]
+    return {f"vidmock/{name}": {
+        "rps": ratio(mine.summary()["rps"], theirs.summary()["rps"]),
+        "rps_by_round": [ratio(a, b) for a, b in zip(mine.rps_by_round(), theirs.rps_by_round())],
+        "cpu_per_request": ratio(mine.summary()["cpu_us_per_request"], theirs.summary()["cpu_us_per_request"]),
+    } for name, theirs in records.items() if name != "vidmock"}
 
 
 def targets(workloads: dict) -> list[dict]:
@@ -106,12 +101,12 @@ def table(workloads: dict) -> list[dict]:
     for name, workload in workloads.items():
         for cell in workload["cells"]:
             for server, figures in cell["servers"].items():
-                ratio = cell["ratios"].get(f"vidmock/{server}", {})
+                ratios = cell["ratios"].get(f"vidmock/{server}", {})
                 rows.append({"workload": name, "clients": cell["clients"], "server": server,
                              **{key: figures[key] for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request",
                                                               "server_cpu_share", "rss_before_kib", "rss_after_kib",
                                                               "non_2xx", "wrk_cpu_share_max")},
-                             "vidmock_rps_ratio": ratio.get("rps"), "vidmock_cpu_ratio": ratio.get("cpu_per_request")})
+                             "vidmock_rps_ratio": ratios.get("rps"), "vidmock_cpu_ratio": ratios.get("cpu_per_request")})
     return rows
 
 

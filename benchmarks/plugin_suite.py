@@ -1,12 +1,8 @@
-"""A user's test suite built on the ``vidmock`` fixture, written to a folder and run with pytest.
-
-Each test submits one video task (a few distinct sizes and durations, each with its seed, as a
-test that wants reproducible bytes does), polls until success, downloads the video and its poster,
-and checks that its journal holds its own requests only. It writes what it saw to ``$SUITE_OUT``,
-and each session (each xdist worker) writes its server's synthesizer counters there at the end,
-so a run can be judged by what was rendered. Used by ``benchmarks/plugin_cache.py`` and by
-``tests/conformance/test_plugin.py``.
-"""
+"""A user's test suite on the ``vidmock`` fixture, written to a folder and run with pytest: each test
+submits one of a few distinct seeded videos, polls it, downloads it and its poster, checks its
+journal, and writes what it saw to ``$SUITE_OUT``, where each session also writes its server's
+synthesizer counters (what was rendered). Run by ``tests/conformance/test_plugin.py`` (and by
+``benchmarks/plugin_cache.py`` at commit 11f2cd6)."""
 
 from __future__ import annotations
 
@@ -31,8 +27,6 @@ OUT = pathlib.Path(os.environ["SUITE_OUT"])
 def vidmock_config(vidmock_config):
     """The plugin's settings, changed the way a user's conftest changes them."""
     changes = {"progression": os.environ.get("SUITE_PROGRESSION", "immediate")}
-    if "SUITE_SERVER_CACHE_DIR" in os.environ:  # "none": each server a cache of its own, as before the plugin shared one
-        changes["cache_dir"] = os.environ["SUITE_SERVER_CACHE_DIR"]
     return harness_config(vidmock_config, **changes)
 
 

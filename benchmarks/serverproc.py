@@ -1,11 +1,7 @@
-"""What every benchmark shares: its servers, each in its own process (so the load generator's CPU
-never counts as theirs), the tasks it sends and the replies it expects, the machine it ran on, its
-command line and how it prints its JSON. (Tests import the server start-up from here too.)
-
-vidmock and the floor announce their address on stdout as ``<name> serving on http://HOST:PORT``;
-a peer is told its port and polled until it answers. A server's CPU and memory are those of its
-whole process tree.
-"""
+"""What every benchmark shares: servers in their own processes (the load generator's CPU never
+counts as theirs; a server's CPU and memory are its whole process tree's), the tasks sent and the
+replies expected, ratios, targets, the machine, the command line and the JSON printed. Tests
+import the server start-up from here too."""
 
 from __future__ import annotations
 
@@ -13,10 +9,12 @@ import argparse
 import asyncio
 import http.client
 import json
+import math
 import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -68,14 +66,16 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float | None:
         """CPU time the server's processes have used so far, all threads."""
-        own = process_cpu_seconds(self.process.pid)
-        return None if own is None else own + sum(process_cpu_seconds(pid) or 0.0
-                                                  for pid in descendants(self.process.pid))
+        return self._summed(process_cpu_seconds)
 
     def rss_kib(self) -> int | None:
         """Resident memory now (``VmRSS``), summed over the server's processes."""
-        sizes = [status_kib(pid, "VmRSS") for pid in self.pids()]
-        return sum(size for size in sizes if size is not None) if sizes[0] is not None else None
+        return self._summed(lambda pid: status_kib(pid, "VmRSS"))
+
+    def _summed(self, read: Callable[[int], float | None]):
+        """``read`` summed over the server's processes; None once the started one is gone."""
+        values = [read(pid) for pid in self.pids()]
+        return None if values[0] is None else sum(filter(None, values))
 
     def stderr_text(self) -> str:
         return self.final_stderr if self.final_stderr is not None else self.stderr_path.read_text(errors="replace")
@@ -97,27 +97,26 @@ class ServerProcess:
         return self.process.returncode
 
 
-def status_kib(pid: int, field: str) -> int | None:
+def proc_status(pid: int) -> dict[str, str]:
+    """``/proc/<pid>/status`` as a dict (empty once the process is gone)."""
     try:
-        match = re.search(rf"^{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+        return dict(re.findall(r"^(\w+):\s+(.*)$", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE))
     except OSError:
-        return None
-    return int(match.group(1)) if match else None
+        return {}
+
+
+def status_kib(pid: int, field: str) -> int | None:
+    value = proc_status(pid).get(field)
+    return int(value.split()[0]) if value else None
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """CPU time of one process, all threads: the scheduler's nanosecond count
-    (``/proc/<pid>/task/*/schedstat``), else ``/proc/<pid>/stat`` in clock ticks."""
+    """CPU time of one process, all threads: the scheduler's nanosecond counts."""
     try:
         return sum(int((task / "schedstat").read_text().split()[0])
                    for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
     except (OSError, IndexError, ValueError):
-        pass
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def descendants(pid: int) -> list[int]:
@@ -139,21 +138,20 @@ def descendants(pid: int) -> list[int]:
 
 
 def start_vidmock(*options: str, env: dict | None = None) -> ServerProcess:
-    """``vidmock serve --port 0 OPTIONS...`` (so 127.0.0.1), from the running interpreter's
-    environment. Its render cache is its own and new (``--cache-dir none``) unless OPTIONS name one:
-    "cold" means cold in every run."""
+    """``vidmock serve --port 0 OPTIONS...`` from this interpreter's environment, its render cache
+    new (``--cache-dir none``) unless OPTIONS name one: "cold" means cold in every run."""
     script = Path(sys.executable).parent / "vidmock"
     vidmock = [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
     return start_process([*vidmock, "serve", "--port", "0", "--cache-dir", "none", *options], env=env)
 
 
 def start_floor() -> ServerProcess:
-    """The least an aiohttp server can do with a task array (``floor_server.py``); run as a file, as
-    it imports nothing of this folder."""
+    """The least an aiohttp server can do with a task array (``floor_server.py``, run as a file)."""
     return start_process([sys.executable, str(BENCHMARKS / "floor_server.py")])
 
 
 def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
+    """A server that prints ``<name> serving on http://HOST:PORT`` once ready."""
     started = time.monotonic()
     process, stderr_path = _spawn(argv, env, stdout=subprocess.PIPE)
     line = ""
@@ -167,8 +165,7 @@ def start_process(argv: list[str], env: dict | None = None) -> ServerProcess:
 
 
 def start_listening(argv: list[str], port: int, env: dict | None = None) -> ServerProcess:
-    """A server told its port that announces nothing we rely on (Prism, WireMock): its output is
-    discarded and it is ready once ``GET /`` gets any HTTP answer."""
+    """A server told its port (Prism, WireMock): ready once ``GET /`` gets any HTTP answer."""
     started = time.monotonic()
     process, stderr_path = _spawn(argv, env, stdout=subprocess.DEVNULL)
     while time.monotonic() < started + STARTUP_TIMEOUT and process.poll() is None:
@@ -217,7 +214,7 @@ def video_task(seed: int = CACHED_SEED, **fields) -> dict:
 
 def first_item(reply: dict) -> dict:
     data = reply.get("data") if isinstance(reply, dict) else None
-    return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    return data[0] if data and isinstance(data, list) and isinstance(data[0], dict) else {}
 
 
 @dataclass(frozen=True)
@@ -233,7 +230,6 @@ ACK = Expected(lambda reply: first_item(reply).get("taskType") == "videoInferenc
                '"taskType":%s*"videoInference"', '"errors"')
 SUCCESS = Expected(lambda reply: first_item(reply).get("status") == "success", '"status":%s*"success"', '"errors"')
 ECHO = Expected(lambda reply: bool(first_item(reply).get("taskType")), '"taskType":%s*"')
-PONG = Expected(lambda reply: first_item(reply).get("pong") is True, '"pong":%s*true')
 
 
 async def submit_and_poll(session: aiohttp.ClientSession, base_url: str, task: dict, *, interval: float,
@@ -269,20 +265,28 @@ async def health(base_url: str) -> dict:
             return await response.json()
 
 
+def percentile(counts: dict[float, int], pct: float) -> float | None:
+    """Nearest-rank percentile of a histogram (value -> count: wrk's 1-µs buckets, a ``Counter``)."""
+    rank, seen = max(1, math.ceil(pct / 100 * sum(counts.values()))), 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    return None
+
+
 def ratio(value, reference) -> float | None:
     return round(value / reference, 3) if value and reference else None
 
 
 def target(text: str, bound: float, value, *, key: str = "measured", at_most: bool = False, **where) -> dict:
-    """A stated target checked in this run: ``value`` (reported under ``key``) at least ``bound``,
-    or at most it."""
+    """A stated target checked in this run: ``value`` (reported as ``key``) at least ``bound``, or at most."""
     met = value is not None and (value <= bound if at_most else value >= bound)
     return {"target": text, **where, "bound": bound, key: value, "met": met}
 
 
 def turns(names: list[str], rounds: int):
-    """(round, name) in the order every benchmark measures: one server at a time, the order
-    reversed in odd rounds, so machine noise hits all alike."""
+    """(round, name): one server at a time, reversed in odd rounds, so machine noise hits all alike."""
     for round_number in range(rounds):
         for name in names if round_number % 2 == 0 else names[::-1]:
             yield round_number, name
@@ -290,20 +294,27 @@ def turns(names: list[str], rounds: int):
 
 # --- the command line, the machine, the JSON printed --------------------------------------------
 
-def arguments(doc: str, argv=None, quick: dict | None = None, **options) -> argparse.Namespace:
-    """A benchmark's options: ``name=(default, help)`` (the type is the default's), or a dict of
-    ``add_argument`` keywords; ``--quick`` sets the ``quick`` values, for a smoke run."""
+def main(doc: str, run: Callable[[argparse.Namespace], object], quick: dict, **options) -> dict:
+    """A benchmark's options (``name=(default, help)`` or ``add_argument`` keywords) and ``--quick``
+    (the ``quick`` values); ``run(args)`` (a dict or a coroutine of one) printed as JSON after the
+    benchmark's name, command and machine, with the seconds it took."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     for name, spec in options.items():
         keywords = spec if isinstance(spec, dict) else {"default": spec[0], "type": type(spec[0]), "help": spec[1]}
         parser.add_argument("--" + name.replace("_", "-"), **keywords)
-    if quick:
-        parser.add_argument("--quick", action="store_true", help="a smoke run: " + ", ".join(
-            f"--{name.replace('_', '-')} {value}" for name, value in quick.items()))
-    args = parser.parse_args(argv)
-    if quick and args.quick:
+    parser.add_argument("--quick", action="store_true", help="a smoke run: " + ", ".join(
+        f"--{name.replace('_', '-')} {value}" for name, value in quick.items()))
+    args = parser.parse_args()
+    if args.quick:
         vars(args).update(quick)
-    return args
+    started = time.monotonic()
+    result = run(args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    report = {"benchmark": Path(sys.argv[0]).stem, "command": command_line(), "machine": machine(), **result,
+              "duration_s": round(time.monotonic() - started, 1)}
+    print(json.dumps(report, indent=2))
+    return report
 
 
 def comma_list(kind=str) -> Callable[[str], list]:
@@ -312,17 +323,17 @@ def comma_list(kind=str) -> Callable[[str], list]:
 
 def machine() -> dict:
     """What a figure was measured on: the same keys in every benchmark's output."""
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), None)
+    cpu = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "aiohttp": aiohttp.__version__,
-            "platform": platform.platform(), "cpu": cpu}
+            "platform": platform.platform(), "cpu": cpu and cpu.group(1).strip()}
 
 
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
+def tool_version(argv: list[str]) -> str | None:
+    """The first line a tool prints for its version (``java -version``), None if not installed."""
+    if shutil.which(argv[0]) is None:
+        return None
+    completed = subprocess.run(argv, capture_output=True, text=True)
+    return ((completed.stdout or completed.stderr).strip().splitlines() or [None])[0]
 
 
 def code_revision(checkout: Path = BENCHMARKS) -> str | None:
@@ -336,20 +347,6 @@ def code_revision(checkout: Path = BENCHMARKS) -> str | None:
 
 
 def command_line() -> str:
-    """The exact command that produced this output (``python -m benchmarks.X ...``)."""
-    spec = getattr(sys.modules["__main__"], "__spec__", None)
-    program = ["-m", spec.name] if spec is not None else [os.path.relpath(sys.argv[0])]
-    return shlex.join(["python", *program, *sys.argv[1:]])
+    """The exact command that produced this output: ``python -m benchmarks.X ...``."""
+    return shlex.join(["python", "-m", f"benchmarks.{Path(sys.argv[0]).stem}", *sys.argv[1:]])
 
-
-def print_report(name: str, benchmark: Callable[[], object]) -> dict:
-    """Run ``benchmark`` (a function returning a dict, or a coroutine of one) and print its JSON
-    after the benchmark's name, its command and the machine, with the seconds the run took."""
-    started = time.monotonic()
-    result = benchmark()
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    report = {"benchmark": name, "command": command_line(), "machine": machine(), **result,
-              "duration_s": round(time.monotonic() - started, 1)}
-    print(json.dumps(report, indent=2))
-    return report

@@ -1,12 +1,7 @@
 """Nothing lost: N tasks from C concurrent clients, every one acknowledged, completed and its
-webhooks delivered exactly once per result, with the server's peak memory bounded.
-
-vidmock runs in its own process; this one holds the clients and the webhook receivers (aiohttp
-servers on 127.0.0.1, counting deliveries by (taskUUID, videoUUID)). Tasks draw their (size,
-seed, numberResults) from a few combinations, so the run measures the server's bookkeeping, not
-ffmpeg. Exits 1 if anything was lost or doubled, or the peak RSS passed the bound.
-``tests/server/test_soak_small.py`` runs the same ``soak()`` at 300 tasks.
-"""
+webhooks delivered exactly once per result (counted by this process's receivers), with the server's
+peak memory bounded; exits 1 otherwise. A few (size, seed, numberResults) combinations, so the run
+measures the server's bookkeeping, not ffmpeg. ``tests/server/test_soak_small.py`` runs ``soak()``."""
 
 from __future__ import annotations
 
@@ -18,7 +13,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from benchmarks.serverproc import API_KEY, arguments, health, print_report, start_vidmock, submit_and_poll, video_task
+from benchmarks.serverproc import API_KEY, health, main, start_vidmock, submit_and_poll, video_task
 
 SIZES = ((1280, 720), (960, 960))
 SEEDS = (11, 12, 13)
@@ -58,8 +53,8 @@ class Tally:
             self.unexpected_replies.append({"what": what, "reply": reply})
 
 
-async def start_receivers(tally: Tally, count: int) -> tuple[list[web.AppRunner], list[str]]:
-    """Webhook receivers on 127.0.0.1: count every POST by (taskUUID, videoUUID), answer 200."""
+async def start_receivers(tally: Tally, count: int) -> tuple[web.AppRunner, list[str]]:
+    """``count`` webhook receivers on 127.0.0.1: count every POST by (taskUUID, videoUUID), answer 200."""
 
     async def receive(request: web.Request) -> web.Response:
         try:
@@ -69,16 +64,13 @@ async def start_receivers(tally: Tally, count: int) -> tuple[list[web.AppRunner]
             tally.malformed_webhooks += 1
         return web.Response(text="ok")
 
-    runners, urls = [], []
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
     for _ in range(count):
-        app = web.Application()
-        app.router.add_post("/hook", receive)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
-    return runners, urls
+    return runner, [f"http://127.0.0.1:{port}/hook" for _host, port in runner.addresses]
 
 
 async def run_clients(base_url: str, hook_urls: list[str], tally: Tally, tasks: int, clients: int,
@@ -134,7 +126,7 @@ def verdict(tally: Tally, tasks: int) -> dict:
 async def soak(tasks: int, clients: int, time_limit: float) -> dict:
     """The whole scenario against a fresh ``vidmock serve``; the report."""
     tally = Tally()
-    runners, hook_urls = await start_receivers(tally, RECEIVERS)
+    receivers, hook_urls = await start_receivers(tally, RECEIVERS)
     started = time.monotonic()
     deadline = started + time_limit
     try:
@@ -145,8 +137,7 @@ async def soak(tasks: int, clients: int, time_limit: float) -> dict:
             counters = await health(server.base_url)
             peak_rss_kib = server.status_kib("VmHWM")
     finally:
-        for runner in runners:
-            await runner.cleanup()
+        await receivers.cleanup()
     check = verdict(tally, tasks)
     results = len(tally.expected_results)
     return {
@@ -163,23 +154,18 @@ async def soak(tasks: int, clients: int, time_limit: float) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    args = arguments(__doc__, argv, quick={"tasks": 300, "clients": 16}, tasks=(10_000, "tasks in all"),
-                     clients=(64, "concurrent clients"), time_limit=(900.0, "seconds for the whole run, at most"),
-                     rss_bound_mib=(float(PEAK_RSS_BOUND_MIB), "peak RSS allowed"))
-
-    async def run() -> dict:
-        report = await soak(args.tasks, args.clients, args.time_limit)
-        peak = report["peak_rss_mib"]
-        return {"setup": f"vidmock serve --port 0 --seed 7 (own process, progression immediate); {args.clients} "
-                         f"closed-loop REST clients; {RECEIVERS} webhook receivers on 127.0.0.1; tasks cycle "
-                         f"through {len(SIZES)} sizes x {len(SEEDS)} seeds x numberResults 1|2 at 2 s",
-                **report, "peak_rss_bound_mib": args.rss_bound_mib,
-                "peak_rss_within_bound": peak is not None and peak <= args.rss_bound_mib}
-
-    report = print_report("soak", run)
-    raise SystemExit(0 if report["nothing_lost"] and report["peak_rss_within_bound"] else 1)
+async def run(args) -> dict:
+    report = await soak(args.tasks, args.clients, args.time_limit)
+    peak = report["peak_rss_mib"]
+    return {"setup": f"vidmock serve --port 0 --seed 7 (own process, progression immediate); {args.clients} "
+                     f"closed-loop REST clients; {RECEIVERS} webhook receivers on 127.0.0.1; tasks cycle "
+                     f"through {len(SIZES)} sizes x {len(SEEDS)} seeds x numberResults 1|2 at 2 s",
+            **report, "peak_rss_bound_mib": args.rss_bound_mib,
+            "peak_rss_within_bound": peak is not None and peak <= args.rss_bound_mib}
 
 
 if __name__ == "__main__":
-    main()
+    report = main(__doc__, run, quick={"tasks": 300, "clients": 16}, tasks=(10_000, "tasks in all"),
+                  clients=(64, "concurrent clients"), time_limit=(900.0, "seconds for the whole run, at most"),
+                  rss_bound_mib=(float(PEAK_RSS_BOUND_MIB), "peak RSS allowed"))
+    raise SystemExit(0 if report["nothing_lost"] and report["peak_rss_within_bound"] else 1)

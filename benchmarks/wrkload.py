@@ -1,11 +1,6 @@
-"""Closed-loop REST load from ``wrk`` (far cheaper in CPU than a Python client): one wrk thread, one
-keep-alive connection per client, a fresh v4 taskUUID per request where the body has the slot, a
-bearer key; a run ends at a request count (``wrk_closed_loop.lua`` stops wrk) or a time cap.
-
-wrk adds synthetic samples to its 1-µs histogram for answers slower than its expected interval
-(a coordinated-omission correction meant for open-loop load); a closed loop has no schedule to
-fall behind, so ``remove_synthetic_samples`` takes them out: percentiles are of real answers.
-"""
+"""Closed-loop REST load from ``wrk`` (far cheaper in CPU than a Python client) with
+``wrk_closed_loop.lua``: one thread, a keep-alive connection per client, a run ends at a request
+count or a time cap. Percentiles are of real answers (``remove_synthetic_samples``)."""
 
 from __future__ import annotations
 
@@ -18,21 +13,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.serverproc import tool_version
+
 SCRIPT = Path(__file__).resolve().parent / "wrk_closed_loop.lua"
 UUID_SLOT = "00000000-0000-4000-8000-000000000000"  # in a body: replaced by a fresh v4 UUID per request
 WRK_TIMEOUT = "5s"  # an answer slower than this counts as a timeout (wrk's histogram ends there)
 
 
-def wrk_path() -> str | None:
-    return shutil.which("wrk")
-
-
 def wrk_version() -> str | None:
-    path = wrk_path()
-    if path is None:
-        return None
-    completed = subprocess.run([path, "-v"], capture_output=True, text=True)
-    return (completed.stdout or completed.stderr).splitlines()[0].split(" Copyright")[0].strip()
+    return (tool_version(["wrk", "-v"]) or "").split(" Copyright")[0].strip() or None
 
 
 @dataclass
@@ -58,7 +47,7 @@ def run_wrk(url: str, body: str, *, token: str, clients: int, requests: int, tim
             expect: str = "", refuse: str = "") -> WrkRun:
     """``requests`` answers (or ``time_cap`` seconds) of POST ``body`` to ``url`` from ``clients``
     connections. ``expect`` / ``refuse`` are Lua patterns a 2xx reply body must / must not match."""
-    path = wrk_path()
+    path = shutil.which("wrk")
     if path is None:
         raise RuntimeError("wrk is not installed (benchmarks/install_peers.sh installs it)")
     with tempfile.TemporaryDirectory(prefix="vidmock-wrk-") as workdir:
@@ -77,32 +66,23 @@ def run_wrk(url: str, body: str, *, token: str, clients: int, requests: int, tim
         if process.returncode != 0 or not out.exists():
             raise RuntimeError(f"wrk failed ({process.returncode}): {' '.join(argv)}\n{printed}")
         report = json.loads(out.read_text(errors="replace"))
-    return _run_from_report(report, clients, requests, usage.ru_utime + usage.ru_stime)
-
-
-def _run_from_report(report: dict, clients: int, requests: int, wrk_cpu_s: float) -> WrkRun:
     thread = report["threads"][0]  # one wrk thread (-t1)
-    recorded = {micros: count for micros, count in report["latency_us"]}
-    histogram = remove_synthetic_samples(recorded, _expected_interval_us(report, clients))
+    recorded = dict(report["latency_us"])
+    # the interval wrk 4 corrected by: run time / answers per connection, integer µs (src/wrk.c)
+    per_connection = report["requests"] // clients
+    histogram = remove_synthetic_samples(recorded, report["duration_us"] // per_connection if per_connection else 0)
     return WrkRun(answered=thread["answered"], non_2xx=thread["non_2xx"], unexpected=thread["unexpected"],
                   socket_errors={k: v for k, v in report["errors"].items() if k != "status" and v},
                   first_bad=thread["first_bad"], wall_s=max(0.0, thread["last"] - thread["started"]),
                   histogram=histogram, synthetic_removed=sum(recorded.values()) - sum(histogram.values()),
-                  wrk_cpu_s=wrk_cpu_s, stopped_by="count" if thread["answered"] >= requests else "time")
-
-
-def _expected_interval_us(report: dict, clients: int) -> int:
-    """The interval wrk 4 used for its correction: run time / (answers per connection), in
-    integer µs as wrk computes it (``src/wrk.c``, ``stats_correct``)."""
-    per_connection = report["requests"] // clients
-    return report["duration_us"] // per_connection if per_connection else 0
+                  wrk_cpu_s=usage.ru_utime + usage.ru_stime,
+                  stopped_by="count" if thread["answered"] >= requests else "time")
 
 
 def remove_synthetic_samples(recorded: dict[int, int], expected: int) -> dict[int, int]:
-    """Undo wrk's ``stats_correct(expected)``, which for every recorded latency n >= 2*expected
-    added its count at n - expected, n - 2*expected, ... while that stays above ``expected``.
-    Walking down from the slowest bucket, each bucket's real count is what is left after the
-    synthetic counts that slower real answers put there."""
+    """Undo wrk's ``stats_correct(expected)``, which for each recorded latency n >= 2*expected added
+    its count at n - expected, n - 2*expected, ... while above ``expected``: walking down from the
+    slowest bucket, each bucket's real count is what is left of the synthetic counts slower ones put there."""
     if expected <= 0:
         return dict(recorded)
     real: dict[int, int] = {}
@@ -118,17 +98,3 @@ def remove_synthetic_samples(recorded: dict[int, int], expected: int) -> dict[in
                 synthetic[lower] = synthetic.get(lower, 0) + count
                 lower -= expected
     return dict(sorted(real.items()))
-
-
-def histogram_percentile(histogram: dict[int, int], pct: float) -> int | None:
-    """Nearest-rank percentile (µs) of a latency histogram, as loadgen.percentile does for lists."""
-    total = sum(histogram.values())
-    if not total:
-        return None
-    rank = max(1, math.ceil(pct / 100 * total))
-    seen = 0
-    for micros in sorted(histogram):
-        seen += histogram[micros]
-        if seen >= rank:
-            return micros
-    return None

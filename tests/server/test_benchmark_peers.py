@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.wrkload import histogram_percentile, remove_synthetic_samples
+from benchmarks.serverproc import percentile
+from benchmarks.wrkload import remove_synthetic_samples
 from conftest import once_per_run
 
 pytestmark = pytest.mark.bench
@@ -119,10 +120,10 @@ def test_removing_synthetic_samples_gives_back_what_wrk_recorded(recorded, expec
     assert remove_synthetic_samples(wrk_stats_correct(recorded, expected), expected) == dict(sorted(recorded.items()))
 
 
-def test_histogram_percentile_is_nearest_rank():
+def test_percentile_is_nearest_rank():
     histogram = {100: 50, 200: 49, 5000: 1}
-    assert [histogram_percentile(histogram, p) for p in (1, 50, 51, 99, 100)] == [100, 100, 200, 200, 5000]
-    assert histogram_percentile({}, 50) is None
+    assert [percentile(histogram, p) for p in (1, 50, 51, 99, 100)] == [100, 100, 200, 200, 5000]
+    assert percentile({}, 50) is None
 
 
 @needs_wrk
