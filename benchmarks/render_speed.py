@@ -21,7 +21,7 @@ import ffmpeg
 import imageio_ffmpeg
 
 from benchmarks.serverproc import arguments, machine, print_report
-from mockserver.synth import (AUDIO_SAMPLE_RATE, QUIET_ARGS, Synthesizer, VideoSpec, draw_seed_overlay, seed_colour,
+from mockserver.media.synth import (AUDIO_SAMPLE_RATE, QUIET_ARGS, Synthesizer, VideoSpec, draw_seed_overlay, seed_colour,
                               seed_tone_hz)
 
 CASES = {

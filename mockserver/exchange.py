@@ -29,10 +29,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from mockserver.errors import RunwareError
-from mockserver.protocol import DRY_RUN_HEADER, DRY_RUN_QUERY, Reply, bearer_key, is_dry_run, leading_api_key
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import DRY_RUN_HEADER, DRY_RUN_QUERY, Reply, bearer_key, is_dry_run, leading_api_key
+from mockserver.contract.vocabulary import ExchangeDirection, FaultAction, Transport
 from mockserver.state import CLOCK
-from mockserver.vocabulary import ExchangeDirection, FaultAction, Transport
 
 log = logging.getLogger(__name__)
 _request_ids = itertools.count(1)
@@ -62,7 +62,7 @@ class RequestContext:
     raw_body: str | None = None  # an undecodable WebSocket frame, as the journal shows it
     reply: Reply | None = None
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
-    findings: tuple = ()  # drift a proxying backend found in the request or its reply (mockserver.drift)
+    findings: tuple = ()  # drift a proxying backend found in the request or its reply (mockserver.traffic.drift)
     secrets: tuple[str, ...] = ()  # strings never to be written down (a proxied client's real key)
     direction: ExchangeDirection = ExchangeDirection.IN  # OUT: a frame pushed unasked, in sent_body
     # -- asked of the transport ---------------------------------------------------------------

@@ -9,15 +9,15 @@ from typing import Protocol
 
 from aiohttp import web
 
-from mockserver.clock import Clock
+from mockserver.assets.uploads import UploadStore
 from mockserver.config import ServerConfig
-from mockserver.delivery import DeliveryEngine
-from mockserver.ids import IdSource
-from mockserver.jobs import JobStore
-from mockserver.media import MediaStore
-from mockserver.synth import Synthesizer
-from mockserver.uploads import UploadStore
-from mockserver.vocabulary import DropKind
+from mockserver.contract.vocabulary import DropKind
+from mockserver.core.clock import Clock
+from mockserver.core.ids import IdSource
+from mockserver.delivery.engine import DeliveryEngine
+from mockserver.jobs.store import JobStore
+from mockserver.media.store import MediaStore
+from mockserver.media.synth import Synthesizer
 
 
 class Resettable(Protocol):

@@ -17,14 +17,14 @@ from functools import partial
 
 from aiohttp import WSMessage, WSMsgType, web
 
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, request_too_large, split_names
+from mockserver.contract.vocabulary import DropKind, ExchangeDirection, Transport
 from mockserver.exchange import BACKEND, HOOKS, RequestContext, frame_context, record, request_context, serve
-from mockserver.protocol import AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, request_too_large, split_names
 from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
 from mockserver.transports.http_answer import answer
 from mockserver.transports.ws_frames import reply_frames
 from mockserver.transports.ws_sessions import Connection, WebSocketHub
-from mockserver.vocabulary import DropKind, ExchangeDirection, Transport
 
 log = logging.getLogger(__name__)
 

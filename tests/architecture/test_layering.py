@@ -127,8 +127,8 @@ def test_settings_import_no_domain_module():
     """config.py is read by everything; it names only the shared words (``vocabulary``, which reads
     the schemas), never a store, a transport or a backend, so no arrow runs upward from it."""
     assert sorted(m for m in imported_modules(PACKAGE / "config.py") if m.startswith("mockserver")) == [
-        "mockserver.vocabulary", "mockserver.vocabulary.Progression", "mockserver.vocabulary.ProgressionKind",
-        "mockserver.vocabulary.ResultRelease", "mockserver.vocabulary.parse_results"]
+        "mockserver.contract.vocabulary", "mockserver.contract.vocabulary.Progression", "mockserver.contract.vocabulary.ProgressionKind",
+        "mockserver.contract.vocabulary.ResultRelease", "mockserver.contract.vocabulary.parse_results"]
 
 
 def test_request_contexts_are_built_in_one_module():
@@ -143,4 +143,4 @@ def test_exchanges_are_recorded_at_one_choke_point():
     """Observers are called by ``exchange.record`` alone; transports call ``record``, none loops
     over the hooks itself."""
     callers = [names(path) for path in MODULES if "exchange_done" in path.read_text(encoding="utf-8")]
-    assert sorted(callers) == ["mockserver/control/plane.py", "mockserver/exchange.py", "mockserver/verbose_log.py"]
+    assert sorted(callers) == ["mockserver/control/plane.py", "mockserver/exchange.py", "mockserver/traffic/verbose_log.py"]

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.assets import AssetLedger, AssetRecord
-from mockserver.errors import RunwareError
-from mockserver.jobs import JobStore
-from mockserver.media_types import FORMAT_NAMES, KIND_NAMES, UUID_PATTERN
-from mockserver.uploads import Upload, UploadStore
+from mockserver.assets.ledger import AssetLedger, AssetRecord
+from mockserver.assets.uploads import Upload, UploadStore
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import JobStatus, MediaKind
+from mockserver.jobs.store import JobStore
+from mockserver.media.formats import FORMAT_NAMES, KIND_NAMES, UUID_PATTERN
 from mockserver.validation.inline_inputs import input_references
-from mockserver.vocabulary import JobStatus, MediaKind
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ The first line is a header naming the format and its version; every later line i
 a REST request and its reply, a WebSocket frame and the frame that answered it, or a frame the
 upstream sent unasked (``request`` null). Lines are flushed as they are written, so a proxy that
 is killed leaves a readable file. Keys never reach the file: the writer redacts every line
-(``mockserver.redaction``) with the keys of the connection it came on.
+(``mockserver.traffic.redaction``) with the keys of the connection it came on.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from mockserver.redaction import redact, redact_url
+from mockserver.traffic.redaction import redact, redact_url
 
 FORMAT = "vidmock-recording"
 VERSION = 1

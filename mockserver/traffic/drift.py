@@ -24,12 +24,13 @@ from functools import cache
 from typing import Any
 
 from mockserver.contract import allowed_sizes, model_profile, response_schema
-from mockserver.errors import RunwareError
-from mockserver.pricing import billing_mode, resolution_class, task_cost
-from mockserver.protocol import AUTH, SUBMITTED
-from mockserver.sizing import resolve_size
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.pricing import billing_mode, resolution_class, task_cost
+from mockserver.contract.protocol import AUTH, SUBMITTED
+from mockserver.contract.vocabulary import DriftDirection, TaskType
+from mockserver.media.sizing import resolve_size
+from mockserver.media.video_probe import VideoFacts
 from mockserver.validation import SchemaValidator, parameter_path, validate_task, with_defaults
-from mockserver.vocabulary import DriftDirection, TaskType
 
 REQUEST, REPLY = DriftDirection.REQUEST, DriftDirection.REPLY
 MEMORY = 10_000  # submitted tasks remembered per judge, to judge the polls that report on them
@@ -99,16 +100,6 @@ class MediaTolerance:
 # model, 2026), so a proxy in front of such a service reports only what goes beyond it.
 MEDIA_TOLERANCES = {"exact": MediaTolerance(0, 0.1), "live": MediaTolerance(4, 0.15)}
 DURATION_TOLERANCE = MEDIA_TOLERANCES["exact"].seconds
-
-
-@dataclass(frozen=True)
-class VideoFacts:
-    """What probing a downloaded video found."""
-
-    width: int
-    height: int
-    fps: float
-    duration: float
 
 
 class DriftJudge:

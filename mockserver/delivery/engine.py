@@ -28,12 +28,12 @@ import aiohttp
 from yarl import URL
 
 from mockserver.config import ServerConfig
-from mockserver.errors import RunwareError
-from mockserver.jobs import ERROR, Job
-from mockserver.layered import LayeredSetting
-from mockserver.media import CONTENT_TYPES, MediaStore
-from mockserver.namespaces import forget, forget_in_ring
-from mockserver.vocabulary import DeliveryKind, DeliveryState
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import DeliveryKind, DeliveryState
+from mockserver.core.layered import LayeredSetting
+from mockserver.core.namespaces import forget, forget_in_ring
+from mockserver.jobs.store import ERROR, Job
+from mockserver.media.store import CONTENT_TYPES, MediaStore
 
 WEBHOOK, UPLOAD = DeliveryKind.WEBHOOK, DeliveryKind.UPLOAD
 PENDING, DELIVERED, FAILED, REFUSED = (DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED,

@@ -5,7 +5,7 @@ every task schema (``tasks/``), every reply schema (``responses/``), the request
 shared definitions become ``components.schemas``, with the definitions' ``$ref``s pointed at
 their component. Nothing here restates a field, a bound or a pattern. What the document adds is
 the HTTP around them: which reply shape goes with which status (from the error catalogue), the
-media files (``mockserver.media``), authentication, and the WebSocket endpoint, which OpenAPI
+media files (``mockserver.media.store``), authentication, and the WebSocket endpoint, which OpenAPI
 cannot model: it is described on ``GET /v1`` (the upgrade) and in the ``x-websocket`` extension.
 
 The schemas are draft-07; once their ``$ref``s point inside the document they read the same
@@ -24,9 +24,9 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.contract import DEFINITIONS_REF, load_json, schemas_root, task_types
-from mockserver.errors import CATALOGUE
-from mockserver.media import CONTENT_TYPES, MEDIA_NAME
-from mockserver.protocol import AUTH
+from mockserver.contract.errors import CATALOGUE
+from mockserver.contract.protocol import AUTH
+from mockserver.media.store import CONTENT_TYPES, MEDIA_NAME
 
 DOCUMENT_PATH = "/openapi.json"  # at the root: /__mock/openapi.json is the control plane's
 COMPONENTS = "#/components/schemas/"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.synth import seed_digest
+from mockserver.media.synth import seed_digest
 
 PIXEL_OFFSETS = (-4, -2, 2, 4)  # drawn per axis: the live result was 4 pixels off on each
 EXTRA_FRAMES = (1, 2, 3, 4)  # drawn: longer, as live (0.125 s); 4 frames at 30 fps is 0.133 s

@@ -178,7 +178,7 @@ class DeliveryState(StrEnum):
 
 
 class DriftDirection(StrEnum):
-    """Which side of a proxied exchange a drift finding is about (``mockserver.drift``)."""
+    """Which side of a proxied exchange a drift finding is about (``mockserver.traffic.drift``)."""
 
     REQUEST = "request"  # the upstream accepted a task vidmock rejects
     REPLY = "reply"  # the reply departs from schemas/responses/ or the model profile

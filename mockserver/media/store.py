@@ -21,10 +21,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mockserver.clock import Clock
-from mockserver.expiry import ExpiryHeap
-from mockserver.media_types import MEDIA_TYPES
-from mockserver.namespaces import owned
+from mockserver.core.clock import Clock
+from mockserver.core.expiry import ExpiryHeap
+from mockserver.core.namespaces import owned
+from mockserver.media.formats import MEDIA_TYPES
 
 CONTENT_TYPES = dict(MEDIA_TYPES.values())  # extension -> Content-Type of every file served
 MEDIA_NAME = re.compile(rf"^([0-9a-f-]{{36}})\.({'|'.join(CONTENT_TYPES)})$")

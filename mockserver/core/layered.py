@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from mockserver.namespaces import forget
+from mockserver.core.namespaces import forget
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Placeholder videos: exact, deterministic and fast ffmpeg synthesis.
 
 Every successful task yields a real file with exactly the requested size, 30/1 fps and
-``duration * 30`` frames (a few pixels and frames off only when asked: ``mockserver.inexact_media``). Encoding 450 frames per request would make the mock the slow part of a
+``duration * 30`` frames (a few pixels and frames off only when asked: ``mockserver.media.inexact``). Encoding 450 frames per request would make the mock the slow part of a
 test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached parts instead:
 
 1. a one-second GOP (``fps`` frames, one keyframe) in the seed's colour, with the seed and a frame
@@ -11,7 +11,7 @@ test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached 
 
 Finished files are cached by every field of their ``VideoSpec``, on disk and (once seen) in
 memory, so a cache hit costs neither a path nor a stat. On disk they live under the folder of the
-toolchain that made them (``mockserver.synth_build``), so a cache can outlive the run and be
+toolchain that made them (``mockserver.media.synth_build``), so a cache can outlive the run and be
 shared by several servers at once. Each GOP comes with a poster: its first frame as a small JPEG,
 written by the same ffmpeg run. See docs/synthesis.md.
 """
@@ -34,8 +34,8 @@ import ffmpeg
 import imageio_ffmpeg
 from filelock import FileLock, Timeout
 
-from mockserver.media_types import VIDEO_TYPES
-from mockserver.synth_build import Build, BuildProbeError, known_build, probe_build, run_ffmpeg
+from mockserver.media.formats import VIDEO_TYPES
+from mockserver.media.synth_build import Build, BuildProbeError, known_build, probe_build, run_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class VideoSpec:
     audio: bool  # settings.audio
     seed: int
     fps: int = 30
-    extra_frames: int = 0  # beyond duration x fps (negative: fewer), for inexact media (mockserver.inexact_media)
+    extra_frames: int = 0  # beyond duration x fps (negative: fewer), for inexact media (mockserver.media.inexact)
     # Worth keeping past the run: False for a seed the server drew, which no later request will
     # name again (the per-run scratch folder takes it). Not part of the identity: same bytes.
     keep: bool = field(default=True, compare=False)

@@ -3,11 +3,20 @@ vidmock already ships (``imageio-ffmpeg``); nothing is decoded, so a probe costs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
 
-from mockserver.drift import VideoFacts
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What probing a video found (the proxy's drift judge compares it with the task)."""
+
+    width: int
+    height: int
+    fps: float
+    duration: float
 
 
 def probe_video(path: Path) -> VideoFacts | None:

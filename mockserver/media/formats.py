@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from mockserver.contract import definition_regex
-from mockserver.vocabulary import MediaKind
+from mockserver.contract.vocabulary import MediaKind
 
 # The other forms a media reference takes (schemas/definitions.json); neither is inline bytes.
 UUID_PATTERN = definition_regex("uuid")  # an uploaded image or medium, or a generated video

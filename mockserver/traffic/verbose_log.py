@@ -21,7 +21,7 @@ import time
 
 from mockserver.exchange import Hooks, RequestContext
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("mockserver.verbose_log")  # the name users filter on (docs/server.md), kept when the module moved
 
 KEY_PREFIX = 4  # characters of the key shown, at most (and never more than half of it)
 MAX_TASKS = 8  # tasks (and replies, and errors) named per line; more are counted

@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 from mockserver.config import NO_CACHE, ServerConfig
-from mockserver.synth import SynthesisError, Synthesizer
-from mockserver.synth_build import BUILD_FILE
+from mockserver.media.synth import SynthesisError, Synthesizer
+from mockserver.media.synth_build import BUILD_FILE
 
 MIB = 1024 * 1024
 

@@ -36,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 
 # The modules whose code decides a rendered file's bytes: synth.py turns a VideoSpec into ffmpeg's
-# filters, codecs and arguments. (media_types.py only names the containers; this module only runs
+# filters, codecs and arguments. (formats.py only names the containers; this module only runs
 # ffmpeg with what it is given.) ffmpeg-python, which writes the argument list, counts by version.
 SYNTHESIS_CODE = (Path(__file__).with_name("synth.py"),)
 ARGUMENT_WRITER = "ffmpeg-python"

@@ -2,10 +2,10 @@
 
 Reports and error replies name these ids; this prints what they mean in an installed vidmock, with
 the evidence behind an error code (``schemas/evidence.json``, also for codes only seen live),
-where docs/ is not at hand. Error codes come from the catalogue in ``mockserver/errors.py`` (whose
+where docs/ is not at hand. Error codes come from the catalogue in ``mockserver/contract/errors.py`` (whose
 rule text docs/errors.md repeats, checked by a test); rules arrive from the composition root
 (``cli.py`` reads ``conformance.rules``), and their docs/conformance.md sections ship as package
-data, ``explain_docs.json``, made by ``python -m mockserver.explain_cmd`` in a checkout.
+data, ``explain_docs.json``, made by ``python -m mockserver.commands.explain`` in a checkout.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from mockserver import evidence
+from mockserver.contract import evidence
 from mockserver.contract import task_schema, task_types
-from mockserver.errors import CATALOGUE, ErrorKind, kind_of
-from mockserver.generated import refresh
+from mockserver.contract.errors import CATALOGUE, ErrorKind, kind_of
+from mockserver.contract.generated import refresh
 
 EXIT_UNKNOWN = 2
 DOCS_FILE = "explain_docs.json"
@@ -47,7 +47,7 @@ class RuleText:
 @cache
 def shipped_docs() -> dict[str, dict]:
     """The package data: ``rules`` (id -> section) and ``errors`` (code -> passages)."""
-    return json.loads(resources.files("mockserver").joinpath(DOCS_FILE).read_text(encoding="utf-8"))
+    return json.loads(resources.files("mockserver.commands").joinpath(DOCS_FILE).read_text(encoding="utf-8"))
 
 
 def sections_of(markdown: str) -> dict[str, str]:
@@ -200,13 +200,13 @@ def docs_data(rules_page: str, errors_page: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate mockserver/explain_docs.json from docs/conformance.md and docs/errors.md (run in a checkout)."""
-    parser = argparse.ArgumentParser(prog="python -m mockserver.explain_cmd", description=main.__doc__)
+    """Regenerate mockserver/commands/explain_docs.json from docs/conformance.md and docs/errors.md (run in a checkout)."""
+    parser = argparse.ArgumentParser(prog="python -m mockserver.commands.explain", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the file is stale")
     args = parser.parse_args(argv)
     wanted = docs_data(RULES_PAGE.read_text(encoding="utf-8"), ERRORS_PAGE.read_text(encoding="utf-8"))
     return refresh(Path(__file__).with_name(DOCS_FILE), wanted, check=args.check,
-                   command="python -m mockserver.explain_cmd")
+                   command="python -m mockserver.commands.explain")
 
 
 if __name__ == "__main__":

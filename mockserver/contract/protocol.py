@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.errors import RunwareError
-from mockserver.vocabulary import TaskType, Transport
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import TaskType, Transport
 
 AUTH = TaskType.AUTHENTICATION
 SUBMITTED = (TaskType.VIDEO_INFERENCE, TaskType.IMAGE_UPLOAD, TaskType.MEDIA_STORAGE)  # the tasks getTaskDetails can report on

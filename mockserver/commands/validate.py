@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO, TextIO
 
-from mockserver.protocol import Reply, is_authentication
+from mockserver.contract.protocol import Reply, is_authentication
 from mockserver.validation import validate_task
 
 STDIN = "-"

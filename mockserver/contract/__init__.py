@@ -3,6 +3,11 @@
 Everything that knows a field name, a bound or an allowed value reads it from here, so the
 schemas stay the single source of truth for the server, ``vidmock validate`` and the
 conformance strategies alike.
+
+The room ``mockserver.contract`` holds what the API promises, each stated once: the words parts
+share (``vocabulary``), the error catalogue (``errors``), the wire format (``protocol``), prices
+(``pricing``), the evidence behind each decision (``evidence``) and the writer of files made from
+them (``generated``). It imports no other part of vidmock.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Runware's docs, SDK or CLI source, a live capture in ``fixtures/real/``, a dry r
 decision), what vidmock decided and, where sources disagree, which won and why. ``vidmock explain``
 prints the entry of a code; ``docs/fidelity.md`` is this module's rendering of the whole file:
 
-    python -m mockserver.evidence           # rewrite docs/fidelity.md
-    python -m mockserver.evidence --check   # exit 1 if it is stale
+    python -m mockserver.contract.evidence           # rewrite docs/fidelity.md
+    python -m mockserver.contract.evidence --check   # exit 1 if it is stale
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from mockserver.contract import load_json
-from mockserver.generated import refresh
+from mockserver.contract.generated import refresh
 
 EVIDENCE = "evidence.json"
 PAGE = Path("docs/fidelity.md")
@@ -102,7 +102,7 @@ def render() -> str:
     """docs/fidelity.md: a summary table, the open questions, then one section per entry."""
     items = entries()
     out = ["# Fidelity: what vidmock commits to, and the evidence", "",
-           "<!-- Generated from schemas/evidence.json by `python -m mockserver.evidence`; do not edit by hand. -->", "",
+           "<!-- Generated from schemas/evidence.json by `python -m mockserver.contract.evidence`; do not edit by hand. -->", "",
            load_json(EVIDENCE)["about"], "",
            "The captures cited as `fixtures/real/...` are described in `fixtures/real/README.md`; "
            "`vidmock explain CODE` prints an error code's entry.", "",
@@ -120,10 +120,10 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite docs/fidelity.md from schemas/evidence.json (run in a checkout)."""
-    parser = argparse.ArgumentParser(prog="python -m mockserver.evidence", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mockserver.contract.evidence", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the page is stale")
     args = parser.parse_args(argv)
-    return refresh(PAGE, render(), check=args.check, command="python -m mockserver.evidence")
+    return refresh(PAGE, render(), check=args.check, command="python -m mockserver.contract.evidence")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,7 +1,7 @@
 """Uploaded media (``imageUpload``, ``mediaStorage``): kept per API key, served as media and
 resolvable as task inputs.
 
-Inline media (data URI or base64) is decoded and its type read from its bytes (``media_types``):
+Inline media (data URI or base64) is decoded and its type read from its bytes (``media.formats``):
 ``imageUpload`` takes images that decode fully, ``mediaStorage`` any listed image, video or
 audio. URL media is recorded as a reference and never fetched (vidmock makes no outbound requests
 for inputs); its URL is returned as its own, and its kind is what its extension says, if anything.
@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from mockserver.clock import Clock
-from mockserver.errors import RunwareError
-from mockserver.expiry import ExpiryHeap
-from mockserver.ids import IdSource
-from mockserver.media import MediaStore, media_url
-from mockserver.media_types import FORMAT_NAMES, URL_PATTERN, MediaType, decodable, decode_inline, sniff, type_of_url
-from mockserver.namespaces import forget
-from mockserver.vocabulary import MediaKind
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import MediaKind
+from mockserver.core.clock import Clock
+from mockserver.core.expiry import ExpiryHeap
+from mockserver.core.ids import IdSource
+from mockserver.core.namespaces import forget
+from mockserver.media.formats import FORMAT_NAMES, URL_PATTERN, MediaType, decodable, decode_inline, sniff, type_of_url
+from mockserver.media.store import MediaStore, media_url
 
 UPLOAD_TTL = 30 * 24 * 3600  # Runware deletes uploads 30 days after last use
 LISTED_FORMATS = (f"an image ({FORMAT_NAMES[MediaKind.IMAGE]}), a video ({FORMAT_NAMES[MediaKind.VIDEO]}) or audio "

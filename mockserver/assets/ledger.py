@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from mockserver.namespaces import forget
-from mockserver.vocabulary import MediaKind
+from mockserver.contract.vocabulary import MediaKind
+from mockserver.core.namespaces import forget
 
 CAPACITY = 200_000  # records kept, oldest forgotten first
 

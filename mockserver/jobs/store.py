@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from mockserver.clock import Clock
-from mockserver.errors import RunwareError
-from mockserver.expiry import ExpiryHeap
-from mockserver.ids import UINT32_MAX, IdSource
-from mockserver.inexact_media import Inexactness
-from mockserver.layered import LayeredSetting
-from mockserver.media import MediaStore, media_url
-from mockserver.namespaces import forget
-from mockserver.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
-from mockserver.vocabulary import JobStatus, Progression, ProgressionKind, ResultRelease, TaskType
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import JobStatus, Progression, ProgressionKind, ResultRelease, TaskType
+from mockserver.core.clock import Clock
+from mockserver.core.expiry import ExpiryHeap
+from mockserver.core.ids import UINT32_MAX, IdSource
+from mockserver.core.layered import LayeredSetting
+from mockserver.core.namespaces import forget
+from mockserver.media.inexact import Inexactness
+from mockserver.media.store import MediaStore, media_url
+from mockserver.media.synth import CONTAINERS, Rendered, SynthesisError, Synthesizer, VideoSpec
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 
 from mockserver.contract import DEFAULT_MODEL, allowed_sizes, frame_positions, model_profile
-from mockserver.media_types import UUID_PATTERN, decode_inline, dimensions
+from mockserver.media.formats import UUID_PATTERN, decode_inline, dimensions
 
 ImageLookup = Callable[[str], "bytes | None"]
 
