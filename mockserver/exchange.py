@@ -142,9 +142,6 @@ class Hooks:
     exchange_done: list[ExchangeDone] = field(default_factory=list)
 
 
-HOOKS = web.AppKey("hooks", Hooks)
-
-
 class ClientSocket(Protocol):
     """What the WebSocket transport offers a backend for one client connection (``ctx.connection``):
     the session the API's authentication grants, and the way to reach the client when something
@@ -187,6 +184,8 @@ class Backend(Protocol):
         whatever the backend kept for it."""
 
 
+# This layer's AppKeys, declared together (mockserver.state has the stores', control.keys the plane's).
+HOOKS = web.AppKey("hooks", Hooks)
 BACKEND: web.AppKey[Backend] = web.AppKey("backend", Backend)  # type: ignore[type-abstract]
 
 

@@ -14,7 +14,8 @@ from mockserver.contract.protocol import CONTROL_MOUNT
 from mockserver.control.middleware import control_middleware
 from mockserver.control.openapi import openapi_document
 from mockserver.control.plane import ControlPlane
-from mockserver.control.routes import CONTROL, OPENAPI_DOCUMENT, add_control_routes
+from mockserver.control.keys import CONTROL, OPENAPI_DOCUMENT
+from mockserver.control.routes import add_control_routes
 from mockserver.exchange import HOOKS
 from mockserver.state import CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, JOBS, MEDIA, STORES
 

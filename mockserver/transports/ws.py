@@ -23,12 +23,12 @@ from mockserver.contract.vocabulary import DropKind, ExchangeDirection, Transpor
 from mockserver.exchange import BACKEND, HOOKS, RequestContext, frame_context, record, request_context, serve
 from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
 from mockserver.transports.http_answer import answer
+from mockserver.transports.keys import WS_HUB
 from mockserver.transports.ws_frames import reply_frames
 from mockserver.transports.ws_sessions import Connection, WebSocketHub
 
 log = logging.getLogger(__name__)
 
-WS_HUB = web.AppKey("ws_hub", WebSocketHub)
 OVERSIZE_FACTOR = 8  # frames up to this multiple of the limit get requestTooLarge; larger ones close 1009
 
 
