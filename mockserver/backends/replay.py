@@ -29,7 +29,8 @@ from aiohttp import web
 from mockserver.backends.mock import MockBackend
 from mockserver.backends.policy import unauthenticated_frame
 from mockserver.contract.errors import RunwareError
-from mockserver.contract.protocol import Reply, bearer_key, error_items, is_authentication, leading_api_key, wire_envelope
+from mockserver.contract.protocol import (Reply, bearer_key, error_items, is_authentication, leading_api_key,
+                                          wire_envelope)
 from mockserver.contract.vocabulary import TaskType
 from mockserver.core.namespaces import forget
 from mockserver.exchange import RequestContext

@@ -200,7 +200,8 @@ def docs_data(rules_page: str, errors_page: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate mockserver/commands/explain_docs.json from docs/conformance.md and docs/errors.md (run in a checkout)."""
+    """Regenerate mockserver/commands/explain_docs.json from docs/conformance.md and docs/errors.md
+    (run in a checkout)."""
     parser = argparse.ArgumentParser(prog="python -m mockserver.commands.explain", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the file is stale")
     args = parser.parse_args(argv)

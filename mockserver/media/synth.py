@@ -1,8 +1,9 @@
 """Placeholder videos: exact, deterministic and fast ffmpeg synthesis.
 
 Every successful task yields a real file with exactly the requested size, 30/1 fps and
-``duration * 30`` frames (a few pixels and frames off only when asked: ``mockserver.media.inexact``). Encoding 450 frames per request would make the mock the slow part of a
-test suite (about 1 s per 1080p 15 s clip), so a video is assembled from cached parts instead:
+``duration * 30`` frames (a few pixels and frames off only when asked: ``mockserver.media.inexact``).
+Encoding 450 frames per request would make the mock the slow part of a test suite (about 1 s per
+1080p 15 s clip), so a video is assembled from cached parts instead:
 
 1. a one-second GOP (``fps`` frames, one keyframe) in the seed's colour, with the seed and a frame
    counter drawn on it, cached per (size, fps, format, quality, seed, overlay);

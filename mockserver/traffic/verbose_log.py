@@ -21,7 +21,8 @@ import time
 
 from mockserver.exchange import Hooks, RequestContext
 
-log = logging.getLogger("mockserver.verbose_log")  # the name users filter on (docs/server.md), kept when the module moved
+# The name users filter on (docs/server.md), kept when the module moved into traffic/.
+log = logging.getLogger("mockserver.verbose_log")
 
 KEY_PREFIX = 4  # characters of the key shown, at most (and never more than half of it)
 MAX_TASKS = 8  # tasks (and replies, and errors) named per line; more are counted

@@ -18,7 +18,8 @@ from functools import partial
 from aiohttp import WSMessage, WSMsgType, web
 
 from mockserver.contract.errors import RunwareError
-from mockserver.contract.protocol import AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, request_too_large, split_names
+from mockserver.contract.protocol import (AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, request_too_large,
+                                          split_names)
 from mockserver.contract.vocabulary import DropKind, ExchangeDirection, Transport
 from mockserver.exchange import BACKEND, HOOKS, RequestContext, frame_context, record, request_context, serve
 from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
