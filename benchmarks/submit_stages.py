@@ -18,10 +18,10 @@ from mockserver.backends.mock import MockBackend
 from mockserver.cli import freeze_startup_heap
 from mockserver.config import ServerConfig
 from mockserver.control.journal import Journal
-from mockserver.jobs import Job, JobStore
-from mockserver.media import MediaStore
-from mockserver.synth import Synthesizer
-from mockserver.task_details import TaskDetails
+from mockserver.jobs.store import Job, JobStore
+from mockserver.media.store import MediaStore
+from mockserver.media.synth import Synthesizer
+from mockserver.jobs.task_details import TaskDetails
 from mockserver.transports import http_answer, rest
 
 # (owner, attribute, label): the label's indent is its depth in the pipeline

@@ -18,7 +18,7 @@ from typing import Any
 
 from conformance.behaviours import (DROPS, IMMEDIATE, NSFW, RETRY_AFTER, SUCCESS, TASK_ERRORS, TRANSIENT_STATUSES,
                                     Behaviour, Drop, Refusal, Trouble, WebhookTrouble)
-from mockserver.vocabulary import Progression
+from mockserver.contract.vocabulary import Progression
 
 KEYS = ("submit", "poll", "progression", "staggered", "outcome", "webhook", "delayMs", "scenarios", "numberResults",
         "inexactMedia")

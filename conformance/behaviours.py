@@ -32,10 +32,10 @@ from typing import Any, Union
 from hypothesis import strategies as st
 
 from conformance.client import Namespace
-from mockserver.errors import TRANSIENT_STATUSES as STATUS_ERRORS
-from mockserver.jobs import TASK_ERROR_MESSAGES
-from mockserver.protocol import SCENARIO_HEADER
-from mockserver.vocabulary import DropKind, FaultAction, JobStatus, ReplyBreak, ResultRelease, TaskType
+from mockserver.contract.errors import TRANSIENT_STATUSES as STATUS_ERRORS
+from mockserver.contract.protocol import SCENARIO_HEADER
+from mockserver.contract.vocabulary import DropKind, FaultAction, JobStatus, ReplyBreak, ResultRelease, TaskType
+from mockserver.jobs.store import TASK_ERROR_MESSAGES
 
 SUCCESS = JobStatus.SUCCESS.value
 NSFW = FaultAction.NSFW.value  # the task succeeds, but its results carry NSFWContent: true

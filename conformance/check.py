@@ -42,7 +42,7 @@ from conformance.behaviour_text import dumps, from_json, json_object, parse_prog
 from conformance.behaviours import Behaviour, key_behaviours, scenario_may_end_in_error
 from conformance.client import ControlError, Namespace
 from conformance.runs import EXIT_NOT_FOUND, EXIT_TIMEOUT, Runner, RunResult
-from mockserver.vocabulary import ProgressionKind
+from mockserver.contract.vocabulary import ProgressionKind
 
 EXIT_VIOLATIONS, EXIT_USAGE = 1, 2
 DEFAULT_PROGRESSION = "polls:2"  # a task stays processing for two polls, so polling is observable

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from mockserver.protocol import CONTROL_MOUNT
-from mockserver.vocabulary import DeliveryState, JobStatus, ResultRelease, TaskType
+from mockserver.contract.protocol import CONTROL_MOUNT
+from mockserver.contract.vocabulary import DeliveryState, JobStatus, ResultRelease, TaskType
 
 REQUEST_TIMEOUT = 30.0
 POLL_INTERVAL = 0.05  # between getResponse polls of a task only polls move

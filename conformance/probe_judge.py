@@ -163,7 +163,7 @@ def is_auth_refusal(status: int, text: str) -> bool:
 
 def _cost_disagreement(upstream: Answer, vidmock: Answer, model: str) -> Disagreement | None:
     """Costs compared to the profile's decimals, as the drift judge compares them
-    (``mockserver.drift``: a difference of more than one unit of the last decimal)."""
+    (``mockserver.traffic.drift``: a difference of more than one unit of the last decimal)."""
     if not (upstream.accepted and upstream.cost is not None and vidmock.cost is not None):
         return None
     decimals = model_profile(model)["pricing"]["decimals"]

@@ -21,7 +21,7 @@ from typing import Any
 from conformance.strategies import (OUTBOUND_FIELDS, VIDEO, image_bytes, node_at, place_at, remove_at,
                                     video_schema)
 from mockserver.contract import allowed_sizes, load_json, model_profile
-from mockserver.media_types import IMAGE_TYPES
+from mockserver.media.formats import IMAGE_TYPES
 
 SKELETON = ("taskType", "taskUUID", "model")  # what every task keeps, however it is shrunk
 PROBE_IMAGE = ("PNG", 64, 64)  # the inline image of every question (real bytes, a listed format)

@@ -19,7 +19,7 @@ from conformance.probe_judge import Answer
 from conformance.probe_schema import SchemaDifference
 from conformance.probe_upstream import Exchange
 from mockserver.backends.proxy import RUNWARE_REST
-from mockserver.redaction import redact_url
+from mockserver.traffic.redaction import redact_url
 
 
 @dataclass

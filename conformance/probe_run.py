@@ -38,8 +38,8 @@ from conformance.probe_upstream import (BudgetSpent, DryRunner, Exchange, ProbeS
                                         unsafe_reason)
 from mockserver.backends.proxy import RUNWARE_REST
 from mockserver.contract import DEFAULT_MODEL
-from mockserver.protocol import DRY_RUN_HEADER
-from mockserver.redaction import REDACTED, redact_url
+from mockserver.contract.protocol import DRY_RUN_HEADER
+from mockserver.traffic.redaction import REDACTED, redact_url
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 INPROCESS_KEY = "vidmock-probe"  # the in-process vidmock accepts any key

@@ -24,8 +24,8 @@ from urllib.parse import quote, urljoin, urlsplit
 import aiohttp
 
 from mockserver.contract import DEFAULT_MODEL, model_profile, task_schema
-from mockserver.redaction import redact_url
-from mockserver.vocabulary import TaskType
+from mockserver.contract.vocabulary import TaskType
+from mockserver.traffic.redaction import redact_url
 
 DEFAULT_SCHEMAS_URL = "https://schemas.runware.ai"
 TIMEOUT = 30.0

@@ -21,8 +21,8 @@ import aiohttp
 
 from conformance.strategies import OUTBOUND_FIELDS  # the service would call these: never sent
 from mockserver.backends.proxy import OFFLINE_VARIABLE, is_loopback_url
-from mockserver.protocol import DRY_RUN_HEADER
-from mockserver.redaction import REDACTED, redact_url
+from mockserver.contract.protocol import DRY_RUN_HEADER
+from mockserver.traffic.redaction import REDACTED, redact_url
 
 URL_PREFIXES = ("http://", "https://")
 DEFAULT_TIMEOUT = 30.0  # seconds an upstream may take to answer before it counts as gone

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contract import definition_regex
-from mockserver.protocol import SUBMITTED
-from mockserver.vocabulary import DropKind, ReplyBreak, TaskType, Transport
+from mockserver.contract.protocol import SUBMITTED
+from mockserver.contract.vocabulary import DropKind, ReplyBreak, TaskType, Transport
 
 MIN_POLL_INTERVAL = 0.5  # seconds between two getResponse of one task
 BACKOFF_AFTER_POLLS = 10  # beyond this many polls of one task ...

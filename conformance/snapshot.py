@@ -22,10 +22,10 @@ from pathlib import Path
 
 from mockserver.backends.mock import MockBackend
 from mockserver.contract import api_contract_files, load_json
-from mockserver.errors import CATALOGUE
-from mockserver.protocol import Reply
+from mockserver.contract.errors import CATALOGUE
+from mockserver.contract.protocol import Reply
+from mockserver.contract.vocabulary import TaskType, Transport
 from mockserver.validation import validate_task
-from mockserver.vocabulary import TaskType, Transport
 
 SNAPSHOT = Path(__file__).with_name("contract_snapshot.json")
 

@@ -29,9 +29,9 @@ from hypothesis_jsonschema import from_schema
 from PIL import Image
 
 from mockserver.contract import allowed_sizes, frame_positions, load_json, model_profile, task_schema
-from mockserver.media_types import IMAGE_TYPES
+from mockserver.contract.vocabulary import TaskType
+from mockserver.media.formats import IMAGE_TYPES
 from mockserver.validation import SchemaValidator, parameter_path
-from mockserver.vocabulary import TaskType
 
 VIDEO = TaskType.VIDEO_INFERENCE
 MEDIA_STORAGE = TaskType.MEDIA_STORAGE

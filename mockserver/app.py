@@ -20,30 +20,30 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mockserver.assets import AssetLedger
+from mockserver.assets.inputs import AssetResolver
+from mockserver.assets.ledger import AssetLedger
 from mockserver.backends.mock import MockBackend
 from mockserver.backends.replay import install_replay
-from mockserver.clock import AdvanceableClock, Clock, ManualClock, SystemClock
+from mockserver.commands.openapi import add_openapi_route
 from mockserver.config import ServerConfig
+from mockserver.contract.pricing import task_cost
 from mockserver.control import install_control_plane
-from mockserver.delivery import DeliveryEngine
+from mockserver.core.clock import AdvanceableClock, Clock, ManualClock, SystemClock
+from mockserver.core.ids import IdSource
+from mockserver.delivery.engine import DeliveryEngine
 from mockserver.exchange import BACKEND, HOOKS, Backend, Hooks
-from mockserver.ids import IdSource
-from mockserver.inputs import AssetResolver
-from mockserver.jobs import JobStore
-from mockserver.media import MediaStore, add_media_routes
-from mockserver.openapi import add_openapi_route
-from mockserver.pricing import task_cost
+from mockserver.jobs.store import JobStore
+from mockserver.media.store import MediaStore, add_media_routes
 from mockserver.state import (
     CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, HOUSEKEEPING, IDS, JOBS, MEDIA, STORES, SYNTHESIZER, UPLOADS,
 )
-from mockserver.synth import Synthesizer
-from mockserver.task_details import TaskDetails
+from mockserver.assets.uploads import UploadStore
+from mockserver.jobs.task_details import TaskDetails
+from mockserver.media.synth import Synthesizer
+from mockserver.traffic.verbose_log import install as install_verbose_log
 from mockserver.transports.http_errors import add_http_error_middleware
 from mockserver.transports.rest import add_rest_routes
 from mockserver.transports.ws import add_ws_routes
-from mockserver.uploads import UploadStore
-from mockserver.verbose_log import install as install_verbose_log
 
 # aiohttp answers a header line over its limit with a plain-text 400 that echoes the line (an API
 # key, for Authorization). 8 KiB is aiohttp's default; presigned URLs and long tokens fit in 64.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mockserver.config import (CONFIG_VARIABLE, SETTINGS, ConfigError, ServerConfig, did_you_mean,
                                load_config)
-from mockserver.config_render import help_line, render_toml
+from mockserver.commands.config_render import help_line, render_toml
 
 GC_THRESHOLDS = (10_000, 20, 20)  # collector generations 0/1/2; CPython's defaults are (700, 10, 10)
 EXIT_USAGE = 2
@@ -146,14 +146,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from mockserver.validate_cmd import run
+    from mockserver.commands.validate import run
 
     return run(args.files, as_json=args.json)
 
 
 def _run_explain(args: argparse.Namespace) -> int:
     from conformance.rules import RULES
-    from mockserver.explain_cmd import RuleText, run
+    from mockserver.commands.explain import RuleText, run
 
     if not args.id and not args.list:
         args.subparser.error("give a rule id or an error code, or --list")
@@ -162,7 +162,7 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 
 def _run_openapi(args: argparse.Namespace) -> int:
-    from mockserver.openapi import openapi_json
+    from mockserver.commands.openapi import openapi_json
 
     if args.output is None:
         sys.stdout.write(openapi_json())
@@ -176,7 +176,7 @@ def _run_openapi(args: argparse.Namespace) -> int:
 
 
 def _run_cache(args: argparse.Namespace) -> int:
-    from mockserver.cache_cmd import run
+    from mockserver.commands.cache import run
 
     config_file = args.config or os.environ.get(CONFIG_VARIABLE)
     try:
@@ -211,7 +211,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     config = _load(args, "serve")
     if isinstance(config, int):
         return config
-    from mockserver.recording import RecordingError
+    from mockserver.traffic.recording import RecordingError
 
     try:
         asyncio.run(_serve(config))
@@ -244,9 +244,9 @@ def _run_proxy(args: argparse.Namespace) -> int:
 async def _serve(config: ServerConfig, *, proxy: bool = False) -> int:
     """Serve until SIGINT/SIGTERM; returns how many drift findings a proxy recorded."""
     from mockserver.app import start_server
-    from mockserver.exchange import BACKEND
     from mockserver.control import CONTROL
     from mockserver.control.exposure import warn_if_control_exposed
+    from mockserver.exchange import BACKEND
 
     def proxy_backend(app, _mock):
         from mockserver.backends.proxy import install_proxy

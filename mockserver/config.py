@@ -3,7 +3,7 @@
 Each field of ``ServerConfig`` is one setting, and its ``field(metadata=...)`` carries the parser,
 help and metavar. ``SETTINGS`` (read from ``fields(ServerConfig)``) drives everything a user meets:
 the ``vidmock serve`` flags, the ``VIDMOCK_*`` variables, the TOML keys, the example config and
-the table in docs/server.md (``mockserver/config_render.py``). A setting has one name everywhere:
+the table in docs/server.md (``mockserver/commands/config_render.py``). A setting has one name everywhere:
 ``media_cap_mb`` is ``--media-cap-mb``, ``VIDMOCK_MEDIA_CAP_MB`` and ``media_cap_mb = ...``.
 Values are checked here, once, so the server never starts half-configured.
 """
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from mockserver.vocabulary import Progression, ProgressionKind, ResultRelease, parse_results
+from mockserver.contract.vocabulary import Progression, ProgressionKind, ResultRelease, parse_results
 
 WS_RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
 WS_IDLE_TIMEOUT = 120.0  # seconds without a frame either way before a clean close (Runware's figure)

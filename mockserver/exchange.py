@@ -29,10 +29,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from mockserver.errors import RunwareError
-from mockserver.protocol import DRY_RUN_HEADER, DRY_RUN_QUERY, Reply, bearer_key, is_dry_run, leading_api_key
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import DRY_RUN_HEADER, DRY_RUN_QUERY, Reply, bearer_key, is_dry_run, leading_api_key
+from mockserver.contract.vocabulary import ExchangeDirection, FaultAction, Transport
 from mockserver.state import CLOCK
-from mockserver.vocabulary import ExchangeDirection, FaultAction, Transport
 
 log = logging.getLogger(__name__)
 _request_ids = itertools.count(1)
@@ -62,7 +62,7 @@ class RequestContext:
     raw_body: str | None = None  # an undecodable WebSocket frame, as the journal shows it
     reply: Reply | None = None
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
-    findings: tuple = ()  # drift a proxying backend found in the request or its reply (mockserver.drift)
+    findings: tuple = ()  # drift a proxying backend found in the request or its reply (mockserver.traffic.drift)
     secrets: tuple[str, ...] = ()  # strings never to be written down (a proxied client's real key)
     direction: ExchangeDirection = ExchangeDirection.IN  # OUT: a frame pushed unasked, in sent_body
     # -- asked of the transport ---------------------------------------------------------------
@@ -142,9 +142,6 @@ class Hooks:
     exchange_done: list[ExchangeDone] = field(default_factory=list)
 
 
-HOOKS = web.AppKey("hooks", Hooks)
-
-
 class ClientSocket(Protocol):
     """What the WebSocket transport offers a backend for one client connection (``ctx.connection``):
     the session the API's authentication grants, and the way to reach the client when something
@@ -187,6 +184,8 @@ class Backend(Protocol):
         whatever the backend kept for it."""
 
 
+# This layer's AppKeys, declared together (mockserver.state has the stores', control.keys the plane's).
+HOOKS = web.AppKey("hooks", Hooks)
 BACKEND: web.AppKey[Backend] = web.AppKey("backend", Backend)  # type: ignore[type-abstract]
 
 

@@ -1,6 +1,9 @@
-"""The application's shared state, as typed ``web.AppKey``s: how a route module (REST, WebSocket,
-media, ``/__mock/``) reaches the server's components without importing the app factory or each
-other. The control plane reaches what the transports own only through the small protocols here."""
+"""The ``web.AppKey``s of the server's components and stores, declared together: how a route module
+(REST, WebSocket, media, ``/__mock/``) reaches them without importing the app factory or each
+other. One keys module per layer: these (the stores and the settings), ``exchange`` (the hooks
+and the backend), ``transports.keys`` (the socket hub) and ``control.keys`` (the control plane);
+a layer names only the keys of the layers it may import. The control plane reaches what the
+transports own only through the small protocols here."""
 
 from __future__ import annotations
 
@@ -9,15 +12,15 @@ from typing import Protocol
 
 from aiohttp import web
 
-from mockserver.clock import Clock
+from mockserver.assets.uploads import UploadStore
 from mockserver.config import ServerConfig
-from mockserver.delivery import DeliveryEngine
-from mockserver.ids import IdSource
-from mockserver.jobs import JobStore
-from mockserver.media import MediaStore
-from mockserver.synth import Synthesizer
-from mockserver.uploads import UploadStore
-from mockserver.vocabulary import DropKind
+from mockserver.contract.vocabulary import DropKind
+from mockserver.core.clock import Clock
+from mockserver.core.ids import IdSource
+from mockserver.delivery.engine import DeliveryEngine
+from mockserver.jobs.store import JobStore
+from mockserver.media.store import MediaStore
+from mockserver.media.synth import Synthesizer
 
 
 class Resettable(Protocol):

@@ -38,7 +38,7 @@ from conformance.client import MockClient, Namespace
 from conformance.mock import BackgroundMock
 from mockserver.app import RunningServer, start_server
 from mockserver.config import ServerConfig
-from mockserver.jobs import Progression
+from mockserver.jobs.store import Progression
 
 # No test may reach Runware: a proxy under VIDMOCK_OFFLINE refuses any upstream that is not loopback.
 os.environ["VIDMOCK_OFFLINE"] = "1"

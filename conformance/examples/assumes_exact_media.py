@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reference_client import Client, GaveUp, main
 
-from mockserver.video_probe import probe_video
+from mockserver.media.video_probe import probe_video
 
 
 class AssumesExactMedia(Client):

@@ -17,21 +17,21 @@ import json
 import logging
 from typing import Any
 
-from mockserver.contract import definition_regex
-from mockserver.errors import RunwareError
+from mockserver.assets.inputs import AssetResolver
+from mockserver.assets.uploads import Upload, UploadStore
 from mockserver.backends.policy import unauthenticated_frame
+from mockserver.contract import definition_regex
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.pricing import run_cost
+from mockserver.contract.protocol import AUTH, SUBMITTED, Reply, error_items, is_authentication, wire_envelope
+from mockserver.contract.vocabulary import MediaKind, TaskType
+from mockserver.core.ids import IdSource
 from mockserver.exchange import ClientSocket, Hooks, RequestContext
-from mockserver.ids import IdSource
-from mockserver.inputs import AssetResolver
-from mockserver.jobs import JobStore
-from mockserver.media_types import MediaType
-from mockserver.pricing import run_cost
-from mockserver.protocol import AUTH, SUBMITTED, Reply, error_items, is_authentication, wire_envelope
-from mockserver.sizing import resolve_size
-from mockserver.task_details import TaskDetails
-from mockserver.uploads import Upload, UploadStore
+from mockserver.jobs.store import JobStore
+from mockserver.jobs.task_details import TaskDetails
+from mockserver.media.formats import MediaType
+from mockserver.media.sizing import resolve_size
 from mockserver.validation import validate_task, with_defaults
-from mockserver.vocabulary import MediaKind, TaskType
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ no upstream socket yet.
 
 from __future__ import annotations
 
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import Reply, is_authentication
+from mockserver.contract.vocabulary import TaskType, Transport
 from mockserver.exchange import RequestContext
-from mockserver.protocol import Reply, is_authentication
-from mockserver.vocabulary import TaskType, Transport
 
 MISSING_KEY_MESSAGE = "Missing API key. Send an authentication task first on this connection."
 

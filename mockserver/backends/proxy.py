@@ -2,7 +2,7 @@
 
 ``vidmock proxy`` puts it behind the same transports, hooks, journal and faults as the mock, so a
 client sees what it would see from the upstream, unchanged (status, body, ``Retry-After``), and
-the control plane sees every exchange plus the drift found in it (``mockserver.drift``).
+the control plane sees every exchange plus the drift found in it (``mockserver.traffic.drift``).
 
     REST       one POST upstream per client POST, with the client's own Authorization header.
     WebSocket  one upstream socket per client socket, opened at the client's first frame that
@@ -38,15 +38,15 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from mockserver.backends.policy import unauthenticated_frame
-from mockserver.drift import MEDIA_TOLERANCES, DriftJudge, Finding, DriftCode, REPLY, verdicts_of
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import AUTH, SCENARIO_QUERY, Reply, bearer_key, is_authentication, leading_api_key
+from mockserver.contract.vocabulary import DropKind, TaskType, Transport
 from mockserver.exchange import HOOKS, RequestContext
-from mockserver.protocol import AUTH, SCENARIO_QUERY, Reply, bearer_key, is_authentication, leading_api_key
-from mockserver.recording import Recorder
-from mockserver.redaction import key_fingerprint, redact_headers, redact_url
+from mockserver.media.video_probe import probe_video
 from mockserver.state import CONFIG, HEALTH_SOURCES
-from mockserver.video_probe import probe_video
-from mockserver.vocabulary import DropKind, TaskType, Transport
+from mockserver.traffic.drift import MEDIA_TOLERANCES, DriftJudge, Finding, DriftCode, REPLY, verdicts_of
+from mockserver.traffic.recording import Recorder
+from mockserver.traffic.redaction import key_fingerprint, redact_headers, redact_url
 
 log = logging.getLogger(__name__)
 

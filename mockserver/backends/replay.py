@@ -1,6 +1,6 @@
 """The replayer: a backend that answers from a recording (``vidmock serve --replay FILE``).
 
-A recording (``mockserver.recording``) is cut into *stories*, one per task a client submitted: the
+A recording (``mockserver.traffic.recording``) is cut into *stories*, one per task a client submitted: the
 reply that acknowledged it, then the replies to each poll of it, in the order they came. A task
 that equals a recorded one except for its ``taskUUID`` is told its story: the ack, then one poll
 reply per ``getResponse`` (the last one again once they run out), with the client's taskUUID
@@ -28,19 +28,20 @@ from aiohttp import web
 
 from mockserver.backends.mock import MockBackend
 from mockserver.backends.policy import unauthenticated_frame
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import (Reply, bearer_key, error_items, is_authentication, leading_api_key,
+                                          wire_envelope)
+from mockserver.contract.vocabulary import TaskType
+from mockserver.core.namespaces import forget
 from mockserver.exchange import RequestContext
-from mockserver.jobs import JobStore
-from mockserver.media import MediaStore, media_url
-from mockserver.namespaces import forget
-from mockserver.protocol import Reply, bearer_key, error_items, is_authentication, leading_api_key, wire_envelope
-from mockserver.recording import Recording, read_recording
-from mockserver.redaction import redact
-from mockserver.sizing import resolve_size
+from mockserver.jobs.store import JobStore
+from mockserver.media.sizing import resolve_size
+from mockserver.media.store import MediaStore, media_url
+from mockserver.media.synth import CONTAINERS, Synthesizer, VideoSpec
 from mockserver.state import CONFIG, HEALTH_SOURCES, JOBS, MEDIA, STORES, SYNTHESIZER
-from mockserver.synth import CONTAINERS, Synthesizer, VideoSpec
+from mockserver.traffic.recording import Recording, read_recording
+from mockserver.traffic.redaction import redact
 from mockserver.validation import validate_task, with_defaults
-from mockserver.vocabulary import TaskType
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.contract.protocol import CONTROL_MOUNT
 from mockserver.control.middleware import control_middleware
-from mockserver.control.plane import ControlPlane
 from mockserver.control.openapi import openapi_document
-from mockserver.control.routes import CONTROL, OPENAPI_DOCUMENT, add_control_routes
+from mockserver.control.plane import ControlPlane
+from mockserver.control.keys import CONTROL, OPENAPI_DOCUMENT
+from mockserver.control.routes import add_control_routes
 from mockserver.exchange import HOOKS
-from mockserver.protocol import CONTROL_MOUNT
 from mockserver.state import CLOCK, CONFIG, DELIVERY, HEALTH_SOURCES, JOBS, MEDIA, STORES
 
 __all__ = ["CONTROL", "ControlPlane", "install_control_plane"]

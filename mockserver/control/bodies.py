@@ -3,7 +3,7 @@
 Every body and query is checked against its schema and nothing else, so the served OpenAPI
 document (built from the same file) and the checks never disagree. The file is data with two kinds
 of placeholder, filled in here so each fact stays stated once: ``{"x-enum": NAME}`` takes the
-values of a ``StrEnum`` of ``mockserver/vocabulary.py``, ``{"x-fragment": NAME}`` one of the
+values of a ``StrEnum`` of ``mockserver/contract/vocabulary.py``, ``{"x-fragment": NAME}`` one of the
 ``FRAGMENTS`` below (the progression grammar, the error-code catalogue, the generation indices). A refusal names the field
 and says what it takes, from the schema's ``x-message`` where it has one.
 """
@@ -19,8 +19,8 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from mockserver.contract import load_json, task_schema
-from mockserver.errors import CATALOGUE, LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
-from mockserver.vocabulary import Progression, TaskType, VOCABULARIES
+from mockserver.contract.errors import CATALOGUE, LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
+from mockserver.contract.vocabulary import Progression, TaskType, VOCABULARIES
 
 SCHEMA_FILE = "control/control.json"
 REF_PREFIX = "#/definitions/"

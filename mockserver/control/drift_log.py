@@ -1,4 +1,4 @@
-"""The drift log: every finding a proxying backend reported (``mockserver.drift``), with the
+"""The drift log: every finding a proxying backend reported (``mockserver.traffic.drift``), with the
 journal entry of the exchange it was found in, served at ``GET /__mock/drift``.
 
 The findings arrive on the exchange's context (``ctx.findings``), through the journal's own hook
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.namespaces import forget_in_ring
+from mockserver.core.namespaces import forget_in_ring
 
 DEFAULT_SIZE = 10_000
 

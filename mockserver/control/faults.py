@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.errors import LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
-from mockserver.namespaces import forget
-from mockserver.vocabulary import FaultAction, Transport
+from mockserver.contract.errors import LIVE_ERRORS, TRANSIENT_STATUSES, RunwareError
+from mockserver.contract.vocabulary import FaultAction, Transport
+from mockserver.core.namespaces import forget
 
 DEFAULT_RETRY_AFTER = 1  # seconds, for a 429 that does not say
 MAX_DELAY_MS = 300_000

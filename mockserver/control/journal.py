@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import ExchangeDirection, Transport
+from mockserver.core.namespaces import forget_in_ring
 from mockserver.exchange import RequestContext
-from mockserver.namespaces import forget_in_ring
-from mockserver.redaction import REDACTED, SECRET_FIELDS, redact_headers
-from mockserver.redaction import redact as redact_secrets
-from mockserver.vocabulary import ExchangeDirection, Transport
+from mockserver.traffic.redaction import REDACTED, SECRET_FIELDS, redact_headers
+from mockserver.traffic.redaction import redact as redact_secrets
 
 DEFAULT_SIZE = 5000
 LONG_STRING = 2048  # longer strings (inline base64 images) are kept abbreviated
@@ -50,7 +50,7 @@ class JournalEntry:
     duration_ms: float = 0.0
     faults: list[dict] = field(default_factory=list)  # injected faults, in the order applied
     scenarios: list[str] = field(default_factory=list)  # X-Vidmock-Scenario names in force
-    drift: list[dict] = field(default_factory=list)  # what a proxy found in the exchange (mockserver.drift)
+    drift: list[dict] = field(default_factory=list)  # what a proxy found in the exchange (mockserver.traffic.drift)
     dry_run: bool = False  # X-Runware-Dry-Run / ?dryRun=1: validated and priced, nothing ran
     id: int = 0  # assigned when journalled; increases with arrival order
     _tasks: list | None = field(default=None, repr=False)

@@ -7,8 +7,8 @@ import hmac
 
 from aiohttp import web
 
-from mockserver.errors import RunwareError
-from mockserver.protocol import CONTROL_MOUNT, control_error_response
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import CONTROL_MOUNT, control_error_response
 
 TOKEN_HEADER = "X-Vidmock-Control-Token"
 OPEN_PATHS = (f"{CONTROL_MOUNT}health", CONTROL_MOUNT)  # GET only: health, and the static dashboard page

@@ -12,10 +12,10 @@ import re
 from functools import cache
 from typing import Any
 
+from mockserver.contract.protocol import CONTROL_MOUNT
 from mockserver.control.bodies import REF_PREFIX, accepts_no_body, definitions
 from mockserver.control.middleware import TOKEN_HEADER, OPEN_PATHS
 from mockserver.control.routes import ROUTES, Route
-from mockserver.protocol import CONTROL_MOUNT
 
 MOUNT = CONTROL_MOUNT.rstrip("/")  # route paths start with "/"
 COMPONENTS = "#/components/schemas/"

@@ -24,7 +24,9 @@ import asyncio
 import random
 from typing import Any
 
-from mockserver.clock import AdvanceableClock, ManualClock
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import Reply, is_authentication
+from mockserver.contract.vocabulary import FaultAction, TaskType, Transport
 from mockserver.control.drift_log import DriftLog
 from mockserver.control.faults import OUTCOME_ACTIONS, RESPONSE_ACTIONS, Fault, FaultBook
 from mockserver.control.journal import Journal, JournalEntry
@@ -32,15 +34,13 @@ from mockserver.control.refused import RefusedTasks
 from mockserver.control.scenarios import ScenarioCatalogue, Selection
 from mockserver.control.task_index import TaskIndex
 from mockserver.control.task_waits import TaskWaits
-from mockserver.delivery import DeliveryEngine, WebhookBehaviour
-from mockserver.errors import RunwareError
+from mockserver.core.clock import AdvanceableClock, ManualClock
+from mockserver.delivery.engine import DeliveryEngine, WebhookBehaviour
 from mockserver.exchange import Hooks, RequestContext
-from mockserver.inexact_media import Inexactness
-from mockserver.jobs import JobStore, Outcome, processing_item
-from mockserver.media import MediaStore
-from mockserver.protocol import Reply, is_authentication
+from mockserver.jobs.store import JobStore, Outcome, processing_item
+from mockserver.media.inexact import Inexactness
+from mockserver.media.store import MediaStore
 from mockserver.state import Resettable
-from mockserver.vocabulary import FaultAction, TaskType, Transport
 
 
 class ControlPlane:

@@ -11,7 +11,7 @@ for a task it never accepted.
 from __future__ import annotations
 
 from mockserver.control.faults import Fault
-from mockserver.namespaces import forget
+from mockserver.core.namespaces import forget
 
 
 class RefusedTasks:

@@ -19,19 +19,16 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import SCENARIO_HEADER, bearer_key
+from mockserver.contract.vocabulary import DropKind, JobStatus, Progression, ResultRelease
 from mockserver.control.bodies import bad_control_request, check, check_query
 from mockserver.control.faults import parse_fault
+from mockserver.control.keys import CONTROL, OPENAPI_DOCUMENT
 from mockserver.control.plane import ControlPlane
-from mockserver.delivery import DeliveryRecord, DeliveryWaitTimeout
-from mockserver.errors import RunwareError
-from mockserver.protocol import SCENARIO_HEADER, bearer_key
+from mockserver.delivery.engine import DeliveryRecord, DeliveryWaitTimeout
 from mockserver.state import DELIVERY, HEALTH_SOURCES, SOCKETS
-from mockserver.vocabulary import DropKind, JobStatus, Progression, ResultRelease
 
-CONTROL = web.AppKey("control", ControlPlane)
-OPENAPI_DOCUMENT = web.AppKey("openapi_document", Callable[[], dict])
-"""Builds this plane's OpenAPI description from ``ROUTES`` (``control.openapi``, which reads this
-module: handed in at composition, so the two do not import each other)."""
 DASHBOARD = Path(__file__).with_name("dashboard.html")
 
 

@@ -14,12 +14,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import SCENARIO_HEADER
+from mockserver.contract.vocabulary import Progression, ResultRelease, parse_results
 from mockserver.control.bodies import check
 from mockserver.control.faults import Fault, parse_fault
-from mockserver.errors import RunwareError
-from mockserver.namespaces import forget
-from mockserver.protocol import SCENARIO_HEADER
-from mockserver.vocabulary import Progression, ResultRelease, parse_results
+from mockserver.core.namespaces import forget
 
 CATALOGUE_FILE = Path(__file__).with_name("scenarios.json")
 POLICY_SCENARIOS = {

@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 
+from mockserver.contract.vocabulary import JobStatus
 from mockserver.control.journal import scrub
-from mockserver.jobs import Job, JobStore
-from mockserver.media import POSTER_EXTENSION, MediaStore, media_url
-from mockserver.namespaces import forget
-from mockserver.vocabulary import JobStatus
+from mockserver.core.namespaces import forget
+from mockserver.jobs.store import Job, JobStore
+from mockserver.media.store import POSTER_EXTENSION, MediaStore, media_url
 
 PER_NAMESPACE = 1000
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from mockserver.jobs import Job
+from mockserver.jobs.store import Job
 
 
 class TaskWaits:

@@ -15,9 +15,9 @@ import struct
 
 from aiohttp import web
 
+from mockserver.contract.protocol import Reply
+from mockserver.contract.vocabulary import ReplyBreak, TaskType, Transport
 from mockserver.exchange import HOOKS, RequestContext, record
-from mockserver.protocol import Reply
-from mockserver.vocabulary import ReplyBreak, TaskType, Transport
 
 MALFORMED_BODY = f'{{"data": [{{"taskType": "{TaskType.VIDEO_INFERENCE}", "taskUUID": '.encode()  # cut mid-object: not JSON
 TRUNCATED_EXTRA_BYTES = 64  # how many bytes Content-Length promises beyond those sent

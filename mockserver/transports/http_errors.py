@@ -16,11 +16,11 @@ import logging
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import CONTROL_MOUNT, Reply, control_error_response
+from mockserver.contract.vocabulary import Transport
 from mockserver.exchange import request_context
-from mockserver.protocol import CONTROL_MOUNT, Reply, control_error_response
 from mockserver.transports.http_answer import answer
-from mockserver.vocabulary import Transport
 
 MEDIA_PREFIX = "/media/"
 

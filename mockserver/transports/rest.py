@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import SCENARIO_HEADER, Reply, decode_tasks, request_too_large, split_names
+from mockserver.contract.vocabulary import Transport
 from mockserver.exchange import BACKEND, HOOKS, request_context, serve
-from mockserver.protocol import SCENARIO_HEADER, Reply, decode_tasks, request_too_large, split_names
 from mockserver.state import CONFIG
 from mockserver.transports.http_answer import answer
-from mockserver.vocabulary import Transport
 
 API_PATH = "/v1"
 DRAIN_FACTOR = 8  # beyond this multiple of the limit the connection is simply dropped

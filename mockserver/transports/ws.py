@@ -17,18 +17,19 @@ from functools import partial
 
 from aiohttp import WSMessage, WSMsgType, web
 
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.protocol import (AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, request_too_large,
+                                          split_names)
+from mockserver.contract.vocabulary import DropKind, ExchangeDirection, Transport
 from mockserver.exchange import BACKEND, HOOKS, RequestContext, frame_context, record, request_context, serve
-from mockserver.protocol import AUTH, SCENARIO_HEADER, SCENARIO_QUERY, Reply, decode_tasks, request_too_large, split_names
 from mockserver.state import CLOCK, CONFIG, HEALTH_SOURCES, HOUSEKEEPING, IDS, SOCKETS, STORES
 from mockserver.transports.http_answer import answer
+from mockserver.transports.keys import WS_HUB
 from mockserver.transports.ws_frames import reply_frames
 from mockserver.transports.ws_sessions import Connection, WebSocketHub
-from mockserver.vocabulary import DropKind, ExchangeDirection, Transport
 
 log = logging.getLogger(__name__)
 
-WS_HUB = web.AppKey("ws_hub", WebSocketHub)
 OVERSIZE_FACTOR = 8  # frames up to this multiple of the limit get requestTooLarge; larger ones close 1009
 
 

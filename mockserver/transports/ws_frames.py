@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.protocol import carries_data
-from mockserver.vocabulary import Transport
+from mockserver.contract.protocol import carries_data
+from mockserver.contract.vocabulary import Transport
 
 MAX_REPLY_FRAME_BYTES = 1024 * 1024 - 1024  # under 1 MiB with room for the WebSocket header
 _ENVELOPE_OVERHEAD = len('{"data": [], "errors": []}')

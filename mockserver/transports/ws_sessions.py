@@ -17,10 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.clock import Clock
 from mockserver.config import WS_IDLE_TIMEOUT, WS_RESUME_WINDOW
-from mockserver.namespaces import forget
-from mockserver.vocabulary import DropKind
+from mockserver.contract.vocabulary import DropKind
+from mockserver.core.clock import Clock
+from mockserver.core.namespaces import forget
 
 log = logging.getLogger(__name__)
 

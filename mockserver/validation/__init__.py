@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from mockserver.contract import task_types
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
 from mockserver.validation.defaults import with_defaults
 from mockserver.validation.inline_inputs import inline_errors
 from mockserver.validation.profile_rules import profile_errors
 from mockserver.validation.schema_errors import (
     SchemaValidator, json_type, parameter_path, schema_accepts, schema_violations,
 )
-from mockserver.vocabulary import TaskType
+from mockserver.contract.vocabulary import TaskType
 
 __all__ = ["SchemaValidator", "parameter_path", "schema_accepts", "validate_task", "with_defaults"]
 

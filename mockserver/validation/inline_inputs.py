@@ -3,7 +3,7 @@
 
 A schema can only say that such a string *looks* like base64; the API decodes it, so vidmock does
 too: ``data:image/png;base64,AAAA`` (three zero bytes) or the base64 of a text file is
-``invalidImage``, naming the parameter. Only the header is read (``media_types.sniff``): what an
+``invalidImage``, naming the parameter. Only the header is read (``media.formats.sniff``): what an
 image declares is enough to tell its type, and its size feeds the output size later. This is
 stateless, so it belongs to validation: ``vidmock validate`` reports it, and the journal lists it
 with every other violation. A task without inline data pays one lookup.
@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from mockserver.errors import RunwareError
-from mockserver.media_types import FORMAT_NAMES, KIND_NAMES, decode_inline, is_inline, sniff
-from mockserver.vocabulary import MediaKind
+from mockserver.contract.errors import RunwareError
+from mockserver.contract.vocabulary import MediaKind
+from mockserver.media.formats import FORMAT_NAMES, KIND_NAMES, decode_inline, is_inline, sniff
 
 IMAGE_FORMATS = FORMAT_NAMES[MediaKind.IMAGE]
 

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from mockserver.contract import allowed_sizes, frame_positions, model_profile
-from mockserver.errors import RunwareError
+from mockserver.contract.errors import RunwareError
 
 RuleCheck = Callable[[dict], "dict | None"]
 _MISSING = object()

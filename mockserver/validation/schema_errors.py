@@ -19,8 +19,8 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
 
 from mockserver.contract import ecma_regex, load_json, model_profile, task_schema
-from mockserver.errors import RunwareError
-from mockserver.media_types import KIND_NAMES
+from mockserver.contract.errors import RunwareError
+from mockserver.media.formats import KIND_NAMES
 from mockserver.validation.inline_inputs import INPUT_KINDS
 
 AIR_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")

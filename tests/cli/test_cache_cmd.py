@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from cli_run import clean_env, vidmock
-from mockserver.synth import Synthesizer, VideoSpec
+from mockserver.media.synth import Synthesizer, VideoSpec
 
 
 def test_cache_lists_the_build_folders_and_clears_them(tmp_path):

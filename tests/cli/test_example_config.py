@@ -8,15 +8,15 @@ from pathlib import Path
 import aiohttp
 
 from cli_run import REPO, clean_env, start_serve, stop_serve, vidmock
+from mockserver.commands.config_render import EXAMPLE_CONFIG, example_values, render_toml, toml_value
 from mockserver.config import SETTINGS, ServerConfig, load_config
-from mockserver.config_render import EXAMPLE_CONFIG, example_values, render_toml, toml_value
 
 EXAMPLE = REPO / EXAMPLE_CONFIG
 
 
 def test_the_committed_example_is_what_the_generator_and_print_config_make():
     committed = EXAMPLE.read_text(encoding="utf-8")
-    assert committed == render_toml(), "run python -m mockserver.config_render"
+    assert committed == render_toml(), "run python -m mockserver.commands.config_render"
     done = vidmock("serve", "--print-config")
     assert (done.returncode, done.stdout, done.stderr) == (0, committed, "")
 

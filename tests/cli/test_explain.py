@@ -11,9 +11,9 @@ import pytest
 
 from cli_run import REPO, clean_env, vidmock
 from conformance.rules import RULES
-from mockserver import evidence
-from mockserver.errors import CATALOGUE
-from mockserver.explain_cmd import DOCS_FILE, ERRORS_PAGE, RULES_PAGE, RuleText, docs_data, run, sections_of
+from mockserver.commands.explain import DOCS_FILE, ERRORS_PAGE, RULES_PAGE, RuleText, docs_data, run, sections_of
+from mockserver.contract import evidence
+from mockserver.contract.errors import CATALOGUE
 
 RULE_TEXTS = {rule.id: RuleText(rule.id, rule.title, rule.fix) for rule in RULES.values()}
 
@@ -73,7 +73,7 @@ def test_every_rule_and_code_has_an_explanation():
         status, out, err = explain(ident)
         assert (status, err) == (0, ""), ident
         assert out.startswith(f"{ident}: ")
-    shipped = json.loads((REPO / "mockserver" / DOCS_FILE).read_text(encoding="utf-8"))
+    shipped = json.loads((REPO / "mockserver" / "commands" / DOCS_FILE).read_text(encoding="utf-8"))
     assert set(shipped["rules"]) == set(RULES)
 
 
@@ -95,9 +95,9 @@ def test_list_names_every_rule_and_code():
 
 
 def test_the_shipped_documentation_is_current():
-    """mockserver/explain_docs.json is made from docs/ by ``python -m mockserver.explain_cmd``."""
+    """mockserver/commands/explain_docs.json is made from docs/ by ``python -m mockserver.commands.explain``."""
     wanted = docs_data((REPO / RULES_PAGE).read_text(encoding="utf-8"), (REPO / ERRORS_PAGE).read_text(encoding="utf-8"))
-    assert (REPO / "mockserver" / DOCS_FILE).read_text(encoding="utf-8") == wanted, "run python -m mockserver.explain_cmd"
+    assert (REPO / "mockserver" / "commands" / DOCS_FILE).read_text(encoding="utf-8") == wanted, "run python -m mockserver.commands.explain"
 
 
 AUDIT = """
@@ -123,8 +123,8 @@ def installed(built_wheel):
 
 
 @pytest.mark.parametrize("args, code, text, reads", [
-    (["explain", "VM004"], 0, "Two polls of one task are at least 0.5 s apart", f"mockserver/{DOCS_FILE}"),
-    (["explain", "unsupportedModelResolution"], 0, "A profile rule is not reported over a field", f"mockserver/{DOCS_FILE}"),
+    (["explain", "VM004"], 0, "Two polls of one task are at least 0.5 s apart", f"mockserver/commands/{DOCS_FILE}"),
+    (["explain", "unsupportedModelResolution"], 0, "A profile rule is not reported over a field", f"mockserver/commands/{DOCS_FILE}"),
     (["explain", "invalidApiKey"], 0, "evidence (code.invalidApiKey): runware-docs, cli-source", "mockserver/schemas/evidence.json"),
     (["explain", "insufficientCredits"], 0, "HTTP 400 insufficientCredits on videoInference", "mockserver/schemas/evidence.json"),
 ])

@@ -7,7 +7,7 @@ import json
 import aiohttp
 
 from cli_run import start_serve, stop_serve, vidmock
-from mockserver.openapi import openapi_document
+from mockserver.commands.openapi import openapi_document
 
 
 def test_openapi_prints_the_document_as_json():

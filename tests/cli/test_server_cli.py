@@ -15,9 +15,9 @@ import pytest
 
 from cli_run import REPO, clean_env, start_serve, stop_serve, vidmock
 from mockserver.cli import build_parser
+from mockserver.commands.config_render import help_line
 from mockserver.config import BY_NAME, SETTINGS, ConfigError, ServerConfig, load_config, user_cache_dir
-from mockserver.config_render import help_line
-from mockserver.jobs import Progression
+from mockserver.jobs.store import Progression
 
 VIDMOCK = [sys.executable, "-m", "mockserver"]
 

@@ -11,7 +11,7 @@ from conformance.runs import client_environment
 from conformance.client import Namespace
 from mockserver.config import (BY_NAME, CHECK_CLIENT, OTHER_VARIABLES, SETTINGS, known_variables,
                                unknown_variables)
-from mockserver.config_render import NAMES_MARKERS, SETTINGS_MARKERS, doc_page, names_table, settings_table
+from mockserver.commands.config_render import NAMES_MARKERS, SETTINGS_MARKERS, doc_page, names_table, settings_table
 
 DOC = REPO / "docs" / "server.md"
 NAME = re.compile(r"\b(?:VIDMOCK|RUNWARE)_[A-Z0-9_]*[A-Z0-9]\b")
@@ -21,13 +21,13 @@ DELIBERATE_TYPOS = {"VIDMOCK_PROT"}  # docs/server.md shows the warning it gets
 def test_docs_server_md_holds_exactly_the_generated_tables():
     text = DOC.read_text(encoding="utf-8")
     for markers, table in ((SETTINGS_MARKERS, settings_table()), (NAMES_MARKERS, names_table())):
-        assert f"{markers[0]}\n{table}\n{markers[1]}" in text, "run python -m mockserver.config_render"
+        assert f"{markers[0]}\n{table}\n{markers[1]}" in text, "run python -m mockserver.commands.config_render"
     assert doc_page(text) == text  # and regenerating changes nothing
 
 
 def test_the_regeneration_command_reports_current_files():
     done = subprocess.run([sys.executable, "-m",
-                           "mockserver.config_render", "--check"], cwd=REPO, capture_output=True, text=True,
+                           "mockserver.commands.config_render", "--check"], cwd=REPO, capture_output=True, text=True,
                           env=clean_env(), timeout=60)
     assert (done.returncode, done.stderr) == (0, "")
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from cli_run import vidmock
-from mockserver.validate_cmd import run, would_be_reply
+from mockserver.commands.validate import run, would_be_reply
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 EXAMPLE = FIXTURES / "requests" / "example-4-wind-carved-cliffside-glass-conservatory.json"

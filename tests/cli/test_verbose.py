@@ -13,7 +13,7 @@ from cli_run import clean_env, start_serve, stop_serve
 from mockserver.app import create_app
 from mockserver.config import ServerConfig
 from mockserver.exchange import HOOKS
-from mockserver.verbose_log import log_exchange, redact_key
+from mockserver.traffic.verbose_log import log_exchange, redact_key
 
 KEY = "secret-key-0123456789"  # 21 characters: shown as "secr...(21)"
 WRONG_KEY = "wrong-key-abcdef"

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from conformance.behaviour_text import describe, dumps, from_json, summary, to_json
 from conformance.behaviours import (Behaviour, Drop, Refusal, WebhookTrouble, apply_to_key, behaviours,
                                     ends_in_error, fault_specs, key_behaviours, scenario_catalogue)
+from mockserver.contract.errors import kind_of
 from mockserver.control.bodies import definitions
-from mockserver.errors import kind_of
 
 SCENARIOS = ("rate-limit-once", "flaky-5xx", "slow", "staggered-results")
 LIVE = settings(max_examples=15, deadline=None, database=None,

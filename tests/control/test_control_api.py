@@ -10,13 +10,13 @@ import uuid
 
 from conformance.client import MockClient
 from conftest import KEY, data_uri, png_bytes, video_task
-from mockserver.clock import ManualClock
 from mockserver.config import ServerConfig
 from mockserver.control.bodies import check
 from mockserver.control.exposure import warn_if_control_exposed
 from mockserver.control.openapi import openapi_document
+from mockserver.core.clock import ManualClock
 from openapi_spec_validator import validate as validate_openapi
-from mockserver.pricing import task_cost
+from mockserver.contract.pricing import task_cost
 
 
 # -- progression and tasks ----------------------------------------------------------------------------
@@ -215,7 +215,7 @@ async def test_openapi_describes_every_control_route(server, control: MockClient
     described = {(path, method.upper()) for path, item in served["paths"].items() for method in item}
     registered = {(route.resource.canonical, route.method) for route in server.app.router.routes()
                   if route.resource.canonical.startswith("/__mock/") and route.method != "HEAD"}
-    assert registered - described == set(), "routes missing from openapi.py"
+    assert registered - described == set(), "routes missing from control/openapi.py"
     for path, item in served["paths"].items():
         for method, operation in item.items():
             assert method in ("get", "put", "post", "delete") and operation["responses"], (path, method)

@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 
 from mockserver.contract import load_json
-from mockserver.errors import CATALOGUE
-from mockserver.evidence import PAGE, entries, for_code, render
+from mockserver.contract.errors import CATALOGUE
+from mockserver.contract.evidence import PAGE, entries, for_code, render
 from real_corpus import REPO, captures, corpus_files
 
 LIVE_ORIGINS = {"live", "live-edited", "live-quoted"}
@@ -71,8 +71,8 @@ def test_repository_links_exist():
 
 
 def test_docs_fidelity_is_the_rendering_of_the_evidence_file():
-    """Regenerate with ``python -m mockserver.evidence``."""
-    assert (REPO / PAGE).read_text(encoding="utf-8") == render(), "run python -m mockserver.evidence"
+    """Regenerate with ``python -m mockserver.contract.evidence``."""
+    assert (REPO / PAGE).read_text(encoding="utf-8") == render(), "run python -m mockserver.contract.evidence"
 
 
 def test_nothing_in_the_tree_reads_the_research_notes():

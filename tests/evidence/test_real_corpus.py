@@ -19,8 +19,9 @@ import pytest
 
 from conftest import KEY, MODEL, new_uuid
 from mockserver.contract import load_json
-from mockserver.drift import DriftJudge, VideoFacts
-from mockserver.evidence import entry
+from mockserver.contract.evidence import entry
+from mockserver.media.video_probe import VideoFacts
+from mockserver.traffic.drift import DriftJudge
 from real_corpus import captures, corpus_files
 
 CAPTURES = captures()

@@ -1,12 +1,13 @@
-"""The drift judge on its own (``mockserver.drift``), and the redaction every recording goes
-through (``mockserver.redaction``): replies of the shapes the research notes say the real API
+"""The drift judge on its own (``mockserver.traffic.drift``), and the redaction every recording goes
+through (``mockserver.traffic.redaction``): replies of the shapes the research notes say the real API
 has been seen to send, judged exactly."""
 
 from __future__ import annotations
 
 from conftest import MODEL, data_uri, new_uuid, png_bytes, video_task
-from mockserver.drift import DriftJudge, VideoFacts
-from mockserver.redaction import key_fingerprint, redact, redact_url
+from mockserver.media.video_probe import VideoFacts
+from mockserver.traffic.drift import DriftJudge
+from mockserver.traffic.redaction import key_fingerprint, redact, redact_url
 
 NS = "key-test"
 VIDEOS: dict[str, str] = {}

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import video_task
 from conformance.client import MockClient
-from mockserver.redaction import key_fingerprint
+from mockserver.traffic.redaction import key_fingerprint
 from proxy_support import (PROXY_KEY, DriftingUpstream, Socket, accepts_anything, cost_off_the_rates,
                            extra_ack_field, missing_video_uuid, renamed_error_fields, start_proxy, ws_url)
 

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import video_task
 from conformance.client import MockClient
-from mockserver.drift import DriftJudge, MEDIA_TOLERANCES, VideoFacts
+from mockserver.media.video_probe import VideoFacts
+from mockserver.traffic.drift import DriftJudge, MEDIA_TOLERANCES
 from proxy_support import PROXY_KEY, rest_run, start_proxy
 
 pytestmark = pytest.mark.timeout(180)

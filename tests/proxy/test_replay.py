@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO, video_task
 from conformance.client import MockClient
-from mockserver.recording import RecordingError, read_recording
+from mockserver.traffic.recording import RecordingError, read_recording
 from proxy_support import PROXY_KEY, start_proxy, start_replay
 
 pytestmark = pytest.mark.timeout(120)

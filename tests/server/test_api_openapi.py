@@ -9,10 +9,10 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
 from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
+from mockserver.commands.openapi import DOCUMENT_PATH, openapi_document
 from mockserver.contract import load_json, schemas_root, task_types
+from mockserver.contract.errors import CATALOGUE
 from mockserver.control.openapi import openapi_document as control_document
-from mockserver.errors import CATALOGUE
-from mockserver.openapi import DOCUMENT_PATH, openapi_document
 
 DOCUMENT = openapi_document()
 SCHEMAS = DOCUMENT["components"]["schemas"]

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 from mockserver.contract import (
     SCHEMA_DIALECT, allowed_sizes, load_json, model_profile, schema, schema_files, task_schema,
 )
-from mockserver.pricing import task_cost
+from mockserver.contract.pricing import task_cost
 from mockserver.validation import validate_task, with_defaults
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -79,7 +79,7 @@ def test_profile_rules_name_only_fields_of_the_schema():
 
 
 def test_profile_rule_codes_are_in_the_catalogue():
-    from mockserver.errors import kind_of
+    from mockserver.contract.errors import kind_of
     for rule in model_profile()["rules"]:
         kind_of(rule["code"])
 

@@ -20,7 +20,7 @@ from conformance.client import MockClient
 from conftest import new_uuid, video_task
 from mockserver.config import load_config
 from mockserver.contract import response_schema
-from mockserver.delivery import DeliveryEngine, DeliveryWaitTimeout, RetryPolicy, WebhookBehaviour
+from mockserver.delivery.engine import DeliveryEngine, DeliveryWaitTimeout, RetryPolicy, WebhookBehaviour
 from mockserver.state import DELIVERY, JOBS
 
 KEY = "test-key"

@@ -2,7 +2,7 @@
 
 from conftest import REPO
 
-from mockserver.errors import CATALOGUE, RunwareError, kind_of
+from mockserver.contract.errors import CATALOGUE, RunwareError, kind_of
 
 DOC = (REPO / "docs" / "errors.md").read_text()
 

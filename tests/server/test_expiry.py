@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.expiry import COMPACT_SLACK, ExpiryHeap
+from mockserver.core.expiry import COMPACT_SLACK, ExpiryHeap
 
 
 def test_due_pops_what_is_due_earliest_first_and_keeps_the_rest():

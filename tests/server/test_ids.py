@@ -7,7 +7,7 @@ import uuid
 
 from hypothesis import given, strategies as st
 
-from mockserver.ids import IdSource
+from mockserver.core.ids import IdSource
 
 
 @given(seed=st.integers(min_value=0, max_value=2**64), draws=st.integers(min_value=1, max_value=20))

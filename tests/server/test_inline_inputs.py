@@ -14,7 +14,7 @@ from image_samples import image
 from media_samples import sample
 
 from conftest import data_uri, video_task
-from mockserver.validate_cmd import run
+from mockserver.commands.validate import run
 from test_server_examples import probe
 
 TEXT = base64.b64encode(b"Dear Runware, this is a letter, not a picture.").decode()

@@ -14,10 +14,10 @@ from image_samples import bmp_header, data_uri, image, png_header, raw_base64
 from media_samples import SAMPLES, UNLISTED, sample
 from PIL import Image
 
-from mockserver.media_types import (
+from mockserver.media.formats import (
     AUDIO_TYPES, IMAGE_TYPES, MEDIA_TYPES, VIDEO_TYPES, MediaType, decodable, decode_inline, dimensions, sniff, type_of_url,
 )
-from mockserver.synth import CONTAINERS
+from mockserver.media.synth import CONTAINERS
 
 UPLOADED_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"
 FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp"),

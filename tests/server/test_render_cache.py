@@ -15,9 +15,9 @@ from PIL import Image
 from benchmarks.serverproc import descendants
 from conformance.client import MockClient
 from conftest import new_uuid, video_task
+from mockserver.media.synth import Synthesizer, VideoSpec, seed_colour
+from mockserver.media.synth_build import synthesis_code_digest
 from mockserver.state import JOBS, SYNTHESIZER
-from mockserver.synth import Synthesizer, VideoSpec, seed_colour
-from mockserver.synth_build import synthesis_code_digest
 
 SPEC = VideoSpec(1280, 720, 2, "MP4", 95, True, seed=41)
 
@@ -109,7 +109,7 @@ async def test_the_poster_is_the_first_frame_scaled_into_a_320_box(tmp_path):
 RENDER_ONE = """
 import asyncio, json, os, sys, time
 from pathlib import Path
-from mockserver.synth import Synthesizer, VideoSpec
+from mockserver.media.synth import Synthesizer, VideoSpec
 cache, go = Path(sys.argv[1]), Path(sys.argv[2])
 async def main():
     synth = Synthesizer(cache)

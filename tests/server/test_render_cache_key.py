@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import imageio_ffmpeg
 
-from mockserver import synth_build
-from mockserver.synth_build import SYNTHESIS_CODE, code_digest, probe_build, synthesis_code_digest
+from mockserver.media import synth_build
+from mockserver.media.synth_build import SYNTHESIS_CODE, code_digest, probe_build, synthesis_code_digest
 
 SOURCE = SYNTHESIS_CODE[0].read_text(encoding="utf-8")
 WRITER = synth_build.metadata.version(synth_build.ARGUMENT_WRITER)

@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 from conformance.client import MockClient
 from conftest import KEY, new_uuid, video_task
 from mockserver.contract import response_schema
-from mockserver.jobs import TASK_ERROR_MESSAGES
+from mockserver.jobs.store import TASK_ERROR_MESSAGES
 from mockserver.state import JOBS
 
 ENVELOPE = Draft7Validator(response_schema("envelope"))

@@ -11,10 +11,10 @@ import pytest
 
 from conformance.client import MockClient
 from conftest import KEY, new_uuid, video_task
-from mockserver.clock import ManualClock
-from mockserver.jobs import Progression
+from mockserver.core.clock import ManualClock
+from mockserver.jobs.store import Progression
+from mockserver.media.synth import SynthesisError
 from mockserver.state import JOBS, MEDIA
-from mockserver.synth import SynthesisError
 
 
 async def submitted(api: MockClient, **fields) -> dict:

@@ -7,8 +7,8 @@ import yarl
 
 from conformance.client import MockClient
 from conftest import KEY, data_uri, new_uuid, png_bytes, video_task
-from mockserver.clock import ManualClock
-from mockserver.media import MediaStore
+from mockserver.core.clock import ManualClock
+from mockserver.media.store import MediaStore
 
 NS = "test-key"  # the namespace the stored media belong to
 

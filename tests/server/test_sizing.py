@@ -4,8 +4,8 @@ import pytest
 from image_samples import data_uri, image, png_header, raw_base64
 
 from mockserver.contract import allowed_sizes
-from mockserver.media_types import dimensions
-from mockserver.sizing import resolve_size
+from mockserver.media.formats import dimensions
+from mockserver.media.sizing import resolve_size
 
 UPLOADED_UUID = "aac49721-1964-481a-ae78-8a4e29b91402"
 UNKNOWN_UUID = "3ad204c3-a9de-4963-8a1a-c3911e3afafe"

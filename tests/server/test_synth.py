@@ -14,7 +14,7 @@ import pytest
 from PIL import ImageStat
 
 from mockserver.contract import allowed_sizes, model_profile
-from mockserver.synth import SynthesisError, Synthesizer, VideoSpec, vp9_crf, x264_crf
+from mockserver.media.synth import SynthesisError, Synthesizer, VideoSpec, vp9_crf, x264_crf
 
 FPS = model_profile()["fps"]
 SIZES = [(width, height) for width, height, _ in allowed_sizes()]

@@ -11,7 +11,7 @@ from media_samples import sample
 
 from conftest import data_uri, new_uuid, video_task
 from mockserver.contract import response_schema
-from mockserver.task_details import TaskDetails
+from mockserver.jobs.task_details import TaskDetails
 
 RESULT = Draft7Validator(response_schema("getTaskDetails"))
 

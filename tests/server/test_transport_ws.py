@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from conformance.client import MockClient
-from mockserver.transports.ws import WS_HUB
+from mockserver.transports.keys import WS_HUB
 from mockserver.transports.ws_frames import MAX_REPLY_FRAME_BYTES, reply_frames
 from conftest import data_uri, png_bytes, video_task
 

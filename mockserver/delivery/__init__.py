@@ -1,0 +1,1 @@
+"""Delivery: webhooks and uploadEndpoint PUTs of finished jobs, retried and logged (``engine``)."""
