@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from check_support import check_here
 from conformance.rules import RULES
-from mockserver.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "conformance" / "examples"
@@ -31,17 +31,6 @@ def vidmock_check(*options: str, client: str | None = None, command: list[str] |
     command = command or [sys.executable, str(EXAMPLES / f"{client}.py")]
     return subprocess.run([sys.executable, "-m", "mockserver", "check", *options, "--", *command],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
-
-
-def check_here(capfd: pytest.CaptureFixture, *options: str, client: str) -> subprocess.CompletedProcess:
-    """``vidmock check OPTIONS -- python CLIENT`` through ``mockserver.cli.main`` in this process;
-    its output and the client's (fd 1 and 2, which the client inherits) as ``vidmock_check``'s."""
-    argv = ["check", *options, "--", sys.executable, str(EXAMPLES / f"{client}.py")]
-    capfd.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        main(argv)
-    out, err = capfd.readouterr()
-    return subprocess.CompletedProcess(argv, exited.value.code, out, err)
 
 
 def failed_rules(stdout: str) -> set[str]:
@@ -128,6 +117,7 @@ def without_run_seconds(stdout: str) -> str:
     return RUN_SECONDS.sub(r"\1  <seconds>", stdout)
 
 
+@pytest.mark.slow  # a whole matrix and a whole exploration, each run twice (17 s and 7 s)
 @pytest.mark.parametrize("options, client", [
     (("--matrix", "--outcomes", "errors"), "reference_client"),  # every row passes
     (("--explore", "10", "--seed", "1"), "gives_up"),  # a failure found at run 2, shrunk, confirmed

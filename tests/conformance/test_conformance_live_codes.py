@@ -70,6 +70,7 @@ def test_inexact_media_catch_a_client_that_assumes_exact_output(mode):
     assert vidmock_check(*mode, client="reference_client").returncode == 0
 
 
+@pytest.mark.slow  # a long exploration: 12 runs and their shrinking, the quick tier's longest item (37 s)
 def test_exploration_finds_the_client_that_assumes_exact_media_and_shrinks_to_the_inexact_videos():
     result = vidmock_check("--explore", "12", "--seed", "1", "--jobs", "3", client="assumes_exact_media")
     assert result.returncode == 1, result.stdout + result.stderr
