@@ -42,14 +42,16 @@ async def stop_serve(process: asyncio.subprocess.Process) -> str:
     return err.decode()
 
 
-def vidmock_here(capsys, monkeypatch, *args: str) -> subprocess.CompletedProcess[str]:
-    """``vidmock ARGS`` through ``mockserver.cli.main`` in this process, in ``clean_env()``'s
-    environment: for argument checks and help texts, where an interpreter start proves nothing more
-    (each command keeps a console-script test of its own)."""
+def vidmock_here(capsys, monkeypatch, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``vidmock ARGS`` through ``mockserver.cli.main`` in this process, in ``clean_env(**env)``'s
+    environment: for argument checks, help texts and printed settings, where an interpreter start
+    proves nothing more (each command keeps a console-script test of its own)."""
     from mockserver.cli import main
 
     for name in [name for name in os.environ if name.startswith("VIDMOCK_")]:
         monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     capsys.readouterr()
     try:
         main(list(args))
