@@ -40,3 +40,23 @@ async def stop_serve(process: asyncio.subprocess.Process) -> str:
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err
     return err.decode()
+
+
+def vidmock_here(capsys, monkeypatch, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``vidmock ARGS`` through ``mockserver.cli.main`` in this process, in ``clean_env(**env)``'s
+    environment: for argument checks, help texts and printed settings, where an interpreter start
+    proves nothing more (each command keeps a console-script test of its own)."""
+    from mockserver.cli import main
+
+    for name in [name for name in os.environ if name.startswith("VIDMOCK_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    try:
+        main(list(args))
+        status = 0
+    except SystemExit as exited:
+        status = exited.code if isinstance(exited.code, int) else (0 if exited.code is None else 1)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["vidmock", *args], status, out, err)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
-from cli_run import REPO, clean_env, start_serve, stop_serve, vidmock
+from cli_run import REPO, start_serve, stop_serve, vidmock, vidmock_here
 from mockserver.commands.config_render import EXAMPLE_CONFIG, example_values, render_toml, toml_value
 from mockserver.config import SETTINGS, ServerConfig, load_config
 
@@ -56,10 +56,9 @@ async def test_serve_runs_with_the_example_config_and_answers_a_request():
         assert await stop_serve(process) == ""  # no unknown or deprecated name in the example
 
 
-def test_print_config_shows_the_settings_in_effect_and_reads_back(tmp_path):
-    env = clean_env(VIDMOCK_TTL="5", VIDMOCK_PROGRESSION="polls:2")
-    done = vidmock("serve", "--print-config", "--seed", "7", "--api-key", "a", "--api-key", "b", "--verbose",
-                   "--data-dir", str(tmp_path / "d"), env=env)
+def test_print_config_shows_the_settings_in_effect_and_reads_back(tmp_path, capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, "serve", "--print-config", "--seed", "7", "--api-key", "a", "--api-key",
+                        "b", "--verbose", "--data-dir", str(tmp_path / "d"), VIDMOCK_TTL="5", VIDMOCK_PROGRESSION="polls:2")
     assert (done.returncode, done.stderr) == (0, "")
     table = tomllib.loads(done.stdout)
     assert (table["seed"], table["api_key"], table["ttl"], table["progression"], table["verbose"]) == (
@@ -79,11 +78,12 @@ def test_toml_values_read_back_as_written(tmp_path):
         assert (tuple(read) if isinstance(value, tuple) else read) == value
 
 
-def test_vidmock_config_names_the_file_and_the_command_line_names_it_first(tmp_path):
+def test_vidmock_config_names_the_file_and_the_command_line_names_it_first(tmp_path, capsys, monkeypatch):
     from_env, from_flag = tmp_path / "env.toml", tmp_path / "flag.toml"
     from_env.write_text('api_key = ["from-env-file"]\n')
     from_flag.write_text('api_key = ["from-flag-file"]\n')
-    done = vidmock("serve", "--print-config", env=clean_env(VIDMOCK_CONFIG=str(from_env)))
+    done = vidmock_here(capsys, monkeypatch, "serve", "--print-config", VIDMOCK_CONFIG=str(from_env))
     assert (done.returncode, tomllib.loads(done.stdout)["api_key"]) == (0, ["from-env-file"])
-    done = vidmock("serve", "--print-config", "--config", str(from_flag), env=clean_env(VIDMOCK_CONFIG=str(from_env)))
+    done = vidmock_here(capsys, monkeypatch, "serve", "--print-config", "--config", str(from_flag),
+                        VIDMOCK_CONFIG=str(from_env))
     assert (done.returncode, tomllib.loads(done.stdout)["api_key"]) == (0, ["from-flag-file"])

@@ -6,7 +6,7 @@ import json
 
 import aiohttp
 
-from cli_run import start_serve, stop_serve, vidmock
+from cli_run import start_serve, stop_serve, vidmock, vidmock_here
 from mockserver.commands.openapi import openapi_document
 
 
@@ -19,15 +19,15 @@ def test_openapi_prints_the_document_as_json():
     assert {"/v1", "/media/{file}", "/openapi.json"} == set(printed["paths"])
 
 
-def test_openapi_output_writes_the_file_and_nothing_on_stdout(tmp_path):
+def test_openapi_output_writes_the_file_and_nothing_on_stdout(tmp_path, capsys, monkeypatch):
     target = tmp_path / "vidmock-openapi.json"
-    done = vidmock("openapi", "--output", str(target))
+    done = vidmock_here(capsys, monkeypatch, "openapi", "--output", str(target))
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert json.loads(target.read_text()) == openapi_document()
 
 
-def test_openapi_output_to_a_missing_folder_exits_1_and_says_why(tmp_path):
-    done = vidmock("openapi", "--output", str(tmp_path / "missing" / "x.json"))
+def test_openapi_output_to_a_missing_folder_exits_1_and_says_why(tmp_path, capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, "openapi", "--output", str(tmp_path / "missing" / "x.json"))
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"vidmock: cannot write {tmp_path / 'missing' / 'x.json'}: No such file or directory\n"
 

@@ -1,4 +1,6 @@
-"""``vidmock serve`` as a user runs it (a subprocess), and where its settings come from."""
+"""``vidmock serve`` as a user runs it (a subprocess), and where its settings come from. Each
+command's usage mistakes and help texts are read through ``mockserver.cli.main`` in-process
+(``vidmock_here``); the console script answers a serve mistake and --version as a subprocess."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from cli_run import REPO, clean_env, start_serve, stop_serve, vidmock
+from cli_run import REPO, clean_env, start_serve, stop_serve, vidmock, vidmock_here
 from mockserver.cli import build_parser
 from mockserver.commands.config_render import help_line
 from mockserver.config import BY_NAME, SETTINGS, ConfigError, ServerConfig, load_config, user_cache_dir
@@ -215,8 +217,8 @@ def test_a_serve_mistake_prints_serve_usage_and_the_nearest_option():
      "vidmock openapi: error: unrecognized arguments: --outptu x.json (did you mean --output?)"),
     (["serv"], "usage: vidmock [-h] [--version] COMMAND ...", "vidmock: error: argument COMMAND: invalid choice: 'serv'"),
 ])
-def test_each_command_answers_a_mistake_with_its_own_usage(args, usage, error):
-    done = vidmock(*args)
+def test_each_command_answers_a_mistake_with_its_own_usage(args, usage, error, capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, *args)  # the console script's own: the serve mistake above
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(usage), done.stderr
     assert error in done.stderr.splitlines()[-1], done.stderr
@@ -230,8 +232,8 @@ def test_version_is_the_installed_distributions():
 
 
 @pytest.mark.parametrize("command", ["serve", "proxy"])
-def test_help_shows_every_setting_of_the_command_with_its_help_and_default(command):
-    done = vidmock(command, "--help")
+def test_help_shows_every_setting_of_the_command_with_its_help_and_default(command, capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, command, "--help")
     text = " ".join(done.stdout.split())  # argparse wraps lines
     for s in SETTINGS:
         shown = f"{s.flag} {s.metavar}" in text if not s.switch else f"{s.flag}, --no-{s.flag[2:]}" in text

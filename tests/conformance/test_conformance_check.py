@@ -1,10 +1,10 @@
 """``vidmock check`` end to end, as a user runs it: the reference client conforms, each faulty
 example is caught by its own rule, and the exit status and JUnit XML say so.
 
-The command line itself (the reference client, exit statuses, the client's environment, usage
-errors) runs as a subprocess; the per-rule cases run the same command line in this process
-(``check_here``), which saves an interpreter start each and proves the same: the client is still
-a process of its own, and its output reaches the same file descriptor.
+The command line itself (the reference client, a client's exit status, the client's environment)
+runs as a subprocess; the per-rule cases, the usage errors and --jobs run the same command line in
+this process (``check_here``), which saves an interpreter start each and proves the same: the
+client is still a process of its own, and its output reaches the same file descriptor.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from check_support import check_here
 from conformance.rules import RULES
 from mockserver.cli import main
 
@@ -31,17 +32,6 @@ def vidmock_check(*options: str, client: str | None = None, command: list[str] |
     command = command or [sys.executable, str(EXAMPLES / f"{client}.py")]
     return subprocess.run([sys.executable, "-m", "mockserver", "check", *options, "--", *command],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
-
-
-def check_here(capfd: pytest.CaptureFixture, *options: str, client: str) -> subprocess.CompletedProcess:
-    """``vidmock check OPTIONS -- python CLIENT`` through ``mockserver.cli.main`` in this process;
-    its output and the client's (fd 1 and 2, which the client inherits) as ``vidmock_check``'s."""
-    argv = ["check", *options, "--", sys.executable, str(EXAMPLES / f"{client}.py")]
-    capfd.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        main(argv)
-    out, err = capfd.readouterr()
-    return subprocess.CompletedProcess(argv, exited.value.code, out, err)
 
 
 def failed_rules(stdout: str) -> set[str]:
@@ -111,10 +101,11 @@ def test_client_environment_names_the_mock():
 @pytest.mark.parametrize("arguments, status", [([], 2), (["--rules", "VM999", "--", "true"], 2),
                                                (["--", "no-such-command-xyz"], 127),
                                                (["--explore", "3", "--", "no-such-command-xyz"], 127)])
-def test_usage_errors(arguments, status):
-    result = subprocess.run([sys.executable, "-m", "mockserver", "check", *arguments],
-                            capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert result.returncode == status, result.stderr
+def test_usage_errors(arguments, status, capfd):
+    """In-process (the exit status is main's); the console script's own are the tests above."""
+    with pytest.raises(SystemExit) as exited:
+        main(["check", *arguments])
+    assert exited.value.code == status, capfd.readouterr().err
 
 
 # -- --jobs N -------------------------------------------------------------------------------------------
@@ -128,6 +119,7 @@ def without_run_seconds(stdout: str) -> str:
     return RUN_SECONDS.sub(r"\1  <seconds>", stdout)
 
 
+@pytest.mark.slow  # a whole matrix and a whole exploration, each run twice (17 s and 7 s)
 @pytest.mark.parametrize("options, client", [
     (("--matrix", "--outcomes", "errors"), "reference_client"),  # every row passes
     (("--explore", "10", "--seed", "1"), "gives_up"),  # a failure found at run 2, shrunk, confirmed
@@ -150,11 +142,11 @@ RENDEZVOUS = ("import os, pathlib, time, urllib.request as u; key = os.environ['
               "exec('while len(list(here.iterdir())) < 2: time.sleep(0.05)')")
 
 
-def test_jobs_run_the_matrix_side_by_side_each_under_its_own_key(tmp_path, monkeypatch):
+def test_jobs_run_the_matrix_side_by_side_each_under_its_own_key(tmp_path, monkeypatch, capfd):
     rendezvous = tmp_path / "keys"
     rendezvous.mkdir()
     monkeypatch.setenv("RENDEZVOUS", str(rendezvous))
-    result = vidmock_check("--matrix", "--outcomes", "errors", "--jobs", "2", "--timeout", "60",
+    result = check_here(capfd, "--matrix", "--outcomes", "errors", "--jobs", "2", "--timeout", "60",
                            command=[sys.executable, "-c", RENDEZVOUS])
     assert "ran longer than --timeout" not in result.stdout, result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("matrix ")]
@@ -164,9 +156,9 @@ def test_jobs_run_the_matrix_side_by_side_each_under_its_own_key(tmp_path, monke
     assert re.search(r"^\(none\) +yes ", result.stdout, re.M)  # it reached the mock with its key, and exited 0
 
 
-def test_jobs_go_with_many_runs_only():
-    result = vidmock_check("--jobs", "2", command=["true"])
+def test_jobs_go_with_many_runs_only(capfd):
+    result = check_here(capfd, "--jobs", "2", command=["true"])
     assert result.returncode == 2
     assert "vidmock check: --jobs goes with --explore or --matrix (a single run is one command)" in result.stderr
-    refused = vidmock_check("--matrix", "--jobs", "0", command=["true"])
+    refused = check_here(capfd, "--matrix", "--jobs", "0", command=["true"])
     assert refused.returncode == 2 and "--jobs: must be at least 1" in refused.stderr

@@ -2,7 +2,13 @@
 a fragile client is found and shrunk to one refusal whose reproduce line fails on its own, the
 reference client survives everything, the same seed explores the same behaviours, the example
 database replays a stored failure first, the outcome contract holds, and JUnit has one case per
-run."""
+run.
+
+The command line runs as a subprocess where the process is what is tested (a client that never
+reaches the mock, the reproduce line, the client past its timeout, the drawn seed, the database);
+the other cases run the same command line in this process (``check_here``): the client is still
+a process of its own, and what is asserted is the report and the exit status.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+
+from check_support import check_here
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "conformance" / "examples"
@@ -61,9 +69,9 @@ def test_a_client_that_never_reaches_the_mock_fails():
     assert "see: vidmock explain VM010" in result.stdout and "docs/conformance.md" not in result.stdout
 
 
-def test_a_client_that_ignores_the_given_key_fails():
+def test_a_client_that_ignores_the_given_key_fails(capfd):
     hard_coded = PING.replace("os.environ['VIDMOCK_API_KEY']", "'my-own-key'")
-    result = vidmock_check(command=[sys.executable, "-c", hard_coded])
+    result = check_here(capfd, command=[sys.executable, "-c", hard_coded])
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Nothing was recorded for the key; 1 request(s) came without it." in result.stdout
 
@@ -75,8 +83,8 @@ def test_a_client_that_ignores_the_given_key_fails():
     (["--timeout", "30", "--progression", "seconds:30"],
      "--progression seconds:30: tasks would finish after 30 s, but the client may run only 30 s (--timeout)"),
 ])
-def test_a_progression_no_client_can_finish_is_refused(options, message):
-    result = vidmock_check(*options, command=QUICK)
+def test_a_progression_no_client_can_finish_is_refused(options, message, capfd):
+    result = check_here(capfd, *options, command=QUICK)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert result.stdout == ""  # refused before anything ran
@@ -108,10 +116,10 @@ def test_exploration_shrinks_the_fragile_client_to_one_refusal_that_reproduces_a
 
 
 # Not slow: the quick tier's one run of the reference client through broken connections (its retries).
-def test_exploration_passes_the_reference_client_through_every_behaviour(tmp_path):
+def test_exploration_passes_the_reference_client_through_every_behaviour(tmp_path, capfd):
     """Transient trouble and task errors alike: it retries, polls with back-off, and exits 1
     exactly when no usable video can come."""
-    result = vidmock_check("--explore", "6", "--seed", "3", "--outcomes", "all", "--junit", str(tmp_path / "j.xml"),
+    result = check_here(capfd, "--explore", "6", "--seed", "3", "--outcomes", "all", "--junit", str(tmp_path / "j.xml"),
                            "--jobs", "3", client="reference_client")  # --jobs: the same report, sooner
     assert result.returncode == 0, result.stdout + result.stderr
     seen = runs(result.stdout)
@@ -167,8 +175,8 @@ def test_the_matrix_runs_each_named_scenario_once(tmp_path):
     assert [case.find("failure") is not None for case in cases] == [verdict == "NO" for verdict in rows.values()]
 
 
-def test_the_matrix_of_task_errors_expects_the_client_to_fail():
-    result = vidmock_check("--matrix", "--outcomes", "errors", "--progression", "immediate", "--jobs", "3",
+def test_the_matrix_of_task_errors_expects_the_client_to_fail(capfd):
+    result = check_here(capfd, "--matrix", "--outcomes", "errors", "--progression", "immediate", "--jobs", "3",
                            client="reference_client")
     assert result.returncode == 0, result.stdout + result.stderr  # a video for "(none)", exit 1 for the rest
     assert matrix_rows(result.stdout) == {"(none)": "yes", "provider-timeout": "yes", "provider-error": "yes", "nsfw": "yes",
@@ -177,17 +185,17 @@ def test_the_matrix_of_task_errors_expects_the_client_to_fail():
 
 @pytest.mark.parametrize("behaviour", ['{"outcome": "providerError"}', '{"outcome": "nsfw", "progression": "polls:1"}',
                                        '{"scenarios": ["provider-timeout"]}'])
-def test_a_task_that_ends_without_a_video_must_make_the_client_exit_non_zero(behaviour):
-    passes = vidmock_check("--behaviour", behaviour, client="reference_client")
+def test_a_task_that_ends_without_a_video_must_make_the_client_exit_non_zero(behaviour, capfd):
+    passes = check_here(capfd, "--behaviour", behaviour, client="reference_client")
     assert passes.returncode == 0, passes.stdout + passes.stderr  # it exited 1, as it must
-    fails = vidmock_check("--behaviour", behaviour, command=QUICK)
+    fails = check_here(capfd, "--behaviour", behaviour, command=QUICK)
     assert fails.returncode == 1
     assert ("the client command exited 0, but no task could end with a usable video (it must exit non-zero)"
             in fails.stderr)
 
 
-def test_a_client_that_polls_on_after_the_error_breaks_the_contract():
-    result = vidmock_check("--behaviour", '{"outcome": "providerError", "progression": "polls:1"}', client="ignores_errors")
+def test_a_client_that_polls_on_after_the_error_breaks_the_contract(capfd):
+    result = check_here(capfd, "--behaviour", '{"outcome": "providerError", "progression": "polls:1"}', client="ignores_errors")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAIL VM005" in result.stdout
     assert "exited 0, but no task could end with a usable video" in result.stderr
@@ -204,9 +212,9 @@ def test_a_client_past_its_timeout_fails_every_mode():
     assert "reproduce: vidmock check --timeout 1 --behaviour '{}' -- " in many.stdout
 
 
-def test_scenarios_compose_into_one_run():
-    assert vidmock_check("--scenario", "slow", "--scenario", "polls:1", client="gives_up").returncode == 0
-    refused = vidmock_check("--scenario", "slow", "--scenario", "unavailable-once", client="gives_up")
+def test_scenarios_compose_into_one_run(capfd):
+    assert check_here(capfd, "--scenario", "slow", "--scenario", "polls:1", client="gives_up").returncode == 0
+    refused = check_here(capfd, "--scenario", "slow", "--scenario", "unavailable-once", client="gives_up")
     assert refused.returncode == 1 and "submit failed: serviceUnavailable" in refused.stderr
 
 
@@ -222,7 +230,7 @@ def test_scenarios_compose_into_one_run():
     (["--fault", "[]"], "--fault (as POST /__mock/faults takes it) is a JSON object"),
     (["--fault", '{"action": "explode"}'], '--fault {"action": "explode"}: POST /__mock/faults: 400'),
 ])
-def test_usage_errors_say_what_is_wrong(options, message):
-    result = vidmock_check(*options, command=QUICK)
+def test_usage_errors_say_what_is_wrong(options, message, capfd):
+    result = check_here(capfd, *options, command=QUICK)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr

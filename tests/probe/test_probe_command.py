@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
+from mockserver.cli import main
 from mockserver.contract import load_json
 from probe_support import PROBE_KEY
 from probe_support import serve_app  # noqa: F401 - fixtures
@@ -107,23 +109,40 @@ async def test_a_readable_summary_names_each_finding_and_how_to_reproduce_it(ser
     assert f"--upstream {upstream}" in out
 
 
-async def test_usage_errors_exit_2_before_anything_is_sent():
-    cases = [
-        ((), env(), "set RUNWARE_API_KEY"),
-        (("--api-key-env", "MY_KEY"), env(RUNWARE_API_KEY=PROBE_KEY), "set MY_KEY"),
-        (("--case", "{not json"), None, "--case is not JSON"),
-        (("--case", "[1]"), None, "--case must be one task object"),
-        (("--case", '{"taskType": "videoInference", "webhookURL": "https://x.example/h"}'), None,
-         "webhookURL would make the service call out"),
-        (("--case", '{"inputs": {"audio": "https://x.example/a.mp3"}}'), None, "allow with --url-inputs"),
-        (("--requests", "0"), None, "must be at least 1"),
-        (("--rate", "0"), None, "must be more than 0"),
-        (("--upstream", "http://127.0.0.1:9/v1", "--frobnicate"), None, "unrecognized arguments: --frobnicate"),
-    ]
-    for args, environ, said in cases:
-        status, out, err = await vidmock("probe", *args, environ=environ)
-        assert (status, out) == (2, ""), (args, err)
-        assert said in err, (args, err)
+USAGE_ERRORS = [
+    ((), {}, "set RUNWARE_API_KEY"),
+    (("--api-key-env", "MY_KEY"), {"RUNWARE_API_KEY": PROBE_KEY}, "set MY_KEY"),
+    (("--case", "{not json"), None, "--case is not JSON"),
+    (("--case", "[1]"), None, "--case must be one task object"),
+    (("--case", '{"taskType": "videoInference", "webhookURL": "https://x.example/h"}'), None,
+     "webhookURL would make the service call out"),
+    (("--case", '{"inputs": {"audio": "https://x.example/a.mp3"}}'), None, "allow with --url-inputs"),
+    (("--requests", "0"), None, "must be at least 1"),
+    (("--rate", "0"), None, "must be more than 0"),
+    (("--upstream", "http://127.0.0.1:9/v1", "--frobnicate"), None, "unrecognized arguments: --frobnicate"),
+]
+
+
+async def test_a_usage_error_exits_2_from_the_console_script_with_nothing_on_stdout():
+    """The process itself, for the first usage error; every case runs in-process below."""
+    args, extra, said = USAGE_ERRORS[0]
+    status, out, err = await vidmock("probe", *args, environ=env(**extra))
+    assert (status, out) == (2, "") and said in err, err
+
+
+@pytest.mark.parametrize(("args", "extra", "said"), USAGE_ERRORS, ids=[said for *_, said in USAGE_ERRORS])
+def test_usage_errors_exit_2_before_anything_is_sent(args, extra, said, monkeypatch, capsys):
+    """``mockserver.cli.main`` in this process (a subprocess adds nothing to an argument check):
+    exit status 2, stdout empty, the reason on stderr."""
+    for name in [name for name in os.environ if name.startswith(("VIDMOCK_", "RUNWARE_"))]:
+        monkeypatch.delenv(name)
+    for name, value in {"VIDMOCK_OFFLINE": "1", **(extra if extra is not None else {"RUNWARE_API_KEY": PROBE_KEY})}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["probe", *args])
+    out, err = capsys.readouterr()
+    assert (exited.value.code, out) == (2, ""), err
+    assert said in err
 
 
 async def test_offline_refuses_runwares_endpoint_and_says_why():
