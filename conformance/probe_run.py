@@ -250,9 +250,10 @@ def drawn_tasks(seed: int, count: int) -> list[dict]:
     return drawn
 
 
-async def probe(options: Options, environ: dict[str, str], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+async def probe(options: Options, environ: dict[str, str], *, out: TextIO | None = None, err: TextIO | None = None,
                 clock=None, sleep=None) -> int:
     """Run one probe and print its report; returns the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of the call, not of the import: a redirected stdout is honoured
     report = Report(redact_url(options.upstream if not options.schemas_only else options.schemas_url), options.seed)
     secret = options.key
 

@@ -164,9 +164,10 @@ def nearest(word: str, rules: Mapping[str, RuleText]) -> list[str]:
     return [by_lower[hit] for hit in difflib.get_close_matches(word.lower(), list(by_lower), n=3, cutoff=0.6)]
 
 
-def run(ident: str | None, rules: Mapping[str, RuleText], *, out: TextIO = sys.stdout,
-        err: TextIO = sys.stderr) -> int:
+def run(ident: str | None, rules: Mapping[str, RuleText], *, out: TextIO | None = None,
+        err: TextIO | None = None) -> int:
     """Print the explanation of ``ident`` (every id when None); 0, or 2 for an unknown id."""
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of the call, not of the import: a redirected stdout is honoured
     if ident is None:
         out.write("client rules:\n" + "".join(f"  {r.id}  {r.title}\n" for r in rules.values()))
         out.write("error codes:\n" + "".join(f"  {code}\n" for code in CATALOGUE))

@@ -85,13 +85,14 @@ def _json_report(name: str, reply: Reply | None, problem: str | None) -> dict:
             "violations": [[e.to_wire() for e in found] for found in reply.violations.values()]}
 
 
-def run(paths: str | Sequence[str], as_json: bool = False, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+def run(paths: str | Sequence[str], as_json: bool = False, out: TextIO | None = None, err: TextIO | None = None,
         stdin: BinaryIO | None = None) -> int:
     """Validate request files and print the verdicts; returns the worst exit status.
 
     With several files, each text report starts with ``== NAME`` and a last line counts the
     verdicts; ``--json`` prints one report object, or an array of them (each with ``file``).
     """
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of the call, not of the import: a redirected stdout is honoured
     paths = [paths] if isinstance(paths, str) else list(paths)
     several = len(paths) > 1
     verdicts, reports = [], []

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cli_run import REPO, clean_env, vidmock
+from cli_run import REPO, clean_env, vidmock, vidmock_here
 from conformance.rules import RULES
 from mockserver.commands.explain import DOCS_FILE, ERRORS_PAGE, RULES_PAGE, RuleText, docs_data, run, sections_of
 from mockserver.contract import evidence
@@ -24,6 +24,7 @@ def explain(ident):
 
 
 def test_explain_a_rule_prints_title_documentation_section_and_fix():
+    """Through the console script (the other cases run ``mockserver.cli.main`` in-process)."""
     done = vidmock("explain", "VM004")
     rule = RULES["VM004"]
     section = sections_of((REPO / RULES_PAGE).read_text(encoding="utf-8"))["VM004"]
@@ -33,8 +34,8 @@ def test_explain_a_rule_prints_title_documentation_section_and_fix():
     assert section.startswith("**No busy polling.** Two polls of one task are at least 0.5 s apart")
 
 
-def test_explain_an_error_code_prints_status_rule_and_its_docs_text():
-    done = vidmock("explain", "unsupportedModelResolution")
+def test_explain_an_error_code_prints_status_rule_and_its_docs_text(capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, "explain", "unsupportedModelResolution")
     kind = CATALOGUE["unsupportedModelResolution"]
     docs = (REPO / ERRORS_PAGE).read_text(encoding="utf-8")
     assert (done.returncode, done.stderr) == (0, "")
@@ -77,8 +78,8 @@ def test_every_rule_and_code_has_an_explanation():
     assert set(shipped["rules"]) == set(RULES)
 
 
-def test_unknown_ids_exit_2_with_the_nearest_ones():
-    done = vidmock("explain", "VM04")
+def test_unknown_ids_exit_2_with_the_nearest_ones(capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, "explain", "VM04")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "vidmock explain: 'VM04' is neither a client rule nor an error code; nearest: VM004, VM012, VM011\n"
     status, out, err = explain("unsupportedModelResolutoin")
@@ -87,8 +88,8 @@ def test_unknown_ids_exit_2_with_the_nearest_ones():
     assert status == 2 and err.endswith("`vidmock explain --list` shows them all\n")
 
 
-def test_list_names_every_rule_and_code():
-    done = vidmock("explain", "--list")
+def test_list_names_every_rule_and_code(capsys, monkeypatch):
+    done = vidmock_here(capsys, monkeypatch, "explain", "--list")
     assert done.returncode == 0
     for ident in [*RULES, *CATALOGUE]:
         assert f"  {ident}" in done.stdout

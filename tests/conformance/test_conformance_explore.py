@@ -90,6 +90,7 @@ def test_a_progression_no_client_can_finish_is_refused(options, message, capfd):
     assert result.stdout == ""  # refused before anything ran
 
 
+@pytest.mark.slow  # an exploration and its shrinking (the quick tier shrinks in test_conformance_behaviours)
 def test_exploration_shrinks_the_fragile_client_to_one_refusal_that_reproduces_alone(tmp_path):
     result = vidmock_check("--explore", "10", "--seed", "1", "--junit", str(tmp_path / "explore.xml"), client="gives_up")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -175,6 +176,7 @@ def test_the_matrix_runs_each_named_scenario_once(tmp_path):
     assert [case.find("failure") is not None for case in cases] == [verdict == "NO" for verdict in rows.values()]
 
 
+@pytest.mark.slow  # a --matrix run of every task error
 def test_the_matrix_of_task_errors_expects_the_client_to_fail(capfd):
     result = check_here(capfd, "--matrix", "--outcomes", "errors", "--progression", "immediate", "--jobs", "3",
                            client="reference_client")

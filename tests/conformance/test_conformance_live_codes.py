@@ -31,6 +31,7 @@ def test_a_client_that_stops_at_the_credits_refusal_passes(capfd):
     assert "all 12 rule(s) passed" in result.stdout
 
 
+@pytest.mark.slow  # a client run to its --timeout (6 s) and a second run
 def test_a_client_that_polls_after_the_refused_submit_fails_the_credits_scenario():
     result = vidmock_check("--timeout", "6", "--scenario", "credits-exhausted", client="polls_after_refusal")
     assert result.returncode == 124, result.stdout + result.stderr  # polled "processing" until killed
@@ -64,7 +65,10 @@ def test_a_transient_read_error_is_retried_through_by_the_reference_client_and_e
     assert "task failed: unknownErrorWhileReadingResults" in fragile.stderr
 
 
-@pytest.mark.parametrize("mode", [["--scenario", "inexact-media"], ["--behaviour", '{"inexactMedia": true}']])
+@pytest.mark.parametrize("mode", [
+    ["--scenario", "inexact-media"],
+    pytest.param(["--behaviour", '{"inexactMedia": true}'], marks=pytest.mark.slow),  # the same run, asked the other way
+])
 def test_inexact_media_catch_a_client_that_assumes_exact_output(mode, capfd):
     assert check_here(capfd, "--progression", "immediate", client="assumes_exact_media").returncode == 0  # exact by default
     caught = check_here(capfd, *mode, client="assumes_exact_media")
@@ -82,6 +86,7 @@ def test_exploration_finds_the_client_that_assumes_exact_media_and_shrinks_to_th
     assert json.loads(argv.split("--behaviour '", 1)[1].split("'", 1)[0]) == {"inexactMedia": True}
 
 
+@pytest.mark.slow  # a --matrix run of every live refusal
 def test_the_matrix_of_errors_shows_who_survives_the_live_refusals(capfd):
     result = check_here(capfd, "--matrix", "--outcomes", "errors", "--progression", "immediate", "--timeout", "6",
                            "--jobs", "3",

@@ -49,6 +49,7 @@ def test_two_workers_each_with_a_server_share_one_render_cache(suite, tmp_path):
 
 
 # Not slow: the quick tier's one nested run under xdist (the plugin's worker branch).
+@pytest.mark.slow  # a nested suite on two workers
 def test_cache_dir_none_is_one_cache_for_the_run_shared_by_its_workers(suite, tmp_path):
     run = run_suite(suite, "-n", "2", "--vidmock-cache-dir", "none", f"--basetemp={tmp_path / 'base'}")
     passed(run)

@@ -36,6 +36,7 @@ async def vidmock(*args: str, environ: dict[str, str] | None = None) -> tuple[in
     return process.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.slow  # a whole probe run against a started vidmock serve
 async def test_a_real_vidmock_serve_as_upstream_gives_no_findings_and_evidence_of_every_exchange(tmp_path):
     serve = await asyncio.create_subprocess_exec(VIDMOCK, "serve", "--port", "0", stdout=asyncio.subprocess.PIPE,
                                                  stderr=asyncio.subprocess.PIPE, env=env(), cwd=REPO)

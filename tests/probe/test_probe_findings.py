@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from conformance.probe_questions import form_value
 from probe_support import run_probe, without_uuid
 from probe_support import upstream, vidmock_url  # noqa: F401 - fixtures
@@ -26,6 +28,7 @@ async def test_a_faithful_upstream_gives_no_findings(upstream):
     assert len(faithful.received) == 200
 
 
+@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_an_upstream_accepting_longer_videos_is_found_and_shrunk_to_the_duration_alone(upstream):
     async def longer(task, up):
         if isinstance(task.get("duration"), int) and 15 < task["duration"] <= 20:
@@ -62,6 +65,7 @@ async def test_an_upstream_refusing_a_size_vidmock_accepts_is_found_and_shrunk(u
     assert finding["vidmock"]["accepted"] is True
 
 
+@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_an_upstream_billing_1080p_otherwise_is_one_cost_finding_at_the_smallest_request(upstream):
     async def dearer(task, up):
         status, body = await up.vidmock(task)
@@ -78,6 +82,7 @@ async def test_an_upstream_billing_1080p_otherwise_is_one_cost_finding_at_the_sm
     assert finding["upstream"]["cost"] == round(finding["vidmock"]["cost"] * 1.1, 6)
 
 
+@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_an_upstream_naming_an_error_otherwise_is_one_code_finding_shrunk_to_the_field(upstream):
     async def renamed(task, up):
         status, body = await up.vidmock(task)
@@ -93,6 +98,7 @@ async def test_an_upstream_naming_an_error_otherwise_is_one_code_finding_shrunk_
     assert (finding["upstream"]["code"], finding["vidmock"]["code"]) == ("invalidDuration", "unsupportedDuration")
 
 
+@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_an_upstream_naming_another_parameter_is_a_parameter_finding(upstream):
     async def other_parameter(task, up):
         status, body = await up.vidmock(task)
@@ -108,6 +114,7 @@ async def test_an_upstream_naming_another_parameter_is_a_parameter_finding(upstr
     assert (finding["upstream"]["parameter"], finding["vidmock"]["parameter"]) == ("inputs.seed", "seed")
 
 
+@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_dry_run_items_shaped_otherwise_are_one_shape_finding(upstream):
     async def flagged(task, up):
         status, body = await up.vidmock(task)
@@ -137,6 +144,7 @@ async def test_an_unreadable_refusal_is_a_shape_finding_carrying_the_body(upstre
     assert without_uuid(finding["request"]) == TASK
 
 
+@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_the_same_seed_asks_the_same_questions_in_the_same_order(upstream):
     first, second = await upstream(), await upstream()
     await run_probe(first.url, requests=160, seed=42)

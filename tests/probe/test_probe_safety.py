@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from conformance.probe_run import Options, probe
 
 from probe_support import HANG_UP, OFFLINE, PROBE_KEY, run_probe
@@ -29,6 +31,7 @@ class FakeTime:
         self.now += seconds
 
 
+@pytest.mark.slow  # a whole probe run, every request inspected
 async def test_every_request_is_a_dry_run_of_one_task_with_nothing_the_service_would_call_or_fetch(upstream):
     up = await upstream()
     await run_probe(up.url, requests=300)
@@ -42,6 +45,7 @@ async def test_every_request_is_a_dry_run_of_one_task_with_nothing_the_service_w
         assert "http://" not in text and "https://" not in text
 
 
+@pytest.mark.slow  # a whole probe run, every request inspected
 async def test_url_inputs_are_asked_about_only_when_allowed(upstream):
     up = await upstream()
     await run_probe(up.url, requests=200, url_inputs=True)
