@@ -31,7 +31,6 @@ def test_a_client_that_stops_at_the_credits_refusal_passes(capfd):
     assert "all 12 rule(s) passed" in result.stdout
 
 
-@pytest.mark.slow  # a client run to its --timeout (6 s) and a second run
 def test_a_client_that_polls_after_the_refused_submit_fails_the_credits_scenario():
     result = vidmock_check("--timeout", "6", "--scenario", "credits-exhausted", client="polls_after_refusal")
     assert result.returncode == 124, result.stdout + result.stderr  # polled "processing" until killed

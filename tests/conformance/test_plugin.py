@@ -48,14 +48,34 @@ def test_two_workers_each_with_a_server_share_one_render_cache(suite, tmp_path):
     assert all(test["polls"] >= 2 for test in warm.tests)  # polls:1: the first poll answers "processing"
 
 
-# Not slow: the quick tier's one nested run under xdist (the plugin's worker branch).
-@pytest.mark.slow  # a nested suite on two workers
+@pytest.mark.slow  # a nested suite on two workers (the quick tier has the worker branch below)
 def test_cache_dir_none_is_one_cache_for_the_run_shared_by_its_workers(suite, tmp_path):
     run = run_suite(suite, "-n", "2", "--vidmock-cache-dir", "none", f"--basetemp={tmp_path / 'base'}")
     passed(run)
     assert sorted(session["cache_dir"] for session in run.sessions) == [str(tmp_path / "base" / "vidmock-cache")] * 2
     assert run.total("renders") == len(SPECS)
     assert {test["policy"] for test in run.tests} == {"immediate"}  # the harness's default
+
+
+@pytest.mark.parametrize("worker, shared", [("gw1", "run"), (None, "basetemp")])
+def test_cache_dir_none_is_a_folder_every_worker_of_the_run_finds(worker, shared, monkeypatch, tmp_path):
+    """The plugin's worker branch without a nested run: a worker's basetemp is a folder of the
+    run's, so ``none`` names the run's folder there, and the basetemp's own without xdist."""
+    from conformance.plugin import _cache_dir
+
+    class Options:
+        def getoption(self, name):
+            return "none" if name == "--vidmock-cache-dir" else None
+
+    class Factory:
+        def getbasetemp(self):
+            return tmp_path / "run" / "popen-gw1" if worker else tmp_path / "basetemp"
+
+    if worker:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    else:
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    assert _cache_dir(Options(), Factory()) == tmp_path / shared / "vidmock-cache"
 
 
 @pytest.mark.slow

@@ -114,7 +114,6 @@ async def test_an_upstream_naming_another_parameter_is_a_parameter_finding(upstr
     assert (finding["upstream"]["parameter"], finding["vidmock"]["parameter"]) == ("inputs.seed", "seed")
 
 
-@pytest.mark.slow  # a whole probe run and its shrinking (the quick tier keeps the faithful run, a size and a shape finding)
 async def test_dry_run_items_shaped_otherwise_are_one_shape_finding(upstream):
     async def flagged(task, up):
         status, body = await up.vidmock(task)
