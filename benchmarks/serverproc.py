@@ -298,7 +298,7 @@ def main(doc: str, run: Callable[[argparse.Namespace], object], quick: dict, **o
     """A benchmark's options (``name=(default, help)`` or ``add_argument`` keywords) and ``--quick``
     (the ``quick`` values); ``run(args)`` (a dict or a coroutine of one) printed as JSON after the
     benchmark's name, command and machine, with the seconds it took."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=doc.strip().split(". ")[0].replace("\n", " ").rstrip(".") + ".")
     for name, spec in options.items():
         keywords = spec if isinstance(spec, dict) else {"default": spec[0], "type": type(spec[0]), "help": spec[1]}
         parser.add_argument("--" + name.replace("_", "-"), **keywords)
