@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from conformance.strategies import OUTBOUND_FIELDS  # the service would call these: never sent
-from mockserver.backends.proxy import OFFLINE_VARIABLE, is_loopback_url
+from mockserver.traffic.reach import OFFLINE_VARIABLE, is_loopback_url, offline
 from mockserver.contract.protocol import DRY_RUN_HEADER
 from mockserver.traffic.redaction import REDACTED, redact_url
 
@@ -56,7 +56,7 @@ class Exchange:
 
 def refusal_offline(url: str, environ: dict[str, str]) -> str | None:
     """Why ``url`` may not be reached under ``VIDMOCK_OFFLINE=1`` (None when it may)."""
-    if environ.get(OFFLINE_VARIABLE, "") not in ("", "0") and not is_loopback_url(url):
+    if offline(environ) and not is_loopback_url(url):
         return f"{OFFLINE_VARIABLE} is set: probe only talks to 127.0.0.1/localhost, not {redact_url(url)}"
     return None
 

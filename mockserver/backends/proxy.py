@@ -23,7 +23,6 @@ nothing here logs a header or a body.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import json
 import logging
@@ -45,6 +44,7 @@ from mockserver.exchange import HOOKS, RequestContext
 from mockserver.media.video_probe import probe_video
 from mockserver.state import CONFIG, HEALTH_SOURCES
 from mockserver.traffic.drift import MEDIA_TOLERANCES, DriftJudge, Finding, DriftCode, REPLY, verdicts_of
+from mockserver.traffic.reach import OFFLINE_VARIABLE, is_loopback_url, offline
 from mockserver.traffic.recording import Recorder
 from mockserver.traffic.redaction import key_fingerprint, redact_headers, redact_url
 
@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 
 RUNWARE_REST = "https://api.runware.ai/v1"  # Runware's production endpoints: the documented default
 RUNWARE_WS = "wss://ws-api.runware.ai/v1"
-OFFLINE_VARIABLE = "VIDMOCK_OFFLINE"  # "1": upstreams (and media downloads) only on the loopback interface
 FORWARDED_HEADERS = frozenset({"authorization", "user-agent", "accept", "x-sdk-name", "x-sdk-version"})
 PASSED_BACK_HEADERS = ("Retry-After",)  # upstream reply headers a client acts on
 RECORDED_HEADERS = frozenset({"user-agent", "x-sdk-name", "x-sdk-version", "authorization"})
@@ -73,21 +72,10 @@ def socket_url(upstream: str) -> str:
     return urlunsplit((("wss" if parts.scheme == "https" else "ws"), *parts[1:]))
 
 
-def is_loopback_url(url: str) -> bool:
-    """Whether the URL's host is this machine (``localhost`` or a loopback address)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_upstreams(urls: list[str], environ: Mapping[str, str]) -> None:
     """Under ``VIDMOCK_OFFLINE=1`` (vidmock's own tests) only loopback upstreams are allowed, so
     nothing can reach Runware's real hosts by mistake."""
-    if environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
+    if offline(environ):
         for url in urls:
             if not is_loopback_url(url):
                 raise UpstreamRefused(f"{OFFLINE_VARIABLE} is set: the proxy only talks to 127.0.0.1/localhost, "
@@ -407,11 +395,10 @@ def install_proxy(app: web.Application, environ: Mapping[str, str], version: str
     config = app[CONFIG]
     upstream_ws = config.upstream_ws or socket_url(config.upstream)
     check_upstreams([config.upstream, upstream_ws], environ)
-    offline = environ.get(OFFLINE_VARIABLE, "") not in ("", "0")
     recorder = (Recorder(config.record, upstream=config.upstream, upstream_ws=upstream_ws, vidmock_version=version)
                 if config.record is not None else None)
     proxy = ProxyBackend(config.upstream, upstream_ws, timeout=config.upstream_timeout, recorder=recorder,
-                         media_dir=config.record_media, offline=offline,
+                         media_dir=config.record_media, offline=offline(environ),
                          judge=DriftJudge(tolerance=MEDIA_TOLERANCES[config.media_tolerance]))
     app[HOOKS].before_backend.insert(0, proxy.name_namespace)
     app[HEALTH_SOURCES]["proxy"] = proxy.health

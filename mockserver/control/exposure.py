@@ -6,20 +6,11 @@ loopback address only local processes reach it, elsewhere a control token should
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from typing import TextIO
 
 from mockserver.config import ServerConfig
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
+from mockserver.traffic.reach import is_loopback_host
 
 
 def exposure_warning(config: ServerConfig) -> str | None:
