@@ -15,13 +15,14 @@ import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
 
-from mockserver.contract.vocabulary import Progression, ProgressionKind, ResultRelease, parse_results
+from mockserver.contract.vocabulary import MediaToleranceMode, Progression, ProgressionKind, ResultRelease, parse_results
 
 WS_RESUME_WINDOW = 120.0  # seconds a session outlives its last socket (Runware's documented buffer)
 WS_IDLE_TIMEOUT = 120.0  # seconds without a frame either way before a clean close (Runware's figure)
@@ -152,12 +153,12 @@ _http_url = _url("http", "https")
 _ws_url = _url("ws", "wss")
 
 
-def _choice(*words: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        text = _text(value).strip().lower()
-        if text not in words:
-            raise ValueError(f"expected {' or '.join(words)}")
-        return text
+def _member(kind: type[StrEnum]) -> Callable[[Any], StrEnum]:
+    def parse(value: Any) -> StrEnum:
+        try:
+            return kind(_text(value).strip().lower())
+        except ValueError:
+            raise ValueError(f"expected {' or '.join(kind)}") from None
     return parse
 
 
@@ -285,8 +286,8 @@ class ServerConfig:
         "frame rate and length)", metavar="DIR", default_text="none", example="recording-media", command="proxy")
     fail_on_drift: bool = setting(
         False, _flag, "exit with status 3 when the proxy found any drift (for a nightly CI job)", command="proxy")
-    media_tolerance: str = setting(
-        "exact", _choice("exact", "live"), "how far a --record-media video may be off its task: exact (the size "
+    media_tolerance: MediaToleranceMode = setting(
+        MediaToleranceMode.EXACT, _member(MediaToleranceMode), "how far a --record-media video may be off its task: exact (the size "
         "exact, the length within 0.1 s) or live (4 pixels per side, 0.15 s: as live videos were seen)",
         metavar="MODE", command="proxy")
 

@@ -48,6 +48,13 @@ class ResultRelease(StrEnum):
     GENERATIONS = "generations"  # one status item per generation in every reply; one more settles per poll
 
 
+class MediaToleranceMode(StrEnum):
+    """How far a recorded video may be off its task before the drift judge reports it."""
+
+    EXACT = "exact"  # the documents' promise
+    LIVE = "live"  # as live videos were seen (fixtures/real/)
+
+
 class ProgressionKind(StrEnum):
     """When a job whose videos exist is reported finished (``Progression``)."""
 

@@ -27,7 +27,7 @@ from mockserver.contract import allowed_sizes, model_profile, response_schema
 from mockserver.contract.errors import RunwareError
 from mockserver.contract.pricing import billing_mode, resolution_class, task_cost
 from mockserver.contract.protocol import AUTH, SUBMITTED
-from mockserver.contract.vocabulary import DriftDirection, TaskType
+from mockserver.contract.vocabulary import DriftDirection, MediaToleranceMode, TaskType
 from mockserver.media.sizing import resolve_size
 from mockserver.media.video_probe import VideoFacts
 from mockserver.validation import SchemaValidator, parameter_path, validate_task, with_defaults
@@ -98,14 +98,14 @@ class MediaTolerance:
 # ``exact`` (the default): the documents' promise, the size exact and the length within 0.1 s.
 # ``live``: what a live result was seen to be (1284x716 and 5.125 s for 1280x720 and 5 s, another
 # model, 2026), so a proxy in front of such a service reports only what goes beyond it.
-MEDIA_TOLERANCES = {"exact": MediaTolerance(0, 0.1), "live": MediaTolerance(4, 0.15)}
-DURATION_TOLERANCE = MEDIA_TOLERANCES["exact"].seconds
+MEDIA_TOLERANCES = {MediaToleranceMode.EXACT: MediaTolerance(0, 0.1), MediaToleranceMode.LIVE: MediaTolerance(4, 0.15)}
+DURATION_TOLERANCE = MEDIA_TOLERANCES[MediaToleranceMode.EXACT].seconds
 
 
 class DriftJudge:
     """Judges exchanges; remembers the tasks the upstream accepted so later polls can be judged."""
 
-    def __init__(self, memory: int = MEMORY, tolerance: MediaTolerance = MEDIA_TOLERANCES["exact"]) -> None:
+    def __init__(self, memory: int = MEMORY, tolerance: MediaTolerance = MEDIA_TOLERANCES[MediaToleranceMode.EXACT]) -> None:
         self.memory = memory
         self.tolerance = tolerance
         self._submitted: OrderedDict[tuple[str, str], Submitted] = OrderedDict()

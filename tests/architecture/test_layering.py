@@ -211,9 +211,9 @@ def test_the_import_graph_finds_a_circle_when_there_is_one():
 def test_settings_import_no_domain_module():
     """config.py is read by everything; it names only the shared words (``vocabulary``, which reads
     the schemas), never a store, a transport or a backend, so no arrow runs upward from it."""
-    assert sorted(m for m in imported_modules(PACKAGE / "config.py") if m.startswith("mockserver")) == [
-        "mockserver.contract.vocabulary", "mockserver.contract.vocabulary.Progression", "mockserver.contract.vocabulary.ProgressionKind",
-        "mockserver.contract.vocabulary.ResultRelease", "mockserver.contract.vocabulary.parse_results"]
+    named = {m for m in imported_modules(PACKAGE / "config.py") if m.startswith("mockserver")}
+    assert "mockserver.contract.vocabulary" in named
+    assert [m for m in named if m.rpartition(".")[0] != "mockserver.contract.vocabulary"] == ["mockserver.contract.vocabulary"]
 
 
 def test_request_contexts_are_built_in_one_module():
