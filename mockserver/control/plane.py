@@ -176,7 +176,7 @@ class ControlPlane:
             return None
         namespace = ctx.claimed_key or ""
         refusals = [self.refused.refused_by(namespace, task.get("taskUUID"))
-                    if isinstance(task, dict) and task.get("taskType") == "getResponse" else None
+                    if isinstance(task, dict) and task.get("taskType") == TaskType.GET_RESPONSE else None
                     for task in ctx.tasks]
         if not all(refusals):
             return None

@@ -45,22 +45,23 @@ async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> w
         _reset_connection(request)
         return web.Response(status=reply.http_status)  # never written: the connection is gone
     if how == ReplyBreak.TRUNCATED:
-        sent = body.encode()[: len(body.encode()) // 2]
+        whole = body.encode()
+        sent = whole[: len(whole) // 2]
         truncated = web.StreamResponse(status=reply.http_status, headers={
-            "Content-Type": "application/json", "Content-Length": str(len(body.encode()) + TRUNCATED_EXTRA_BYTES)})
+            "Content-Type": "application/json", "Content-Length": str(len(whole) + TRUNCATED_EXTRA_BYTES)})
         await truncated.prepare(request)
         await truncated.write(sent)
-        _record(ctx, truncated, sent.decode("utf-8", "replace"))
+        _note_sent(ctx, truncated, sent.decode("utf-8", "replace"))
         if request.transport is not None:
             request.transport.close()  # after the bytes above are flushed
         return truncated
     if how == ReplyBreak.MALFORMED:
         response = web.Response(status=200, body=MALFORMED_BODY, content_type="application/json")
-        _record(ctx, response, MALFORMED_BODY.decode())
+        _note_sent(ctx, response, MALFORMED_BODY.decode())
     else:
         response = web.Response(text=body, status=reply.http_status, content_type="application/json",
                                 headers=ctx.response_headers or None)
-        _record(ctx, response, envelope)
+        _note_sent(ctx, response, envelope)
     try:
         await response.prepare(request)
         await response.write_eof()
@@ -69,7 +70,7 @@ async def _respond(request: web.Request, ctx: RequestContext, reply: Reply) -> w
     return response
 
 
-def _record(ctx: RequestContext, response: web.StreamResponse, body) -> None:
+def _note_sent(ctx: RequestContext, response: web.StreamResponse, body) -> None:
     ctx.response_status, ctx.sent_headers, ctx.sent_body = response.status, dict(response.headers), body
 
 

@@ -41,7 +41,7 @@ class Connection:
 
     ws: web.WebSocketResponse
     request: web.Request
-    hub: WebSocketHub | None = None  # where its session is kept
+    hub: WebSocketHub  # where its session is kept
     session: Session | None = None
     namespace: str | None = None  # set by a successful authentication; lasts for the connection
     frames: int = 0  # frames received so far
@@ -61,7 +61,6 @@ class Connection:
     def authenticated(self, namespace: str, requested: object, name: str | None = None) -> str:
         """The backend accepted this socket's key: it now acts as ``namespace``, in the session
         ``requested`` names when that one can be resumed, else a new one (``WebSocketHub.authenticate``)."""
-        assert self.hub is not None, "a socket outside a hub"
         self.namespace = namespace
         return self.hub.authenticate(self, namespace, requested, name).uuid
 
